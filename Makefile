@@ -1,0 +1,51 @@
+# Two commands from a fresh clone: `make demo` and `make test`. Each builds .venv from
+# requirements.lock when it is missing or older than the lock, then runs.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PORT   ?= 8888
+
+.PHONY: demo test test-fast lint format lab bench bench-smoke lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet "setuptools>=68" wheel
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (workbench)" >/dev/null
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/workbench demo
+
+test: $(STAMP)
+	$(PY) -m pytest tests
+
+test-fast: $(STAMP)
+	$(PY) -m pytest tests -m "not browser and not notebook and not server"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check workbench tests benchmarks
+	$(VENV)/bin/ruff check workbench tests benchmarks
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format workbench tests benchmarks
+	$(VENV)/bin/ruff check --fix workbench tests benchmarks
+
+lab: $(STAMP)
+	$(VENV)/bin/workbench lab --port $(PORT)
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
+bench-smoke: $(STAMP)
+	$(PY) -m benchmarks --smoke
+
+lock:
+	$(PY) -m pip freeze --exclude-editable | grep -v '^deploy-workbench' > requirements.lock.new
+	{ echo '# Exact versions of the whole stack (runtime + dev). Regenerate with `make lock`.'; cat requirements.lock.new; } > requirements.lock
+	rm requirements.lock.new
+
+clean:
+	rm -rf $(VENV) reports runs mlruns/mlflow.db mlruns/artifacts

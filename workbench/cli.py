@@ -1,0 +1,217 @@
+"""The ``workbench`` command: the same functions the notebooks and panels call.
+
+Exit codes: 0 ok, 1 failed to run, 2 bad usage or bad input, 3 the gate said no (or drift, with
+``--fail-on-drift``). Errors are one line on stderr, without a traceback (set ``WORKBENCH_DEBUG=1``
+for one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from workbench.errors import WorkbenchError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_GATE = 0, 1, 2, 3
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` (default ``sys.argv[1:]``) and return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        _open(args)
+        return int(args.handler(args) or EXIT_OK)
+    except WorkbenchError as err:
+        _fail(err)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # one clear line, never a traceback, unless asked
+        _fail(err, unexpected=True)
+        return EXIT_FAILED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command (cheap: imports nothing heavy)."""
+    parser = argparse.ArgumentParser(
+        prog="workbench",
+        description="Deploy Workbench: train, check, promote, serve and monitor scikit-learn "
+        "models with MLflow.",
+        epilog="Exit codes: 0 ok, 1 failed to run, 2 bad usage or input, 3 gate refused / drift.",
+    )
+    workspace_help = (
+        "workspace folder (env WORKBENCH_WORKSPACE; default: nearest folder with mlruns/ "
+        "or pyproject.toml)"
+    )
+    parser.add_argument(
+        "--workspace", default=os.environ.get("WORKBENCH_WORKSPACE"), help=workspace_help
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--workspace", default=argparse.SUPPRESS, help=workspace_help)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int], help_: str):
+        p = sub.add_parser(name, parents=[common], help=help_, description=help_)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command("demo", _cmd_demo, "the whole journey headless on demo data, via the notebooks")
+    p.add_argument("--quick", action="store_true", help="smaller data and load test")
+
+    p = command("lab", _cmd_lab, "JupyterLab on notebooks/ (127.0.0.1) with the MLflow UI")
+    p.add_argument("--port", type=int, default=8888)
+    p.add_argument("--mlflow-port", type=int, default=5000)
+    p.add_argument("--no-mlflow", action="store_true", help="do not start the MLflow UI")
+
+    p = command("dashboard", _cmd_dashboard, "the monitoring notebook as a Voila app, 127.0.0.1")
+    p.add_argument("--port", type=int, default=8866)
+
+    p = command("run", _cmd_run, "run a notebook with papermill; output kept under runs/")
+    p.add_argument("notebook")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="a parameter (VALUE parsed as JSON when it parses, else a string)",
+    )
+    p.add_argument("--output-dir")
+    p.add_argument("--timeout", type=float, default=900, help="seconds a cell may run")
+
+    p = command("check", _cmd_check, "the pre-deployment suite; exit 3 when it fails")
+    p.add_argument("model_uri")
+    p.add_argument("--data", required=True, help="eval data, CSV or Parquet")
+    p.add_argument("--target", required=True, help="target column")
+    p.add_argument("--json", action="store_true")
+
+    p = command("promote", _cmd_promote, "point an alias at a version whose checks passed")
+    p.add_argument("name")
+    p.add_argument("version")
+    p.add_argument("--alias", default="champion")
+    p.add_argument("--by", required=True, help="who promotes")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--force", action="store_true", help="promote despite failed checks")
+
+    p = command("rollback", _cmd_rollback, "return an alias to its previous version")
+    p.add_argument("name")
+    p.add_argument("--alias", default="champion")
+    p.add_argument("--by", required=True)
+    p.add_argument("--reason", required=True)
+
+    p = command("history", _cmd_history, "the audit log of promotions and rollbacks")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+
+    p = command("serve", _cmd_serve, "serve a model with `mlflow models serve` (Ctrl-C stops)")
+    p.add_argument("model_uri")
+    p.add_argument("--port", type=int)
+    p.add_argument("--workers", type=int)
+
+    p = command("monitor", _cmd_monitor, "drift report on a batch; exit 3 on drift with the flag")
+    p.add_argument("--reference", required=True, help="reference data, CSV or Parquet")
+    p.add_argument("--current", required=True, help="current batch, CSV or Parquet")
+    p.add_argument("--model", help="model URI, for prediction drift")
+    p.add_argument("--target", help="target column, for performance when labels exist")
+    p.add_argument("--out", help="folder for the reports")
+    p.add_argument("--fail-on-drift", action="store_true")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _open(args: argparse.Namespace) -> None:
+    from workbench.workspace import open_workspace
+
+    open_workspace(args.workspace)
+
+
+def _fail(err: BaseException, unexpected: bool = False) -> None:
+    if os.environ.get("WORKBENCH_DEBUG"):
+        import traceback
+
+        traceback.print_exception(err)
+    message = " ".join(str(err).split()) or type(err).__name__
+    prefix = f"error ({type(err).__name__})" if unexpected else "error"
+    print(f"{prefix}: {message}", file=sys.stderr)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, default=str))
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from workbench.runner import run_notebook
+
+    params = {name: _parse_value(value) for name, value in args.parameter}
+    run = run_notebook(
+        args.notebook, params, output_dir=args.output_dir, timeout=args.timeout, progress=True
+    )
+    print(f"ran {run.notebook} in {run.seconds:.1f} s; executed notebook: {run.output_path}")
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from workbench.demo import run_demo
+
+    summary = run_demo(quick=args.quick)
+    print(summary.text())
+    return EXIT_OK
+
+
+def _cmd_lab(args: argparse.Namespace) -> int:
+    raise WorkbenchError("`workbench lab` is not built yet: use `make lab`.")
+
+
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    raise WorkbenchError("`workbench dashboard` is not built yet.")
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    raise WorkbenchError("`workbench check` is not built yet.")
+
+
+def _cmd_promote(args: argparse.Namespace) -> int:
+    raise WorkbenchError("`workbench promote` is not built yet.")
+
+
+def _cmd_rollback(args: argparse.Namespace) -> int:
+    raise WorkbenchError("`workbench rollback` is not built yet.")
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    raise WorkbenchError("`workbench history` is not built yet.")
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    raise WorkbenchError("`workbench serve` is not built yet.")
+
+
+def _cmd_monitor(args: argparse.Namespace) -> int:
+    raise WorkbenchError("`workbench monitor` is not built yet.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""The workbench's one error tree.
+
+Every error the workbench raises is a :class:`WorkbenchError`. Catch that to catch them all, or a
+subclass to handle one kind of failure::
+
+    WorkbenchError                      anything the workbench refuses or fails to do
+    ├── WorkspaceError                  the workspace cannot be opened or written
+    ├── DataError                       bad input data (exit code 2 in the CLI)
+    │   ├── DataFileError               a data file is missing or does not parse
+    │   ├── MissingColumnError          a column the step needs is absent
+    │   └── SchemaMismatchError         columns or types differ from what the model expects
+    ├── ModelError                      the model cannot be logged or used as given
+    │   ├── NotFittedError              the estimator was never fitted
+    │   └── UntrustedTypeError          skops cannot vouch for a type inside the model
+    ├── RegistryError                   the MLflow registry refused or failed
+    │   ├── ModelNotFoundError          no such registered model, version or alias
+    │   └── GateError                   promotion refused: the checks did not pass (exit code 3)
+    ├── CheckError                      a pre-deployment check could not run
+    ├── ServingError                    the model server failed to start, answer or stop
+    │   └── ServerRequestError          the server answered a request with an error
+    ├── MonitoringError                 a drift report could not be built
+    └── NotebookError                   a notebook run failed (names the cell and its exception)
+
+Every message says what went wrong, names the column, file, model or version concerned, and says what to
+do next. A step that raises leaves nothing half-written behind it.
+
+Example:
+    >>> import workbench as wb
+    >>> try:
+    ...     wb.load_table("no/such/file.csv")
+    ... except wb.DataFileError as err:
+    ...     print(type(err).__name__)
+    DataFileError
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CheckError",
+    "DataError",
+    "DataFileError",
+    "GateError",
+    "MissingColumnError",
+    "ModelError",
+    "ModelNotFoundError",
+    "MonitoringError",
+    "NotFittedError",
+    "NotebookError",
+    "RegistryError",
+    "SchemaMismatchError",
+    "ServerRequestError",
+    "ServingError",
+    "UntrustedTypeError",
+    "WorkbenchError",
+    "WorkspaceError",
+]
+
+
+class WorkbenchError(Exception):
+    """Base of every error the workbench raises. ``exit_code`` is what the CLI returns for it."""
+
+    exit_code = 1
+
+
+class WorkspaceError(WorkbenchError):
+    """The workspace (tracking store, artifact root, reports) cannot be opened or written."""
+
+
+class DataError(WorkbenchError):
+    """Bad input data: the message names the column or file and what to fix."""
+
+    exit_code = 2
+
+
+class DataFileError(DataError):
+    """A data file does not exist, has an unsupported format or does not parse."""
+
+
+class MissingColumnError(DataError):
+    """A column the step needs (target, feature, protected attribute) is absent."""
+
+
+class SchemaMismatchError(DataError):
+    """Columns or dtypes differ from the model's signature or from the reference data."""
+
+
+class ModelError(WorkbenchError):
+    """The model cannot be logged or used as given."""
+
+    exit_code = 2
+
+
+class NotFittedError(ModelError):
+    """The estimator was never fitted: call ``fit`` before logging it."""
+
+
+class UntrustedTypeError(ModelError):
+    """skops cannot vouch for a type inside the model; the message lists what to pass as trusted."""
+
+
+class RegistryError(WorkbenchError):
+    """The MLflow model registry refused or failed an operation."""
+
+
+class ModelNotFoundError(RegistryError):
+    """No such registered model, version or alias."""
+
+    exit_code = 2
+
+
+class GateError(RegistryError):
+    """Promotion refused: the version's latest checks did not pass (or were never run)."""
+
+    exit_code = 3
+
+
+class CheckError(WorkbenchError):
+    """A pre-deployment check could not run (as opposed to running and failing)."""
+
+
+class ServingError(WorkbenchError):
+    """The model server failed to start, answer or stop. Start failures carry the log's tail."""
+
+
+class ServerRequestError(ServingError):
+    """The server answered a request with an error (its message, without the server's stack trace)."""
+
+    def __init__(self, message: str, status_code: int | None = None):
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class MonitoringError(WorkbenchError):
+    """A drift or performance report could not be built."""
+
+
+class NotebookError(WorkbenchError):
+    """A notebook run failed; the message names the cell and its exception, the output is kept."""
+
+    def __init__(self, message: str, output_path: str | None = None, cell_index: int | None = None):
+        super().__init__(message)
+        self.output_path = output_path
+        self.cell_index = cell_index

@@ -1,0 +1,602 @@
+"""Stage 1 and the registry: log a fitted model, register a version, read versions and aliases.
+
+:func:`log_model` reads like the steps it takes: check the inputs, evaluate, infer the signature,
+log the run (params, metrics, lineage, model), then register a version and point ``@challenger`` at it.
+Every check happens before anything is written, so bad input leaves nothing half-registered.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from workbench.errors import (
+    DataError,
+    MissingColumnError,
+    ModelError,
+    ModelNotFoundError,
+    NotFittedError,
+    RegistryError,
+    SchemaMismatchError,
+    UntrustedTypeError,
+)
+from workbench.workspace import current_workspace
+
+__all__ = ["ModelVersion", "get_version", "log_model", "model_names", "versions"]
+
+#: Module roots whose types are trusted for skops without asking the user.
+_TRUSTED_ROOTS = ("sklearn", "numpy", "scipy", "builtins", "collections", "pandas")
+_BASE_REQUIREMENTS = ("mlflow", "scikit-learn", "numpy", "pandas", "scipy", "skops", "cloudpickle")
+
+
+@dataclass
+class ModelVersion:
+    """A registered model version, as :func:`log_model` and :func:`get_version` return it.
+
+    Attributes:
+        name: Registered model name.
+        version: Version number in the registry.
+        model_uri: ``models:/<name>/<version>``, what serving and checks take.
+        run_id: The MLflow run that logged it.
+        metrics: Evaluation metrics logged with it.
+        task: ``classification`` or ``regression``.
+        aliases: Aliases that point at this version.
+        run_url: MLflow UI address of the run.
+
+    Example:
+        >>> mv = ModelVersion("credit-risk", 3, "models:/credit-risk/3", "abc", {"roc_auc": 0.81})
+        >>> mv.model_uri
+        'models:/credit-risk/3'
+    """
+
+    name: str
+    version: int
+    model_uri: str
+    run_id: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    task: str | None = None
+    aliases: list[str] = field(default_factory=list)
+    run_url: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-ready fields."""
+        return asdict(self)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(k)}</td><td style='text-align:right'>{v:.4f}</td></tr>"
+            for k, v in sorted(self.metrics.items())
+        )
+        aliases = ", ".join(f"@{a}" for a in self.aliases) or "none"
+        link = (
+            f"<a href='{html.escape(self.run_url)}' target='_blank'>{html.escape(self.run_url)}</a>"
+            if self.run_url
+            else ""
+        )
+        return (
+            "<div class='wb-model-version' style='border:1px solid #ccc;border-radius:6px;"
+            "padding:8px 12px;display:inline-block'>"
+            f"<b>{html.escape(self.name)}</b> version <b>{self.version}</b> ({aliases})<br>"
+            f"<code>{html.escape(self.model_uri)}</code> &middot; {self.task or ''}<br>"
+            f"<table><tr><th>metric</th><th>value</th></tr>{rows}</table>"
+            f"run: {link}</div>"
+        )
+
+
+def log_model(
+    model: Any,
+    *,
+    name: str,
+    train: tuple[pd.DataFrame, Any],
+    eval: tuple[pd.DataFrame, Any] | None = None,  # noqa: A002 - the DESIGN's public keyword
+    params: dict[str, Any] | None = None,
+    tags: dict[str, str] | None = None,
+    description: str | None = None,
+    trusted_types: list[str] | None = None,
+    alias: str | None = "challenger",
+    dataset_name: str = "train",
+) -> ModelVersion:
+    """Evaluate a fitted scikit-learn model, log it to MLflow and register a new version.
+
+    Args:
+        model: A fitted estimator or Pipeline.
+        name: Registered model name (also the experiment the run goes to).
+        train: ``(X, y)`` the model was trained on; ``y`` may be a column name of ``X``.
+        eval: ``(X, y)`` held-out data for the metrics; defaults to ``train`` (flagged in the tags).
+        params: Extra params to log beside the estimator's own.
+        tags: Extra tags for the run and the version.
+        description: Description of the new version.
+        trusted_types: Types defined outside scikit-learn, numpy and scipy that you trust skops
+            to load (your own transformers).
+        alias: Alias to point at the new version (``None`` for none).
+        dataset_name: Name of the training data set in the lineage.
+
+    Returns:
+        The new :class:`ModelVersion`.
+
+    Raises:
+        NotFittedError: ``model`` was not fitted.
+        DataError: empty data, a missing target, or eval columns that differ from train.
+        UntrustedTypeError: the model holds a type skops cannot vouch for.
+        RegistryError: MLflow refused to log or register (nothing is left registered).
+    """
+    _check_fitted(model)
+    x_train, y_train = _as_xy(train, "train")
+    x_eval, y_eval = _as_xy(eval, "eval") if eval is not None else (x_train, y_train)
+    _check_same_columns(x_train, x_eval)
+    task = _task_of(model)
+    metrics = evaluate(model, x_eval, y_eval, task)
+    train_metrics = evaluate(model, x_train, y_train, task) if eval is not None else {}
+    sig_frame = signature_frame(x_train)
+    trusted = _trusted_types(model, trusted_types or [])
+
+    ws = current_workspace()
+    run_tags = _run_tags(ws, task, eval is None, tags, y_train)
+    model_info, run_id, experiment_id = _log_run(
+        ws,
+        model,
+        name=name,
+        sig_frame=sig_frame,
+        x_eval=x_eval,
+        trusted=trusted,
+        params={**_estimator_params(model), **(params or {})},
+        metrics={**metrics, **{f"train_{k}": v for k, v in train_metrics.items()}},
+        tags=run_tags,
+        lineage=[
+            (x_train, y_train, dataset_name, "training"),
+            *([(x_eval, y_eval, "eval", "evaluation")] if eval is not None else []),
+        ],
+    )
+    version = _register(name, model_info.model_uri, run_id, alias, run_tags, description)
+    return ModelVersion(
+        name=name,
+        version=int(version),
+        model_uri=f"models:/{name}/{version}",
+        run_id=run_id,
+        metrics=metrics,
+        task=task,
+        aliases=[alias] if alias else [],
+        run_url=ws.run_url(experiment_id, run_id),
+        tags=run_tags,
+    )
+
+
+# --------------------------------------------------------------------------- checks of the input
+
+
+def _check_fitted(model: Any) -> None:
+    from sklearn.exceptions import NotFittedError as SkNotFitted
+    from sklearn.utils.validation import check_is_fitted
+
+    if not hasattr(model, "predict"):
+        raise ModelError(
+            f"{type(model).__name__} has no predict method: log a scikit-learn estimator or Pipeline."
+        )
+    try:
+        check_is_fitted(model)
+    except SkNotFitted as err:
+        raise NotFittedError(
+            f"{type(model).__name__} is not fitted: call model.fit(X, y) before logging it."
+        ) from err
+    except TypeError as err:
+        raise ModelError(
+            f"{type(model).__name__} is not a scikit-learn estimator ({err}): wrap it in one."
+        ) from err
+
+
+def _as_xy(data: Any, label: str) -> tuple[pd.DataFrame, pd.Series]:
+    if not isinstance(data, tuple) or len(data) != 2:
+        raise DataError(f"{label} must be a tuple (X, y) or (frame, target_column_name).")
+    x, y = data
+    if isinstance(x, np.ndarray):
+        x = pd.DataFrame(x, columns=[f"x{i}" for i in range(x.shape[1])])
+    if not isinstance(x, pd.DataFrame):
+        raise DataError(f"{label} X must be a pandas DataFrame, got {type(x).__name__}.")
+    if isinstance(y, str):
+        if y not in x.columns:
+            raise MissingColumnError(
+                f"target column {y!r} is not in the {label} data (columns: "
+                f"{', '.join(map(str, x.columns[:12]))}): name the column that holds the labels."
+            )
+        x, y = x.drop(columns=y), x[y]
+    if len(x) == 0:
+        raise DataError(f"the {label} data has no rows: give at least one row to evaluate on.")
+    y = pd.Series(np.asarray(y), index=x.index, name=getattr(y, "name", None) or "target")
+    if len(y) != len(x):
+        raise DataError(f"{label} X has {len(x)} rows but y has {len(y)}: they must match.")
+    return x, y
+
+
+def _check_same_columns(x_train: pd.DataFrame, x_eval: pd.DataFrame) -> None:
+    missing = [c for c in x_train.columns if c not in x_eval.columns]
+    extra = [c for c in x_eval.columns if c not in x_train.columns]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing from eval: {', '.join(map(str, missing))}")
+        if extra:
+            parts.append(f"only in eval: {', '.join(map(str, extra))}")
+        raise SchemaMismatchError(
+            f"eval columns differ from train ({'; '.join(parts)}): "
+            "evaluate on data with the columns the model was trained on."
+        )
+
+
+def _task_of(model: Any) -> str:
+    from sklearn.base import is_classifier, is_regressor
+
+    if is_classifier(model):
+        return "classification"
+    if is_regressor(model):
+        return "regression"
+    raise ModelError(
+        f"cannot tell whether {type(model).__name__} is a classifier or a regressor: "
+        "log a scikit-learn classifier, regressor, or a Pipeline ending in one."
+    )
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def evaluate(model: Any, x: pd.DataFrame, y: pd.Series, task: str) -> dict[str, float]:
+    """Classification (accuracy, precision, recall, f1, roc_auc, log_loss) or regression (rmse,
+    mae, r2) metrics of ``model`` on ``(x, y)``.
+
+    Raises:
+        ModelError: the model fails to predict on ``x`` (the message carries its error).
+    """
+    from sklearn import metrics as skm
+
+    try:
+        pred = model.predict(x)
+    except Exception as err:
+        raise ModelError(
+            f"the model failed to predict on the evaluation data: {type(err).__name__}: {err}. "
+            "Check that the columns and types match what it was trained on."
+        ) from err
+    if task == "regression":
+        return {
+            "rmse": float(np.sqrt(skm.mean_squared_error(y, pred))),
+            "mae": float(skm.mean_absolute_error(y, pred)),
+            "r2": float(skm.r2_score(y, pred)) if len(y) > 1 else float("nan"),
+        }
+    labels = np.unique(np.concatenate([np.asarray(y), np.asarray(pred)]))
+    binary = len(labels) <= 2
+    average = "binary" if binary else "macro"
+    pos_label = labels.max() if binary else 1
+    out = {
+        "accuracy": float(skm.accuracy_score(y, pred)),
+        "precision": float(
+            skm.precision_score(y, pred, average=average, pos_label=pos_label, zero_division=0)
+        ),
+        "recall": float(
+            skm.recall_score(y, pred, average=average, pos_label=pos_label, zero_division=0)
+        ),
+        "f1": float(skm.f1_score(y, pred, average=average, pos_label=pos_label, zero_division=0)),
+    }
+    if hasattr(model, "predict_proba") and len(np.unique(y)) > 1:
+        try:
+            proba = model.predict_proba(x)
+            if binary and proba.shape[1] == 2:
+                out["roc_auc"] = float(skm.roc_auc_score(y, proba[:, 1]))
+            else:
+                out["roc_auc"] = float(
+                    skm.roc_auc_score(y, proba, multi_class="ovr", labels=model.classes_)
+                )
+            out["log_loss"] = float(skm.log_loss(y, proba, labels=model.classes_))
+        except (ValueError, AttributeError):
+            pass  # e.g. an eval label the model never saw: the other metrics still stand
+    return out
+
+
+# --------------------------------------------------------------------------- signature and types
+
+
+def signature_frame(x: pd.DataFrame) -> pd.DataFrame:
+    """``x`` with integer columns as float64: an integer column that may hold NaN later must not
+    break schema enforcement (MLflow cannot put NaN in a ``long`` column)."""
+    ints = [c for c in x.columns if pd.api.types.is_integer_dtype(x[c].dtype)]
+    bools = [c for c in x.columns if pd.api.types.is_bool_dtype(x[c].dtype)]
+    if not ints and not bools:
+        return x
+    return x.astype({c: "float64" for c in ints} | {c: "float64" for c in bools})
+
+
+def _trusted_types(model: Any, user_trusted: list[str]) -> list[str]:
+    """Every type inside ``model`` that skops must be told to trust when it loads the model.
+
+    Types from scikit-learn, numpy and scipy are trusted without asking; anything else must be in
+    ``user_trusted`` or the call fails with the list of names to pass.
+    """
+    found = _types_in(model)
+    untrusted = sorted(
+        t for t in found if t.split(".")[0] not in _TRUSTED_ROOTS and t not in user_trusted
+    )
+    if untrusted:
+        names = ", ".join(repr(t) for t in untrusted)
+        raise UntrustedTypeError(
+            f"the model holds types that skops does not trust: {names}. If you trust the code "
+            f"that defines them, pass trusted_types=[{names}] to log_model; the serving "
+            "environment must be able to import them too."
+        )
+    return sorted(found | set(user_trusted) | {"numpy.dtype"})
+
+
+def _types_in(obj: Any) -> set[str]:
+    """Qualified names of the non-builtin types reachable from ``obj``'s attributes."""
+    seen: set[int] = set()
+    names: set[str] = set()
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, str | bytes | int | float | bool | type(None) | complex):
+            continue
+        if isinstance(item, np.ndarray):
+            if item.dtype == object:
+                stack.extend(item.ravel()[:10_000].tolist())
+            continue
+        if isinstance(item, np.generic):
+            continue
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+            continue
+        if isinstance(item, list | tuple | set | frozenset):
+            stack.extend(item)
+            continue
+        cls = type(item)
+        if cls.__module__ != "builtins":
+            names.add(f"{cls.__module__}.{cls.__qualname__}")
+        if isinstance(item, type) or callable(item) and not hasattr(item, "__dict__"):
+            continue
+        state = getattr(item, "__dict__", None)
+        if state is None and hasattr(item, "__getstate__"):
+            try:
+                state = item.__getstate__()
+            except Exception:
+                state = None
+        if isinstance(state, dict):
+            stack.extend(state.values())
+    return names
+
+
+@lru_cache(maxsize=1)
+def _distributions() -> dict[str, list[str]]:
+    from importlib.metadata import packages_distributions
+
+    return packages_distributions()
+
+
+def _pip_requirements(model: Any) -> list[str]:
+    """Pinned requirements from the installed versions of what the model needs.
+
+    MLflow infers these by loading the model in a subprocess (seconds); this reads the installed
+    versions of the packages whose types the model holds, plus the flavor's own needs.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    roots = {t.split(".")[0] for t in _types_in(model)} - {"builtins", "collections", "__main__"}
+    dists = set(_BASE_REQUIREMENTS)
+    for root in roots:
+        dists.update(_distributions().get(root, []))
+    out = []
+    for dist in sorted(dists, key=str.lower):
+        try:
+            out.append(f"{dist}=={version(dist)}")
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+# --------------------------------------------------------------------------- logging
+
+
+def _estimator_params(model: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {"estimator": type(model).__name__}
+    steps = getattr(model, "steps", None)
+    if steps:
+        params["estimator"] = " > ".join(type(s).__name__ for _, s in steps)
+    try:
+        raw = model.get_params(deep=True)
+    except Exception:
+        raw = {}
+    for key, value in raw.items():
+        if isinstance(value, str | int | float | bool) or value is None:
+            params[key] = value
+        if len(params) >= 100:
+            break
+    return params
+
+
+def _run_tags(ws, task, eval_on_train, extra, y) -> dict[str, str]:
+    from workbench._util import git_commit, user_name, workbench_version
+
+    tags = {
+        "workbench.version": workbench_version(),
+        "workbench.user": user_name(),
+        "workbench.task": task,
+        "workbench.target": str(y.name),
+        "workbench.eval_on": "train" if eval_on_train else "eval",
+    }
+    commit = git_commit(str(ws.root))
+    if commit:
+        tags["workbench.git_commit"] = commit
+    tags.update({k: str(v) for k, v in (extra or {}).items()})
+    return tags
+
+
+def _log_run(
+    ws,
+    model,
+    *,
+    name,
+    sig_frame,
+    x_eval,
+    trusted,
+    params,
+    metrics,
+    tags,
+    lineage,
+):
+    import mlflow
+    from mlflow.models import infer_signature
+
+    try:
+        experiment_id = ws.experiment_id(name)
+        preds = model.predict(x_eval.head(50))
+        signature = infer_signature(sig_frame, preds)
+    except ModelError:
+        raise
+    except Exception as err:
+        raise RegistryError(f"cannot prepare the MLflow run for model {name!r}: {err}") from err
+
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{name}") as run:
+        try:
+            mlflow.set_tags(tags)
+            mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+            mlflow.log_metrics(
+                {k: v for k, v in metrics.items() if v is not None and np.isfinite(v)}
+            )
+            for x, y, ds_name, context in lineage:
+                frame = x.assign(**{str(y.name): y.to_numpy()})
+                dataset = mlflow.data.from_pandas(frame, name=ds_name, targets=str(y.name))
+                mlflow.log_input(dataset, context=context)
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                signature=signature,
+                input_example=sig_frame.head(5),
+                pip_requirements=_pip_requirements(model),
+                skops_trusted_types=trusted,
+            )
+        except Exception as err:
+            mlflow.set_tag("workbench.error", str(err)[:500])
+            mlflow.end_run(status="FAILED")
+            raise RegistryError(
+                f"logging model {name!r} to MLflow failed: {err}. The run "
+                f"{run.info.run_id} is marked FAILED and no version was registered."
+            ) from err
+    return info, run.info.run_id, experiment_id
+
+
+def _register(name, logged_uri, run_id, alias, tags, description) -> str:
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    try:
+        try:
+            client.get_registered_model(name)
+        except mlflow.exceptions.MlflowException:
+            client.create_registered_model(name)
+    except mlflow.exceptions.MlflowException as err:
+        if "already exists" not in str(err):
+            raise RegistryError(f"cannot create registered model {name!r}: {err}") from err
+    try:
+        mv = client.create_model_version(
+            name, logged_uri, run_id=run_id, tags=tags, description=description
+        )
+    except Exception as err:
+        raise RegistryError(f"registering a version of {name!r} failed: {err}") from err
+    try:
+        if alias:
+            client.set_registered_model_alias(name, alias, mv.version)
+    except Exception as err:
+        client.delete_model_version(name, mv.version)  # no half-written entry
+        raise RegistryError(
+            f"pointing @{alias} at {name} version {mv.version} failed ({err}); "
+            "the version was removed again."
+        ) from err
+    return mv.version
+
+
+# --------------------------------------------------------------------------- reading the registry
+
+
+def model_names() -> list[str]:
+    """Names of the registered models in the current workspace, sorted."""
+    import mlflow
+
+    current_workspace()
+    return sorted(m.name for m in mlflow.MlflowClient().search_registered_models())
+
+
+def versions(name: str) -> list[ModelVersion]:
+    """Every version of registered model ``name``, newest first.
+
+    Raises:
+        ModelNotFoundError: no registered model is called ``name``.
+    """
+    import mlflow
+
+    current_workspace()
+    client = mlflow.MlflowClient()
+    _registered(client, name)
+    found = client.search_model_versions(f"name = '{name}'")
+    return sorted((_to_version(client, mv) for mv in found), key=lambda v: -v.version)
+
+
+def get_version(name: str, version: int | str) -> ModelVersion:
+    """One version of ``name`` by number or by alias (``"champion"`` or ``"@champion"``).
+
+    Raises:
+        ModelNotFoundError: the model, version or alias does not exist.
+    """
+    import mlflow
+
+    current_workspace()
+    client = mlflow.MlflowClient()
+    _registered(client, name)
+    ref = str(version).lstrip("@")
+    try:
+        if ref.isdigit():
+            mv = client.get_model_version(name, ref)
+        else:
+            mv = client.get_model_version_by_alias(name, ref)
+    except mlflow.exceptions.MlflowException as err:
+        what = f"version {ref}" if ref.isdigit() else f"alias @{ref}"
+        raise ModelNotFoundError(
+            f"model {name!r} has no {what}: see `workbench history {name}` or the registry."
+        ) from err
+    return _to_version(client, mv)
+
+
+def _registered(client, name: str):
+    import mlflow
+
+    try:
+        return client.get_registered_model(name)
+    except mlflow.exceptions.MlflowException as err:
+        known = ", ".join(m.name for m in client.search_registered_models(max_results=20))
+        raise ModelNotFoundError(
+            f"no registered model called {name!r} (known: {known or 'none yet'}): "
+            "log one with workbench.log_model or check the name."
+        ) from err
+
+
+def _to_version(client, mv) -> ModelVersion:
+    metrics: dict[str, float] = {}
+    if mv.run_id:
+        try:
+            run = client.get_run(mv.run_id)
+            metrics = {k: v for k, v in run.data.metrics.items() if not k.startswith("train_")}
+        except Exception:
+            metrics = {}
+    return ModelVersion(
+        name=mv.name,
+        version=int(mv.version),
+        model_uri=f"models:/{mv.name}/{mv.version}",
+        run_id=mv.run_id,
+        metrics=metrics,
+        task=(mv.tags or {}).get("workbench.task"),
+        aliases=sorted(getattr(mv, "aliases", []) or []),
+        tags=dict(mv.tags or {}),
+    )

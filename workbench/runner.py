@@ -1,0 +1,148 @@
+"""Run the workbench's notebooks headless with papermill, and keep every executed copy.
+
+``run_notebook`` reads like the steps it takes: resolve the notebook, choose where its output goes,
+fill in the parameters it declares, execute it in the workbench's own kernel, and report.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import DataFileError, NotebookError
+from workbench.workspace import current_workspace
+
+__all__ = ["NotebookRun", "notebook_parameters", "run_notebook"]
+
+
+@dataclass
+class NotebookRun:
+    """An executed notebook.
+
+    Attributes:
+        notebook: The source notebook.
+        output_path: The executed copy (``runs/<notebook>/<UTC timestamp>.ipynb`` by default).
+        parameters: The parameters it ran with.
+        seconds: Wall time of the run.
+    """
+
+    notebook: str
+    output_path: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-ready fields."""
+        return asdict(self)
+
+
+def run_notebook(
+    path: str | os.PathLike,
+    parameters: dict[str, Any] | None = None,
+    output_dir: str | os.PathLike | None = None,
+    *,
+    timeout: float | None = 900,
+    kernel_name: str | None = None,
+    progress: bool = False,
+) -> NotebookRun:
+    """Execute a notebook with papermill, top to bottom, and archive the executed copy.
+
+    Args:
+        path: The notebook (``notebooks/04_monitor_drift.ipynb``).
+        parameters: Values for its ``parameters`` cell. ``workspace`` is filled in with the open
+            workspace when the notebook declares it and it is not given.
+        output_dir: Folder for the executed copy; default ``runs/<notebook name>/`` in the workspace.
+        timeout: Seconds one cell may run before the run fails (``None``: no limit).
+        kernel_name: Jupyter kernel; default the kernel of the running Python environment.
+        progress: Show papermill's progress bar.
+
+    Returns:
+        A :class:`NotebookRun` naming the executed copy.
+
+    Raises:
+        DataFileError: the notebook does not exist.
+        NotebookError: a cell failed or timed out; the message names the cell and its exception
+            and ``output_path`` points at the executed copy, which is kept.
+    """
+    import papermill as pm
+
+    source = _resolve(path)
+    output = _output_path(source, output_dir)
+    params = _fill_parameters(source, dict(parameters or {}))
+    started = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(source),
+            str(output),
+            parameters=params,
+            cwd=str(source.parent),
+            kernel_name=kernel_name or _kernel_name(),
+            execution_timeout=timeout,
+            progress_bar=progress,
+            log_output=False,
+        )
+    except pm.PapermillExecutionError as err:
+        raise NotebookError(
+            f"notebook {source.name} failed in cell {err.cell_index} "
+            f"({err.ename}: {_first_line(err.evalue)}); the executed notebook is kept at {output}",
+            output_path=str(output),
+            cell_index=err.cell_index,
+        ) from err
+    except Exception as err:  # timeouts, dead kernels
+        name = type(err).__name__
+        raise NotebookError(
+            f"notebook {source.name} did not finish ({name}: {_first_line(str(err))}); "
+            f"the executed notebook is kept at {output}",
+            output_path=str(output),
+        ) from err
+    return NotebookRun(str(source), str(output), params, round(time.perf_counter() - started, 2))
+
+
+def notebook_parameters(path: str | os.PathLike) -> dict[str, Any]:
+    """The parameters a notebook declares in its ``parameters`` cell, with their defaults."""
+    import papermill as pm
+
+    declared = pm.inspect_notebook(str(_resolve(path)))
+    return {name: spec["default"] for name, spec in declared.items()}
+
+
+def _resolve(path: str | os.PathLike) -> Path:
+    source = Path(path)
+    if not source.exists():
+        candidate = current_workspace().root / "notebooks" / source.name
+        if candidate.exists():
+            return candidate.resolve()
+        raise DataFileError(
+            f"notebook {source} does not exist: give a path such as notebooks/01_train_and_log.ipynb."
+        )
+    return source.resolve()
+
+
+def _output_path(source: Path, output_dir: str | os.PathLike | None) -> Path:
+    folder = Path(output_dir) if output_dir else current_workspace().runs_dir / source.stem
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    return (folder / f"{stamp}.ipynb").resolve()
+
+
+def _fill_parameters(source: Path, params: dict[str, Any]) -> dict[str, Any]:
+    import papermill as pm
+
+    declared = pm.inspect_notebook(str(source))
+    if "workspace" in declared and params.get("workspace") is None:
+        params["workspace"] = str(current_workspace().root)
+    return params
+
+
+def _kernel_name() -> str:
+    """The kernel that runs this very Python: ``python3`` resolves to ``sys.executable``'s env."""
+    return "python3"
+
+
+def _first_line(text: str) -> str:
+    text = (text or "").strip()
+    return text.splitlines()[0][:300] if text else ""

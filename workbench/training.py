@@ -1,0 +1,271 @@
+"""Stage 1: build a scikit-learn pipeline for a table, train it and log it.
+
+``train_and_log`` is what the stage-1 notebook, its panel and the demo call: split the data, build the
+pipeline for the chosen model family, fit it, and hand it to :func:`workbench.log_model`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from workbench.data import split_xy
+from workbench.errors import DataError
+from workbench.registry import ModelVersion, log_model
+
+__all__ = [
+    "FAMILIES",
+    "TrainingTable",
+    "build_model",
+    "feature_columns",
+    "hyperparameters",
+    "infer_task",
+    "load_training_data",
+    "train_and_log",
+]
+
+#: Model families by task: the name the panel shows -> scikit-learn estimator.
+FAMILIES = {
+    "classification": ("logistic_regression", "random_forest", "gradient_boosting"),
+    "regression": ("linear_regression", "random_forest", "gradient_boosting"),
+}
+_ALIASES = {"ridge": "linear_regression", "logistic": "logistic_regression"}
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class TrainingTable:
+    """A table to train on, with its target column and a name for the lineage."""
+
+    frame: pd.DataFrame
+    target: str
+    name: str
+
+    def _repr_html_(self) -> str:
+        return (
+            f"<b>{self.name}</b>: {len(self.frame):,} rows, {self.frame.shape[1]} columns, "
+            f"target <code>{self.target}</code>"
+        )
+
+
+def load_training_data(
+    dataset: str, target: str | None = None, extra: str | None = None
+) -> TrainingTable:
+    """A demo data set by name, or a CSV / Parquet file, with its target column.
+
+    Args:
+        dataset: ``credit_risk``, ``breast_cancer``, ``diabetes``, or a file path.
+        target: The target column; required for a file, defaults to the demo set's own.
+        extra: Optional file of more labelled rows (recent production batches) appended to the table.
+
+    Raises:
+        DataFileError: a file is missing or does not parse.
+        DataError: no target was named for a file.
+        MissingColumnError: the target is not a column of the table.
+    """
+    from workbench.data import DEMO_DATASETS, demo_dataset, load_table
+
+    if dataset in DEMO_DATASETS:
+        demo = demo_dataset(dataset)
+        frame, target, name = demo.frame, target or demo.target, dataset
+    else:
+        if not target:
+            raise DataError(f"name the target column of {dataset} (target=...).")
+        frame, name = load_table(dataset), dataset
+    if extra:
+        more = load_table(extra)
+        if "application_date" in more.columns and "application_date" in frame.columns:
+            more["application_date"] = pd.to_datetime(more["application_date"])
+        frame = pd.concat([frame, more], ignore_index=True)
+        name = f"{name}+{extra}"
+    split_xy(frame, target)  # fails early, naming the target, if it is absent
+    return TrainingTable(frame, target, name)
+
+
+def hyperparameters(
+    family: str, n_estimators: int = 100, max_depth: int | None = None, C: float = 1.0
+) -> dict[str, Any]:
+    """The hyperparameters that apply to ``family``, from the few the notebook and panel expose."""
+    family = _ALIASES.get(family, family)
+    if family in ("random_forest", "gradient_boosting"):
+        params: dict[str, Any] = {"n_estimators": int(n_estimators)}
+        if max_depth:
+            params["max_depth"] = int(max_depth)
+        return params
+    if family == "logistic_regression":
+        return {"C": float(C)}
+    return {"alpha": 1.0 / float(C)}
+
+
+def infer_task(y: pd.Series) -> str:
+    """``classification`` for labels (text, bool, or few distinct integers), else ``regression``."""
+    if not pd.api.types.is_numeric_dtype(y.dtype) or pd.api.types.is_bool_dtype(y.dtype):
+        return "classification"
+    values = y.dropna()
+    is_whole = bool(((values % 1) == 0).all()) if len(values) else True
+    return "classification" if is_whole and values.nunique() <= 20 else "regression"
+
+
+def feature_columns(x: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
+    """Split columns into (numeric, categorical, dropped). Dates and ids are dropped."""
+    numeric, categorical, dropped = [], [], []
+    for col in x.columns:
+        dtype = x[col].dtype
+        if pd.api.types.is_datetime64_any_dtype(dtype):
+            dropped.append(col)
+        elif pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+            numeric.append(col)
+        elif x[col].nunique(dropna=True) > max(50, 0.5 * len(x)):
+            dropped.append(col)  # free text or an identifier: no use as a category
+        else:
+            categorical.append(col)
+    return numeric, categorical, dropped
+
+
+def build_model(
+    family: str,
+    task: str,
+    numeric: list[str],
+    categorical: list[str],
+    params: dict[str, Any] | None = None,
+    seed: int = 0,
+):
+    """A Pipeline: impute and encode the columns, then the estimator of ``family`` for ``task``.
+
+    Args:
+        family: One of :data:`FAMILIES` for the task.
+        task: ``classification`` or ``regression``.
+        numeric: Numeric columns (median-imputed; scaled for linear models).
+        categorical: Text columns (most-frequent-imputed, one-hot, unseen categories ignored).
+        params: Hyperparameters of the estimator (``n_estimators``, ``max_depth``, ``C``...).
+        seed: ``random_state`` of the estimator.
+
+    Raises:
+        ValueError: unknown family or task.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    family = _ALIASES.get(family, family)
+    if task not in FAMILIES or family not in FAMILIES[task]:
+        allowed = ", ".join(FAMILIES.get(task, ()))
+        raise ValueError(f"unknown model family {family!r} for {task}: choose one of {allowed}")
+    linear = family in ("logistic_regression", "linear_regression")
+    num_steps = [SimpleImputer(strategy="median")] + ([StandardScaler()] if linear else [])
+    cat_steps = [
+        SimpleImputer(strategy="most_frequent"),
+        OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+    ]
+    pre = ColumnTransformer(
+        [
+            ("num", make_pipeline(*num_steps), numeric),
+            ("cat", make_pipeline(*cat_steps), categorical),
+        ],
+        remainder="drop",
+    )
+    return Pipeline([("prep", pre), ("model", _estimator(family, task, params or {}, seed))])
+
+
+def _estimator(family: str, task: str, params: dict[str, Any], seed: int):
+    from sklearn import ensemble, linear_model
+
+    clean = {k: v for k, v in params.items() if v is not None}
+    if family == "logistic_regression":
+        return linear_model.LogisticRegression(max_iter=1000, **clean)
+    if family == "linear_regression":
+        return linear_model.Ridge(**clean)
+    if family == "random_forest":
+        cls = (
+            ensemble.RandomForestClassifier
+            if task == "classification"
+            else ensemble.RandomForestRegressor
+        )
+        return cls(random_state=seed, n_jobs=1, **clean)
+    cls = (
+        ensemble.GradientBoostingClassifier
+        if task == "classification"
+        else ensemble.GradientBoostingRegressor
+    )
+    return cls(random_state=seed, **clean)
+
+
+def train_and_log(
+    data: pd.DataFrame,
+    target: str,
+    *,
+    name: str,
+    family: str = "random_forest",
+    task: str | None = None,
+    params: dict[str, Any] | None = None,
+    test_size: float = 0.25,
+    seed: int = 0,
+    alias: str | None = "challenger",
+    dataset_name: str = "train",
+    progress: Progress | None = None,
+) -> ModelVersion:
+    """Split ``data``, fit a pipeline of ``family`` and log it as a new version of ``name``.
+
+    Args:
+        data: The whole table, target included.
+        target: The column to predict.
+        name: Registered model name.
+        family: Model family (see :data:`FAMILIES`).
+        task: ``classification`` or ``regression``; inferred from the target when ``None``.
+        params: Estimator hyperparameters.
+        test_size: Share of rows held out for evaluation.
+        seed: Seed of the split and the estimator.
+        alias: Alias for the new version.
+        dataset_name: Name of the training data in the lineage.
+        progress: Called with (step, fraction done) as the work goes on.
+
+    Returns:
+        The new :class:`~workbench.ModelVersion`.
+
+    Raises:
+        DataError: empty data, a missing target, or too few rows to split.
+    """
+    from sklearn.model_selection import train_test_split
+
+    report = progress or (lambda step, done: None)
+    report("preparing data", 0.05)
+    x, y = split_xy(data, target)
+    y_missing = int(y.isna().sum())
+    if y_missing:
+        raise DataError(
+            f"target column {target!r} has {y_missing} missing values: drop or fill those rows."
+        )
+    if len(x) < 10:
+        raise DataError(
+            f"the data has {len(x)} rows: at least 10 are needed to train and evaluate."
+        )
+    task = task or infer_task(y)
+    numeric, categorical, dropped = feature_columns(x)
+    if not numeric and not categorical:
+        raise DataError("no usable feature columns: the table needs numeric or text columns.")
+    x = x[numeric + categorical]
+    stratify = y if task == "classification" and y.value_counts().min() >= 2 else None
+    x_tr, x_ev, y_tr, y_ev = train_test_split(
+        x, y, test_size=test_size, random_state=seed, stratify=stratify
+    )
+    report(f"training {family}", 0.2)
+    model = build_model(family, task, numeric, categorical, params, seed).fit(x_tr, y_tr)
+    report("logging to MLflow", 0.6)
+    tags = {"workbench.family": family, "workbench.dropped_columns": ",".join(dropped)}
+    mv = log_model(
+        model,
+        name=name,
+        train=(x_tr, y_tr),
+        eval=(x_ev, y_ev),
+        params={"family": family, "test_size": test_size, "seed": seed},
+        tags=tags,
+        alias=alias,
+        dataset_name=dataset_name,
+    )
+    report("done", 1.0)
+    return mv

@@ -1,0 +1,169 @@
+"""Where things live: the tracking store, the artifact root, reports and notebook runs.
+
+A workspace is a folder. ``open_workspace(root)`` makes (or reuses) ``mlruns/mlflow.db`` (SQLite),
+``mlruns/artifacts``, ``reports/`` and ``runs/`` under it and points MLflow at them. When
+``MLFLOW_TRACKING_URI`` is set, that server wins: a team shares its tracking server and registry.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.errors import WorkspaceError
+
+__all__ = ["Workspace", "current_workspace", "find_root", "open_workspace"]
+
+_MARKERS = ("mlruns", "pyproject.toml")
+_lock = threading.Lock()
+_current: Workspace | None = None
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """An opened workspace.
+
+    Attributes:
+        root: The workspace folder.
+        tracking_uri: The MLflow tracking (and registry) URI in use.
+        artifact_root: Folder that holds run and model artifacts for a local store.
+        reports_dir: Where drift and check reports are written.
+        runs_dir: Where executed notebooks are archived.
+        shared: True when ``MLFLOW_TRACKING_URI`` pointed at another store.
+
+    Example:
+        >>> import tempfile, workbench as wb
+        >>> ws = wb.open_workspace(tempfile.mkdtemp())
+        >>> ws.tracking_uri.startswith(("sqlite:///", "http", "file:", "postgresql", "databricks"))
+        True
+    """
+
+    root: Path
+    tracking_uri: str
+    artifact_root: Path
+    reports_dir: Path
+    runs_dir: Path
+    shared: bool = False
+
+    def experiment_id(self, name: str) -> str:
+        """Return the id of experiment ``name``, creating it with an absolute artifact location."""
+        import mlflow
+
+        client = mlflow.MlflowClient(self.tracking_uri)
+        exp = client.get_experiment_by_name(name)
+        if exp is not None:
+            return exp.experiment_id
+        location = None if self.shared else (self.artifact_root / _slug(name)).as_uri()
+        try:
+            return client.create_experiment(name, artifact_location=location)
+        except Exception:  # another process created it between our two calls
+            exp = client.get_experiment_by_name(name)
+            if exp is None:
+                raise
+            return exp.experiment_id
+
+    def ui_command(self) -> str:
+        """The shell command that opens the MLflow UI on this workspace's store (127.0.0.1)."""
+        if self.shared:
+            return f"open {self.tracking_uri} in a browser (a shared tracking server)"
+        return (
+            f"mlflow ui --backend-store-uri {self.tracking_uri} "
+            f"--default-artifact-root {self.artifact_root.as_uri()} --host 127.0.0.1 --port 5000"
+        )
+
+    def ui_base(self) -> str:
+        """Base address of the MLflow UI for links (the shared server, or the local ``mlflow ui``)."""
+        if self.tracking_uri.startswith("http"):
+            return self.tracking_uri.rstrip("/")
+        return "http://127.0.0.1:5000"
+
+    def run_url(self, experiment_id: str, run_id: str) -> str:
+        """The MLflow UI address of a run."""
+        return f"{self.ui_base()}/#/experiments/{experiment_id}/runs/{run_id}"
+
+    def model_url(self, name: str, version: str | int) -> str:
+        """The MLflow UI address of a registered model version."""
+        return f"{self.ui_base()}/#/models/{name}/versions/{version}"
+
+
+def find_root(start: str | os.PathLike | None = None) -> Path:
+    """Return the nearest folder at or above ``start`` that holds ``mlruns/`` or ``pyproject.toml``.
+
+    Falls back to ``start`` itself (the current folder by default). A notebook running from
+    ``notebooks/`` therefore finds the project's root.
+    """
+    start_path = Path(start or os.getcwd()).resolve()
+    for folder in (start_path, *start_path.parents):
+        if any((folder / marker).exists() for marker in _MARKERS):
+            return folder
+    return start_path
+
+
+def open_workspace(root: str | os.PathLike | None = None) -> Workspace:
+    """Open (creating when needed) the workspace at ``root`` and make it the current one.
+
+    Args:
+        root: The workspace folder. ``None`` looks for ``WORKBENCH_WORKSPACE``, then the nearest
+            parent folder holding ``mlruns/`` or ``pyproject.toml``, else the current folder.
+
+    Returns:
+        The opened :class:`Workspace`. Later calls such as :func:`workbench.log_model` use it.
+
+    Raises:
+        WorkspaceError: The folder cannot be created or written.
+    """
+    global _current
+    if root is None:
+        root = os.environ.get("WORKBENCH_WORKSPACE") or find_root()
+    root_path = Path(root).expanduser().resolve()
+    mlruns = root_path / "mlruns"
+    artifact_root = mlruns / "artifacts"
+    reports_dir = root_path / "reports"
+    runs_dir = root_path / "runs"
+    try:
+        for folder in (artifact_root, reports_dir, runs_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise WorkspaceError(
+            f"cannot create the workspace at {root_path}: {err}. Choose a folder you can write to "
+            "(--workspace DIR or WORKBENCH_WORKSPACE)."
+        ) from err
+
+    env_uri = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
+    tracking_uri = env_uri or f"sqlite:///{mlruns / 'mlflow.db'}"
+    _configure_mlflow_env()
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(os.environ.get("MLFLOW_REGISTRY_URI", "").strip() or tracking_uri)
+    ws = Workspace(
+        root=root_path,
+        tracking_uri=tracking_uri,
+        artifact_root=artifact_root,
+        reports_dir=reports_dir,
+        runs_dir=runs_dir,
+        shared=bool(env_uri),
+    )
+    with _lock:
+        _current = ws
+    return ws
+
+
+def current_workspace() -> Workspace:
+    """Return the open workspace, opening the default one (see :func:`open_workspace`) if none is."""
+    with _lock:
+        ws = _current
+    return ws if ws is not None else open_workspace()
+
+
+def _configure_mlflow_env() -> None:
+    """Quiet, offline-safe MLflow defaults; a user's own setting always wins."""
+    os.environ.setdefault("MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
