@@ -17,6 +17,7 @@ from workbench.errors import WorkspaceError
 __all__ = ["Workspace", "current_workspace", "find_root", "open_workspace"]
 
 _MARKERS = ("mlruns", "pyproject.toml")
+_OWN = "WORKBENCH_SET_"  # marks environment values the workbench itself exported
 _lock = threading.Lock()
 _current: Workspace | None = None
 
@@ -131,13 +132,16 @@ def open_workspace(root: str | os.PathLike | None = None) -> Workspace:
             "(--workspace DIR or WORKBENCH_WORKSPACE)."
         ) from err
 
-    env_uri = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
+    env_uri = _users_env("MLFLOW_TRACKING_URI")
     tracking_uri = env_uri or f"sqlite:///{mlruns / 'mlflow.db'}"
+    registry_uri = _users_env("MLFLOW_REGISTRY_URI") or tracking_uri
     _configure_mlflow_env()
     import mlflow
 
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(os.environ.get("MLFLOW_REGISTRY_URI", "").strip() or tracking_uri)
+    mlflow.set_tracking_uri(tracking_uri)  # MLflow also exports it to os.environ (subprocesses)
+    mlflow.set_registry_uri(registry_uri)
+    os.environ[_OWN + "MLFLOW_TRACKING_URI"] = tracking_uri
+    os.environ[_OWN + "MLFLOW_REGISTRY_URI"] = registry_uri
     ws = Workspace(
         root=root_path,
         tracking_uri=tracking_uri,
@@ -156,6 +160,13 @@ def current_workspace() -> Workspace:
     with _lock:
         ws = _current
     return ws if ws is not None else open_workspace()
+
+
+def _users_env(name: str) -> str:
+    """``name`` from the environment when the user set it, not when an earlier ``open_workspace``
+    (here or in a parent process) did: ``mlflow.set_tracking_uri`` exports the URI it is given."""
+    value = os.environ.get(name, "").strip()
+    return "" if value and value == os.environ.get(_OWN + name) else value
 
 
 def _configure_mlflow_env() -> None:

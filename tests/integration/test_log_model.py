@@ -1,0 +1,181 @@
+"""Stage 1 on a real SQLite store: log, register, alias, reload, and refuse bad input cleanly."""
+
+from __future__ import annotations
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+import workbench as wb
+from workbench.data import credit_risk, diabetes, split_xy
+from workbench.registry import signature_frame
+from workbench.training import build_model, feature_columns
+
+
+def _credit_pipeline(family="random_forest", n=600, seed=0, **params):
+    frame = credit_risk(n, seed=seed).drop(columns="application_date")
+    x, y = split_xy(frame, "default")
+    numeric, categorical, _ = feature_columns(x)
+    params = params or ({"n_estimators": 20} if family != "logistic_regression" else {})
+    model = build_model(family, "classification", numeric, categorical, params).fit(x, y)
+    return model, x, y
+
+
+def test_two_versions_get_numbers_and_the_challenger_alias_moves(trained):
+    client = mlflow.MlflowClient()
+    assert (trained.forest.version, trained.linear.version) == (1, 2)
+    assert int(client.get_model_version_by_alias("credit-risk", "challenger").version) == 2
+    assert [v.version for v in wb.versions("credit-risk")] == [2, 1]
+    assert wb.get_version("credit-risk", "@challenger").version == 2
+    assert set(trained.forest.metrics) >= {"accuracy", "roc_auc", "recall", "f1"}
+    assert 0.6 < trained.forest.metrics["roc_auc"] <= 1.0
+
+
+def test_run_has_params_metrics_lineage_tags_and_signature(trained):
+    client = mlflow.MlflowClient()
+    run = client.get_run(trained.forest.run_id)
+    assert run.data.params["family"] == "random_forest"
+    assert run.data.metrics["roc_auc"] == pytest.approx(trained.forest.metrics["roc_auc"])
+    assert "train_roc_auc" in run.data.metrics
+    assert run.data.tags["workbench.task"] == "classification"
+    assert run.data.tags["workbench.user"] == "tester"
+    contexts = sorted(
+        tag.value
+        for ds in run.inputs.dataset_inputs
+        for tag in ds.tags
+        if tag.key == "mlflow.data.context"
+    )
+    assert contexts == ["evaluation", "training"]
+    info = mlflow.models.get_model_info(trained.forest.model_uri)
+    inputs = {c.name: str(c.type) for c in info.signature.inputs.inputs}
+    assert inputs["age"].endswith("double")  # integer columns are logged as double (NaN-safe)
+    assert inputs["purpose"].endswith("string")
+    assert info.saved_input_example_info is not None
+
+
+def test_reloaded_pipeline_predicts_exactly_as_the_estimator_with_nans_and_categories(workspace):
+    model, x, y = _credit_pipeline()
+    x = x.copy()
+    x.loc[x.index[:25], "num_late_payments"] = np.nan
+    x.loc[x.index[25:40], "income"] = np.nan
+    mv = wb.log_model(model, name="pipe", train=(x, y), eval=(x[:200], y[:200]))
+    loaded = mlflow.pyfunc.load_model(mv.model_uri)
+    np.testing.assert_array_equal(loaded.predict(signature_frame(x)), model.predict(x))
+    proba = mlflow.sklearn.load_model(mv.model_uri).predict_proba(x)
+    np.testing.assert_allclose(proba, model.predict_proba(x))
+
+
+def test_regressor_reloads_and_predicts_exactly(workspace):
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    x, y = split_xy(diabetes(), "target")
+    model = GradientBoostingRegressor(n_estimators=30, random_state=0).fit(x, y)
+    mv = wb.log_model(model, name="diabetes", train=(x, y), eval=(x[:100], y[:100]))
+    assert mv.task == "regression" and set(mv.metrics) == {"rmse", "mae", "r2"}
+    loaded = mlflow.pyfunc.load_model(mv.model_uri)
+    np.testing.assert_allclose(loaded.predict(x), model.predict(x))
+
+
+def test_requirements_are_pinned_to_installed_versions(workspace):
+    from importlib.metadata import version
+
+    model, x, y = _credit_pipeline("logistic_regression")
+    mv = wb.log_model(model, name="lr", train=(x, y))
+    path = mlflow.artifacts.download_artifacts(f"{mv.model_uri}/requirements.txt")
+    reqs = open(path).read().split()
+    assert f"scikit-learn=={version('scikit-learn')}" in reqs
+    assert f"mlflow=={version('mlflow')}" in reqs
+    assert f"skops=={version('skops')}" in reqs
+
+
+def _registered_count() -> int:
+    return len(mlflow.MlflowClient().search_registered_models())
+
+
+@pytest.mark.parametrize(
+    "case, error",
+    [
+        ("unfitted", wb.NotFittedError),
+        ("empty", wb.DataError),
+        ("target_missing", wb.MissingColumnError),
+        ("eval_columns_differ", wb.SchemaMismatchError),
+        ("untrusted_type", wb.UntrustedTypeError),
+    ],
+)
+def test_bad_input_raises_a_clear_error_and_registers_nothing(workspace, case, error):
+    from sklearn.base import BaseEstimator, TransformerMixin
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    model, x, y = _credit_pipeline("logistic_regression", n=200)
+    kwargs = {"train": (x, y)}
+    if case == "unfitted":
+        model = LogisticRegression()
+    elif case == "empty":
+        kwargs = {"train": (x.iloc[:0], y.iloc[:0])}
+    elif case == "target_missing":
+        kwargs = {"train": (x, "no_such_column")}
+    elif case == "eval_columns_differ":
+        kwargs["eval"] = (x.drop(columns="income").assign(extra=1), y)
+    elif case == "untrusted_type":
+
+        class Doubler(BaseEstimator, TransformerMixin):
+            def fit(self, X, y=None):
+                return self
+
+            def transform(self, X):
+                return X * 2
+
+        xs = x.select_dtypes("number").fillna(0)
+        model = make_pipeline(Doubler(), LogisticRegression(max_iter=500)).fit(xs, y)
+        kwargs = {"train": (xs, y)}
+    with pytest.raises(error) as info:
+        wb.log_model(model, name="bad", **kwargs)
+    message = str(info.value)
+    expected = {
+        "unfitted": "fit",
+        "empty": "no rows",
+        "target_missing": "no_such_column",
+        "eval_columns_differ": "income",
+        "untrusted_type": "trusted_types=",
+    }[case]
+    assert expected in message
+    assert _registered_count() == 0
+
+
+def test_trusted_types_cover_what_skops_reports(workspace):
+    import skops.io as sio
+
+    from workbench.registry import _trusted_types
+
+    for family in ("random_forest", "gradient_boosting", "logistic_regression"):
+        model, _, _ = _credit_pipeline(family, n=300)
+        untrusted = set(sio.get_untrusted_types(data=sio.dumps(model)))
+        assert untrusted <= set(_trusted_types(model, [])), family
+
+
+def test_train_and_log_drops_dates_and_reports_progress(workspace):
+    steps = []
+    frame = credit_risk(400)
+    mv = wb.train_and_log(
+        frame,
+        "default",
+        name="tl",
+        family="gradient_boosting",
+        params={"n_estimators": 10},
+        progress=lambda step, done: steps.append(done),
+    )
+    info = mlflow.models.get_model_info(mv.model_uri)
+    assert "application_date" not in info.signature.inputs.input_names()
+    assert steps[-1] == 1.0 and steps == sorted(steps)
+    assert mv.tags["workbench.dropped_columns"] == "application_date"
+
+
+def test_train_and_log_refuses_missing_labels(workspace):
+    frame = credit_risk(100)
+    frame.loc[:4, "default"] = np.nan
+    with pytest.raises(wb.DataError, match="5 missing values"):
+        wb.train_and_log(frame, "default", name="nolabels")
+    assert _registered_count() == 0
+    assert isinstance(frame, pd.DataFrame)
