@@ -274,7 +274,8 @@ def conform_to_signature(
         MissingColumnError: a required column is absent.
         SchemaMismatchError: an unknown column, or a value that does not fit its column's type.
     """
-    schema = getattr(schema, "inputs", schema)
+    if hasattr(schema, "to_dict") and hasattr(schema, "outputs"):  # a ModelSignature
+        schema = schema.inputs
     if schema is None or not getattr(schema, "has_input_names", lambda: False)():
         return frame
     specs = {spec.name: spec for spec in schema.inputs}
