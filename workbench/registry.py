@@ -17,6 +17,7 @@ import pandas as pd
 
 from workbench.errors import (
     DataError,
+    GateError,
     MissingColumnError,
     ModelError,
     ModelNotFoundError,
@@ -27,7 +28,17 @@ from workbench.errors import (
 )
 from workbench.workspace import current_workspace
 
-__all__ = ["ModelVersion", "get_version", "log_model", "model_names", "versions"]
+__all__ = [
+    "AuditEntry",
+    "ModelVersion",
+    "get_version",
+    "history",
+    "log_model",
+    "model_names",
+    "promote",
+    "rollback",
+    "versions",
+]
 
 #: Module roots whose types are trusted for skops without asking the user.
 _TRUSTED_ROOTS = ("sklearn", "numpy", "scipy", "builtins", "collections", "pandas")
@@ -478,6 +489,7 @@ def _log_run(
                 pip_requirements=_pip_requirements(model),
                 skops_trusted_types=trusted,
             )
+            _log_check_baseline(model, sig_frame, x_eval)
         except Exception as err:
             mlflow.set_tag("workbench.error", str(err)[:500])
             mlflow.end_run(status="FAILED")
@@ -600,3 +612,372 @@ def _to_version(client, mv) -> ModelVersion:
         aliases=sorted(getattr(mv, "aliases", []) or []),
         tags=dict(mv.tags or {}),
     )
+
+
+# --------------------------------------------------------------------------- stage 2: checks, gate, audit
+
+
+def _log_check_baseline(model: Any, sig_frame: pd.DataFrame, x_eval: pd.DataFrame) -> None:
+    """Log what the pre-deployment checks compare against: ``profile.json`` (the training data's
+    profile) and ``reference.json`` (rows and the model's predictions on them at log time)."""
+    import mlflow
+
+    from workbench.checks.profile import (
+        PROFILE_FILE,
+        REFERENCE_FILE,
+        reference_predictions,
+        training_profile,
+    )
+
+    mlflow.log_dict(training_profile(sig_frame), PROFILE_FILE)
+    example = sig_frame.head(5)
+    reference = reference_predictions(model, [example, signature_frame(x_eval)])
+    mlflow.log_dict(reference, REFERENCE_FILE)
+
+
+#: Experiment that holds the audit log: one run per promotion or rollback, never overwritten.
+AUDIT_EXPERIMENT = "workbench-audit"
+_AUDIT = "workbench.audit."
+_CHECKS_STATUS_TAG = "workbench.checks.status"
+_CHECKS_FAILED_TAG = "workbench.checks.failed"
+_CHECKS_RUN_TAG = "workbench.checks.run_id"
+_HISTORY_COLUMNS = [
+    "time",
+    "action",
+    "model",
+    "alias",
+    "old_version",
+    "new_version",
+    "by",
+    "reason",
+    "forced",
+    "checks_status",
+    "run_id",
+]
+
+
+@dataclass
+class AuditEntry:
+    """One promotion or rollback, as the audit log keeps it.
+
+    Attributes:
+        time: UTC time, ISO 8601 with microseconds.
+        action: ``promote`` or ``rollback``.
+        model: Registered model name.
+        alias: The alias that moved (``champion``).
+        old_version: The version that held it before (``None``: nobody).
+        new_version: The version that holds it now.
+        by: Who did it.
+        reason: Why.
+        forced: Promoted although the checks had not passed.
+        checks_status: The new version's checks at the time: ``passed``, ``failed`` or ``never ran``.
+        run_id: The audit run in the ``workbench-audit`` experiment.
+
+    Example:
+        >>> e = AuditEntry("2026-11-22T10:00:00+00:00", "promote", "m", "champion", None, 1,
+        ...                "ana", "first", False, "passed")
+        >>> e.summary()
+        'promote m@champion: none -> v1 by ana (checks passed): first'
+    """
+
+    time: str
+    action: str
+    model: str
+    alias: str
+    old_version: int | None
+    new_version: int
+    by: str
+    reason: str
+    forced: bool
+    checks_status: str
+    run_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-ready fields."""
+        return asdict(self)
+
+    def summary(self) -> str:
+        """One line: what moved, who, why."""
+        old = f"v{self.old_version}" if self.old_version is not None else "none"
+        forced = ", FORCED" if self.forced else ""
+        return (
+            f"{self.action} {self.model}@{self.alias}: {old} -> v{self.new_version} by {self.by} "
+            f"(checks {self.checks_status}{forced}): {self.reason}"
+        )
+
+    def _repr_html_(self) -> str:
+        colour = "#cf222e" if self.forced else "#1a7f37"
+        return f"<div class='wb-audit-entry' style='color:{colour}'>{html.escape(self.summary())}</div>"
+
+
+def promote(
+    name: str,
+    version: int | str,
+    alias: str = "champion",
+    *,
+    by: str | None = None,
+    reason: str | None = None,
+    force: bool = False,
+) -> AuditEntry:
+    """Point ``alias`` at ``version`` if its latest checks passed, and record who, when and why.
+
+    Args:
+        name: Registered model name.
+        version: Version number, or an alias such as ``"challenger"``.
+        alias: The alias to move (``champion``).
+        by: Who promotes (default: ``WORKBENCH_USER`` or the login name).
+        reason: Why; required with ``force``.
+        force: Promote although the checks failed or never ran (recorded as forced).
+
+    Returns:
+        The :class:`AuditEntry` written to the audit log.
+
+    Raises:
+        ModelNotFoundError: no such model or version.
+        GateError: the version's latest checks did not pass or never ran (the message names the
+            failing checks), or ``force`` was given without a reason.
+        RegistryError: the registry refused; the alias is left as it was.
+
+    Example:
+        >>> import workbench as wb
+        >>> wb.promote("credit-risk", 3, by="ana", reason="beats v2 on recall")  # doctest: +SKIP
+    """
+    import mlflow
+
+    from workbench._util import user_name
+
+    current_workspace()
+    client = mlflow.MlflowClient()
+    target = get_version(name, version)
+    status = target.tags.get(_CHECKS_STATUS_TAG) or "never ran"
+    if force and not (reason or "").strip():
+        raise GateError(
+            f"forcing {name} version {target.version} to @{alias} needs a reason: say why the "
+            "checks may be overridden (reason=... / --reason)."
+        )
+    if status != "passed" and not force:
+        raise GateError(_refusal(name, target, alias, status))
+    old = _alias_holder(client, name, alias)
+    entry = AuditEntry(
+        time=_utc_now(),
+        action="promote",
+        model=name,
+        alias=alias,
+        old_version=old,
+        new_version=target.version,
+        by=by or user_name(),
+        reason=(reason or "").strip(),
+        forced=bool(force),
+        checks_status=status,
+    )
+    return _move_alias(client, entry)
+
+
+def rollback(
+    name: str, alias: str = "champion", *, by: str | None = None, reason: str | None = None
+) -> AuditEntry:
+    """Return ``alias`` to the version that held it before the current one, and record it.
+
+    Promotions stack up and each rollback undoes one: after promoting v1, v2, v3, two rollbacks
+    lead back to v1.
+
+    Args:
+        name: Registered model name.
+        alias: The alias to move back (``champion``).
+        by: Who rolls back.
+        reason: Why (required: the audit log keeps it).
+
+    Returns:
+        The :class:`AuditEntry` written to the audit log.
+
+    Raises:
+        ModelNotFoundError: no such model, or the earlier version was deleted.
+        GateError: no reason was given.
+        RegistryError: there is no earlier holder to return to, or the registry refused.
+    """
+    import mlflow
+
+    from workbench._util import user_name
+
+    if not (reason or "").strip():
+        raise GateError(f"rolling back {name}@{alias} needs a reason (reason=... / --reason).")
+    current_workspace()
+    client = mlflow.MlflowClient()
+    _registered(client, name)
+    current = _alias_holder(client, name, alias)
+    log = history(name)
+    previous = _previous_holder(log[log["alias"] == alias], current)
+    if previous is None:
+        raise RegistryError(
+            f"{name}@{alias} has no earlier holder to return to (now: "
+            f"{'v' + str(current) if current else 'none'}): promote a version instead."
+        )
+    target = get_version(name, previous)
+    entry = AuditEntry(
+        time=_utc_now(),
+        action="rollback",
+        model=name,
+        alias=alias,
+        old_version=current,
+        new_version=target.version,
+        by=by or user_name(),
+        reason=reason.strip(),
+        forced=False,
+        checks_status=target.tags.get(_CHECKS_STATUS_TAG) or "never ran",
+    )
+    return _move_alias(client, entry)
+
+
+def history(name: str, alias: str | None = None) -> pd.DataFrame:
+    """The audit log of ``name``: every promotion and rollback, oldest first.
+
+    It lives in the tracking store (experiment ``workbench-audit``, one run per entry), so a
+    shared tracking server keeps it for the whole team.
+
+    Args:
+        name: Registered model name.
+        alias: Only entries for this alias.
+
+    Returns:
+        A DataFrame with columns time (UTC), action, model, alias, old_version, new_version, by,
+        reason, forced, checks_status and run_id.
+
+    Raises:
+        ModelNotFoundError: no registered model is called ``name``.
+    """
+    import mlflow
+
+    current_workspace()
+    client = mlflow.MlflowClient()
+    _registered(client, name)
+    experiment = client.get_experiment_by_name(AUDIT_EXPERIMENT)
+    if experiment is None:
+        return pd.DataFrame(columns=_HISTORY_COLUMNS)
+    quoted = name.replace("'", "\\'")
+    query = f"tags.`{_AUDIT}model` = '{quoted}'"
+    if alias:
+        query += f" and tags.`{_AUDIT}alias` = '{alias}'"
+    rows, token = [], None
+    while True:
+        page = client.search_runs(
+            [experiment.experiment_id], filter_string=query, max_results=1000, page_token=token
+        )
+        rows.extend((_entry_of(run).to_dict(), run.info.start_time) for run in page)
+        token = page.token
+        if not token:
+            break
+    rows.sort(key=lambda pair: (pair[0]["time"], pair[1]))
+    return pd.DataFrame([r for r, _ in rows], columns=_HISTORY_COLUMNS)
+
+
+def _refusal(name: str, target: ModelVersion, alias: str, status: str) -> str:
+    uri = f"models:/{name}/{target.version}"
+    if status == "never ran":
+        return (
+            f"refused: {name} version {target.version} has no checks on record. Run them first "
+            f"(workbench check {uri} --data FILE --target COL), or force with a reason."
+        )
+    failed = target.tags.get(_CHECKS_FAILED_TAG) or "unknown"
+    run = target.tags.get(_CHECKS_RUN_TAG, "")
+    return (
+        f"refused: the latest checks of {name} version {target.version} did not pass "
+        f"(failing: {failed.replace(',', ', ')}; run {run}). Fix them and run the checks again "
+        f"before promoting to @{alias}, or force with a reason."
+    )
+
+
+def _alias_holder(client, name: str, alias: str) -> int | None:
+    import mlflow
+
+    try:
+        return int(client.get_model_version_by_alias(name, alias).version)
+    except mlflow.exceptions.MlflowException:
+        return None
+
+
+def _move_alias(client, entry: AuditEntry) -> AuditEntry:
+    """Point the alias at the new version, then write the audit entry; undo the move if the
+    entry cannot be written, so the alias never moves without a record."""
+    name, alias = entry.model, entry.alias
+    try:
+        client.set_registered_model_alias(name, alias, str(entry.new_version))
+    except Exception as err:
+        raise RegistryError(
+            f"pointing {name}@{alias} at version {entry.new_version} failed: {err}"
+        ) from err
+    try:
+        entry.run_id = _record(client, entry)
+    except Exception as err:
+        try:
+            if entry.old_version is None:
+                client.delete_registered_model_alias(name, alias)
+            else:
+                client.set_registered_model_alias(name, alias, str(entry.old_version))
+        finally:
+            raise RegistryError(
+                f"writing the audit entry for {name}@{alias} failed ({err}); the alias was "
+                "put back where it was."
+            ) from err
+    return entry
+
+
+def _record(client, entry: AuditEntry) -> str:
+    experiment_id = current_workspace().experiment_id(AUDIT_EXPERIMENT)
+    tags = {_AUDIT + k: "" if v is None else str(v) for k, v in entry.to_dict().items()}
+    tags.pop(_AUDIT + "run_id")
+    tags["mlflow.note.content"] = entry.summary()
+    old = f"v{entry.old_version}" if entry.old_version is not None else "none"
+    run_name = f"{entry.action} {entry.model}@{entry.alias} {old}->v{entry.new_version}"
+    run = client.create_run(experiment_id, run_name=run_name, tags=tags)
+    client.set_terminated(run.info.run_id)
+    return run.info.run_id
+
+
+def _entry_of(run) -> AuditEntry:
+    tags = run.data.tags
+
+    def get(key: str) -> str:
+        return tags.get(_AUDIT + key, "")
+
+    old = get("old_version")
+    return AuditEntry(
+        time=get("time"),
+        action=get("action"),
+        model=get("model"),
+        alias=get("alias"),
+        old_version=int(old) if old.isdigit() else None,
+        new_version=int(get("new_version") or 0),
+        by=get("by"),
+        reason=get("reason"),
+        forced=get("forced") == "True",
+        checks_status=get("checks_status"),
+        run_id=run.info.run_id,
+    )
+
+
+def _previous_holder(log: pd.DataFrame, current: int | None) -> int | None:
+    """Replay the alias's promotions (push) and rollbacks (pop); the one below the top is where a
+    rollback goes."""
+    stack: list[int] = []
+    for entry in log.itertuples(index=False):
+        if entry.action == "promote":
+            if not stack and pd.notna(entry.old_version):
+                stack.append(int(entry.old_version))
+            if not stack or stack[-1] != entry.new_version:
+                stack.append(int(entry.new_version))
+        elif entry.action == "rollback":
+            if stack:
+                stack.pop()
+            if not stack or stack[-1] != entry.new_version:
+                stack.append(int(entry.new_version))
+    if not stack:
+        return None
+    if stack[-1] == current:
+        return stack[-2] if len(stack) >= 2 else None
+    return stack[-1]  # the alias was moved outside the workbench: go back to the last known holder
+
+
+def _utc_now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="microseconds")

@@ -1,0 +1,142 @@
+"""The model card: one page on what the version is for, what it learned from, how it scores, how it
+treats slices of people, what the checks found, and where it should not be trusted."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import pandas as pd
+
+from workbench.checks.base import CheckContext, CheckReport
+
+__all__ = ["card_html", "model_card"]
+
+_DEFAULT_USE = (
+    "Scores each application from its input columns; the score supports a human decision and is "
+    "not meant to be the only basis for it."
+)
+
+
+def model_card(report: CheckReport, context: CheckContext) -> str:
+    """The model card of the checked version, in Markdown.
+
+    Sections: intended use, data, metrics, slices, checks, limitations.
+    """
+    title = f"{report.name} version {report.version}" if report.name else report.model_uri
+    profile = context.profile or {}
+    columns = profile.get("columns", {})
+    target = context.target.name if context.target is not None else "(none)"
+    lines = [
+        f"# Model card: {title}",
+        "",
+        f"Checks run {report.created} UTC: **{report.status.upper()}**.",
+        "",
+        "## Intended use",
+        context.description or _DEFAULT_USE,
+        f"Task: {context.task}; target column `{target}`.",
+        "",
+        "## Data",
+        f"- Training: {profile.get('rows', 'unknown'):,} rows, {len(columns)} input columns"
+        if profile
+        else "- Training: no profile was logged with this version.",
+        f"- Evaluation: {report.eval_rows:,} rows given to the checks.",
+    ]
+    if columns:
+        lines.append(f"- Inputs: {', '.join(f'`{c}`' for c in columns)}.")
+    if context.expected_extra:
+        lines.append(f"- Dropped on purpose: {', '.join(context.expected_extra)}.")
+    lines += ["", "## Metrics (eval data)"]
+    if report.comparison is not None and len(report.comparison):
+        lines.append(_markdown_table(report.comparison))
+        if report.champion_version:
+            lines.append(f"\nThe champion column is version {report.champion_version}.")
+    else:
+        lines.append("No metrics (the eval data had no labels).")
+    lines += ["", "## Slices"]
+    fairness = next((r for r in report.results if r.name == "fairness_gap"), None)
+    if fairness is not None and fairness.table is not None:
+        lines += [fairness.detail, "", _markdown_table(fairness.table)]
+    else:
+        lines.append("No protected column was named, so no slices were compared.")
+    lines += ["", "## Checks", _markdown_table(report.to_frame()[["check", "status", "detail"]])]
+    lines += ["", "## Limitations"]
+    lines += [f"- {r.name} ({r.status}): {r.detail}" for r in report.results if r.status != "pass"]
+    lines += [
+        "- The scores hold for data like the evaluation data; watch drift once it serves "
+        "(stage 4).",
+        "- Metrics and fairness were measured on one eval set; small slices are uncertain.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def card_html(markdown: str) -> str:
+    """A small HTML page of a model card written by :func:`model_card` (headings, lists, tables)."""
+    body, table, in_list = [], [], False
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if not all(set(c) <= set("-: ") for c in cells):
+                table.append(cells)
+            continue
+        if table:
+            body.append(_html_table(table))
+            table = []
+        if in_list and not line.startswith("- "):
+            body.append("</ul>")
+            in_list = False
+        if line.startswith("# "):
+            body.append(f"<h1>{_inline(line[2:])}</h1>")
+        elif line.startswith("## "):
+            body.append(f"<h2>{_inline(line[3:])}</h2>")
+        elif line.startswith("- "):
+            if not in_list:
+                body.append("<ul>")
+                in_list = True
+            body.append(f"<li>{_inline(line[2:])}</li>")
+        elif line.strip():
+            body.append(f"<p>{_inline(line)}</p>")
+    if table:
+        body.append(_html_table(table))
+    if in_list:
+        body.append("</ul>")
+    style = (
+        "body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+        "td,th{border:1px solid #ccc;padding:2px 8px}table{border-collapse:collapse}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Model card</title>"
+        f"<style>{style}</style></head><body class='wb-model-card'>{''.join(body)}</body></html>"
+    )
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    head = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    rows = [
+        "| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)
+    ]
+    return "\n".join([head, rule, *rows])
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value).replace("|", "/").replace("\n", " ")
+
+
+def _html_table(rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{_inline(c)}</th>" for c in rows[0])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in rows[1:]
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _inline(text: str) -> str:
+    text = html.escape(text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
