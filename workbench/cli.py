@@ -93,6 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model_uri")
     p.add_argument("--data", required=True, help="eval data, CSV or Parquet")
     p.add_argument("--target", required=True, help="target column")
+    p.add_argument("--protected", help="protected column for the fairness check (age_band)")
+    p.add_argument(
+        "--threshold",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("METRIC", "VALUE"),
+        help="an absolute metric bar, e.g. --threshold roc_auc 0.7 (errors such as rmse: maximum)",
+    )
+    p.add_argument("--out", help="also write checks.json, checks.html and the model card here")
     p.add_argument("--json", action="store_true")
 
     p = command("promote", _cmd_promote, "point an alias at a version whose checks passed")
@@ -190,19 +200,58 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    raise WorkbenchError("`workbench check` is not built yet.")
+    from workbench.checks import run_checks
+    from workbench.data import load_table
+
+    data = load_table(args.data)
+    thresholds = {metric: float(value) for metric, value in args.threshold} or None
+    report = run_checks(
+        args.model_uri,
+        data=data,
+        target=args.target,
+        protected=args.protected,
+        thresholds=thresholds,
+        progress=not args.json,
+    )
+    if args.out:
+        report.save(args.out)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(report.summary())
+    return EXIT_OK if report.passed else EXIT_GATE
 
 
 def _cmd_promote(args: argparse.Namespace) -> int:
-    raise WorkbenchError("`workbench promote` is not built yet.")
+    from workbench.registry import promote
+
+    entry = promote(
+        args.name, args.version, alias=args.alias, by=args.by, reason=args.reason, force=args.force
+    )
+    print(entry.summary())
+    return EXIT_OK
 
 
 def _cmd_rollback(args: argparse.Namespace) -> int:
-    raise WorkbenchError("`workbench rollback` is not built yet.")
+    from workbench.registry import rollback
+
+    entry = rollback(args.name, alias=args.alias, by=args.by, reason=args.reason)
+    print(entry.summary())
+    return EXIT_OK
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
-    raise WorkbenchError("`workbench history` is not built yet.")
+    from workbench.registry import history
+
+    log = history(args.name)
+    if args.json:
+        _print_json(log.astype(object).where(log.notna(), None).to_dict("records"))
+    elif log.empty:
+        print(f"no promotions or rollbacks of {args.name} yet")
+    else:
+        columns = ["time", "action", "alias", "old_version", "new_version", "by", "forced"]
+        print(log[[*columns, "checks_status", "reason"]].to_string(index=False))
+    return EXIT_OK
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

@@ -867,7 +867,8 @@ def history(name: str, alias: str | None = None) -> pd.DataFrame:
         if not token:
             break
     rows.sort(key=lambda pair: (pair[0]["time"], pair[1]))
-    return pd.DataFrame([r for r, _ in rows], columns=_HISTORY_COLUMNS)
+    frame = pd.DataFrame([r for r, _ in rows], columns=_HISTORY_COLUMNS)
+    return frame.astype({"old_version": "Int64", "new_version": "Int64", "forced": bool})
 
 
 def _refusal(name: str, target: ModelVersion, alias: str, status: str) -> str:
