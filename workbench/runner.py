@@ -74,6 +74,9 @@ def run_notebook(
     output = _output_path(source, output_dir)
     params = _fill_parameters(source, dict(parameters or {}))
     started = time.perf_counter()
+    engine_kwargs: dict[str, Any] = {}
+    if kernel_name is None:  # this very Python, whatever kernelspecs the user has installed
+        engine_kwargs["kernel_manager_class"] = _own_kernel_manager()
     try:
         pm.execute_notebook(
             str(source),
@@ -84,20 +87,28 @@ def run_notebook(
             execution_timeout=timeout,
             progress_bar=progress,
             log_output=False,
+            **engine_kwargs,
         )
     except pm.PapermillExecutionError as err:
+        where = _describe_cell(output, err.cell_index, err.source)
         raise NotebookError(
-            f"notebook {source.name} failed in cell {err.cell_index} "
-            f"({err.ename}: {_first_line(err.evalue)}); the executed notebook is kept at {output}",
+            f"notebook {source.name} failed in {where}: {err.ename}: {_first_line(err.evalue)}; "
+            f"the executed notebook is kept at {output}",
             output_path=str(output),
             cell_index=err.cell_index,
         ) from err
     except Exception as err:  # timeouts, dead kernels
         name = type(err).__name__
+        index, cell_source = _running_cell(output)
+        where = f" in {_describe_cell(output, index, cell_source)}" if index is not None else ""
+        what = (
+            f"timed out after {timeout:g} s" if "Timeout" in name and timeout else "did not finish"
+        )
         raise NotebookError(
-            f"notebook {source.name} did not finish ({name}: {_first_line(str(err))}); "
+            f"notebook {source.name} {what}{where} ({name}: {_first_line(str(err))}); "
             f"the executed notebook is kept at {output}",
             output_path=str(output),
+            cell_index=index,
         ) from err
     return NotebookRun(str(source), str(output), params, round(time.perf_counter() - started, 2))
 
@@ -139,8 +150,70 @@ def _fill_parameters(source: Path, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _kernel_name() -> str:
-    """The kernel that runs this very Python: ``python3`` resolves to ``sys.executable``'s env."""
+    """The kernel name recorded in the output; the kernel itself runs ``sys.executable``."""
     return "python3"
+
+
+def _own_kernel_manager():
+    """A kernel manager that starts ``sys.executable -m ipykernel_launcher``: the workbench's own
+    environment, even when a user-level ``python3`` kernelspec points at another Python."""
+    import sys
+
+    from jupyter_client.kernelspec import KernelSpec
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _WorkbenchKernelManager(AsyncKernelManager):
+        @property
+        def kernel_spec(self):
+            if self._kernel_spec is None:
+                self._kernel_spec = KernelSpec(
+                    argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    display_name="Python 3 (workbench)",
+                    language="python",
+                )
+            return self._kernel_spec
+
+    return _WorkbenchKernelManager
+
+
+def _describe_cell(output: Path, index: int | None, source: str | None) -> str:
+    """``cell 5 (`result = wb.drift_report(...`)``, counting code cells of the source notebook."""
+    if index is None:
+        return "an unknown cell"
+    label = f"cell {index}"
+    try:
+        import nbformat
+
+        nb = nbformat.read(str(output), as_version=4)
+        injected = sum(
+            1
+            for c in nb.cells[:index]
+            if "injected-parameters" in c.get("metadata", {}).get("tags", [])
+        )
+        label = f"cell {index - injected} of the notebook"
+        source = source or nb.cells[index].source
+    except Exception:
+        pass
+    first = _first_line(source or "")[:80]
+    return f"{label} (`{first}`)" if first else label
+
+
+def _running_cell(output: Path) -> tuple[int | None, str | None]:
+    """The cell the run stopped in: the last one papermill started, in the executed copy."""
+    try:
+        import nbformat
+
+        nb = nbformat.read(str(output), as_version=4)
+    except Exception:
+        return None, None
+    started = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.get("metadata", {}).get("papermill", {}).get("start_time")
+    ]
+    if started:  # the run stopped in the last cell it started
+        return started[-1], nb.cells[started[-1]].source
+    return None, None
 
 
 def _first_line(text: str) -> str:

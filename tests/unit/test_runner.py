@@ -1,0 +1,77 @@
+"""The papermill runner on tiny real notebooks: archive, failing cell, timeout, the kernel's Python."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import workbench as wb
+from workbench.runner import run_notebook
+
+pytestmark = pytest.mark.notebook
+
+
+def _notebook(path: Path, *cells: str, params: str = "workspace = None\nvalue = 1") -> Path:
+    nb = nbformat.v4.new_notebook()
+    first = nbformat.v4.new_code_cell(params)
+    first.metadata["tags"] = ["parameters"]
+    nb.cells = [first, *(nbformat.v4.new_code_cell(src) for src in cells)]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_runs_in_this_python_with_parameters_and_archives_the_copy(workspace, tmp_path):
+    out_file = tmp_path / "out.json"
+    source = _notebook(
+        tmp_path / "ok.ipynb",
+        "import json, sys\n"
+        f"json.dump({{'exe': sys.executable, 'value': value, 'ws': workspace}}, open({str(out_file)!r}, 'w'))",
+    )
+    run = run_notebook(source, {"value": 41})
+    seen = json.loads(out_file.read_text())
+    assert seen["value"] == 41
+    assert Path(seen["exe"]).resolve() == Path(sys.executable).resolve()
+    assert seen["ws"] == str(workspace.root)
+    out = Path(run.output_path)
+    assert out.parent == workspace.runs_dir / "ok" and out.name.endswith("Z.ipynb")
+    assert out.exists()
+
+
+def test_failing_cell_names_the_cell_and_exception_and_keeps_the_output(workspace, tmp_path):
+    source = _notebook(tmp_path / "bad.ipynb", "x = 1", "raise ValueError('column income is odd')")
+    with pytest.raises(wb.NotebookError) as info:
+        run_notebook(source)
+    message = str(info.value)
+    assert "cell 2 of the notebook" in message
+    assert "raise ValueError" in message
+    assert "ValueError: column income is odd" in message
+    out = Path(info.value.output_path)
+    assert out.exists() and str(out) in message
+    nb = nbformat.read(str(out), as_version=4)
+    errors = [
+        c for c in nb.cells if c.get("outputs") and c.outputs[0].get("output_type") == "error"
+    ]
+    assert errors and errors[0].outputs[0]["ename"] == "ValueError"
+
+
+def test_timeout_fails_naming_the_cell(workspace, tmp_path):
+    source = _notebook(tmp_path / "slow.ipynb", "import time; time.sleep(30)")
+    with pytest.raises(wb.NotebookError) as info:
+        run_notebook(source, timeout=3)
+    message = str(info.value)
+    assert "timed out after 3 s" in message and "time.sleep(30)" in message
+    assert Path(info.value.output_path).exists()
+
+
+def test_missing_notebook_is_a_data_file_error(workspace, tmp_path):
+    with pytest.raises(wb.DataFileError, match="nope.ipynb"):
+        run_notebook(tmp_path / "nope.ipynb")
