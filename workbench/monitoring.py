@@ -53,6 +53,7 @@ __all__ = [
     "RetrainDecision",
     "WeekSimulation",
     "apply_retrain_policy",
+    "batches",
     "check_status",
     "demo_data",
     "drift_report",
@@ -202,8 +203,10 @@ class DriftResult:
         out["tests"] = self.tests
         return _jsonable(out)
 
-    def save(self, folder: str | os.PathLike) -> Path:
+    def save(self, folder: str | os.PathLike | None = None) -> Path:
         """Write ``report.html``, ``report.json`` (the Evidently report) and ``summary.json``.
+
+        ``folder`` defaults to ``reports/monitoring/<UTC timestamp>`` in the workspace.
 
         Files are written beside and then renamed, so a failure leaves no half-written report.
         An invalid result writes ``summary.json`` only.
@@ -211,6 +214,11 @@ class DriftResult:
         Returns:
             The folder.
         """
+        if folder is None:
+            from workbench.workspace import current_workspace
+
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+            folder = current_workspace().reports_dir / "monitoring" / stamp
         out = Path(folder).expanduser().resolve()
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -244,7 +252,7 @@ class DriftResult:
         """
         return _log_result(self, experiment)
 
-    def raise_for_status(self, fail_on_drift: bool = False) -> DriftResult:
+    def raise_for_status(self, fail_on_drift: bool = False) -> str:
         """Raise for invalid data (:class:`DataQualityError`), and for drift when asked."""
         return check_status(self, fail_on_drift=fail_on_drift)
 
@@ -606,10 +614,14 @@ def drift_report(
     return result
 
 
-def check_status(result: DriftResult, fail_on_drift: bool = False) -> DriftResult:
-    """Raise :class:`DataQualityError` when ``result`` is invalid, and :class:`DriftAlert` when it
-    found drift and ``fail_on_drift`` is set; return it otherwise. The last cell of notebook 04."""
-    if not result.valid:
+def check_status(
+    result: DriftResult, fail_on_drift: bool = False, fail_on_invalid: bool = True
+) -> str:
+    """Raise :class:`DataQualityError` when ``result`` is invalid (unless ``fail_on_invalid`` is
+    off), and :class:`DriftAlert` when it found drift and ``fail_on_drift`` is set; otherwise return
+    its status (``ok``, ``drift``, ``invalid``). The last cell of notebook 04: a scheduled
+    ``workbench run`` then fails (exit 1) on bad data, and on drift when asked."""
+    if not result.valid and fail_on_invalid:
         raise DataQualityError("invalid data, no drift verdict: " + " | ".join(result.reasons))
     if fail_on_drift and result.drift_detected:
         cols = ", ".join(c.column for c in result.drifted_columns)
@@ -618,7 +630,7 @@ def check_status(result: DriftResult, fail_on_drift: bool = False) -> DriftResul
             + (f" at {result.report_path}" if result.report_path else "")
             + " and decide whether to retrain."
         )
-    return result
+    return result.status
 
 
 def _as_frame(data: Any, what: str, ids: dict[str, str]) -> pd.DataFrame:
@@ -1123,7 +1135,7 @@ class RetrainDecision:
         )
 
 
-def apply_retrain_policy(model: str, k: int = 2, n: int = 3) -> RetrainDecision:
+def apply_retrain_policy(model: str | None, k: int = 2, n: int = 3) -> RetrainDecision:
     """Ask for retraining when drift was found in ``k`` of the last ``n`` monitoring runs of the
     model's version, the latest run included: sets tag ``workbench.retrain_requested`` on it.
 
@@ -1142,6 +1154,8 @@ def apply_retrain_policy(model: str, k: int = 2, n: int = 3) -> RetrainDecision:
 
     if not 1 <= k <= n:
         raise ValueError(f"the policy needs 1 <= k <= n, got k={k}, n={n}")
+    if not model:
+        return RetrainDecision(False, 0, 0, k, n, reason="no model given: no retrain policy.")
     name, version, _ = _model_identity(model)
     hist = monitoring_history(name or model).frame
     if version is not None and len(hist):
@@ -1180,6 +1194,32 @@ def demo_data(
     from workbench.data import credit_risk, production_batch
 
     return credit_risk(reference_rows), production_batch(day, scenario, n=n)
+
+
+def batches(
+    reference: str | os.PathLike | None = None,
+    current: str | os.PathLike | None = None,
+    day: int = 3,
+    scenario: str = "gradual_shift",
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """The two tables to compare and their identifiers: the files when given, else the demo
+    reference and demo production day ``day`` of ``scenario``.
+
+    Raises:
+        DataFileError: a file does not exist or does not parse.
+    """
+    from workbench.data import load_table
+
+    demo_ref, demo_cur = (None, None)
+    if reference is None or current is None:
+        demo_ref, demo_cur = demo_data(day, scenario)
+    ref = load_table(reference) if reference is not None else demo_ref
+    cur = load_table(current) if current is not None else demo_cur
+    ids = {
+        "reference": str(reference) if reference is not None else "demo reference",
+        "current": str(current) if current is not None else f"demo day {day} ({scenario})",
+    }
+    return ref, cur, ids
 
 
 @dataclass
