@@ -132,9 +132,11 @@ class TrainPanel(PanelBase):
         self.result.value = ""
         self.set_status("training...", "info")
         try:
-            frame, label = self.load_data()
-            settings = self.settings()
-            mv = train_and_log(frame, dataset_name=label, progress=self.report_progress, **settings)
+            table = self.load_data()
+            settings = {**self.settings(), "target": table.target}
+            mv = train_and_log(
+                table.frame, dataset_name=table.name, progress=self.report_progress, **settings
+            )
         except Exception as err:  # shown in the panel; the registry is left as it was
             self.show_error(err)
             self.progress.value = 0.0
