@@ -134,7 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="model URI, for prediction drift")
     p.add_argument("--target", help="target column, for performance when labels exist")
     p.add_argument("--out", help="folder for the reports")
-    p.add_argument("--fail-on-drift", action="store_true")
+    p.add_argument("--fail-on-drift", action="store_true", help="exit 3 when drift is found")
+    p.add_argument(
+        "--drift-share", type=float, default=0.0, help="alert share of drifted columns (0: any)"
+    )
+    p.add_argument("--timeout", type=float, default=900, help="seconds a notebook cell may run")
     p.add_argument("--json", action="store_true")
     return parser
 
@@ -192,11 +196,28 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_lab(args: argparse.Namespace) -> int:
-    raise WorkbenchError("`workbench lab` is not built yet: use `make lab`.")
+    from workbench.apps import start_lab, start_mlflow_ui, stop_all, wait_forever
+
+    apps = []
+    try:
+        apps.append(start_lab(port=args.port))
+        if not args.no_mlflow:
+            apps.append(start_mlflow_ui(port=args.mlflow_port))
+    except BaseException:
+        stop_all(apps)
+        raise
+    for app in apps:
+        print(f"{app.name}: {app.url}", flush=True)
+    print("Ctrl-C stops them all.", flush=True)
+    return wait_forever(apps)
 
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:
-    raise WorkbenchError("`workbench dashboard` is not built yet.")
+    from workbench.apps import start_dashboard, wait_forever
+
+    app = start_dashboard(port=args.port)
+    print(f"dashboard: {app.url}  (Ctrl-C stops it)", flush=True)
+    return wait_forever([app])
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -259,7 +280,108 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_monitor(args: argparse.Namespace) -> int:
-    raise WorkbenchError("`workbench monitor` is not built yet.")
+    """Run notebook 04 through the runner (the executed copy is the audit record), then read the
+    ``summary.json`` it wrote: 0 no drift, 3 drift with --fail-on-drift, 2 invalid data."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from workbench.errors import DataFileError, NotebookError
+    from workbench.runner import run_notebook
+    from workbench.workspace import current_workspace
+
+    ws = current_workspace()
+    files = {}
+    for what, path in (("reference", args.reference), ("current", args.current)):
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise DataFileError(
+                f"{what} data file {path} does not exist: give a CSV or Parquet file."
+            )
+        files[what] = str(file.resolve())
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    out = Path(args.out).expanduser() if args.out else ws.reports_dir / "monitoring" / stamp
+    out = out.resolve()
+    summary_file = out / "summary.json"
+    if summary_file.exists():
+        summary_file.unlink()  # never read a previous run's verdict
+    params = {
+        **files,
+        "model": args.model,
+        "target": args.target,
+        "out": str(out),
+        "drift_share": args.drift_share,
+        "fail_on_drift": False,
+        "fail_on_invalid": False,
+    }
+    try:
+        run = run_notebook(_monitor_notebook(ws.root), params, timeout=args.timeout)
+    except NotebookError as err:
+        data_error = _data_error_named(getattr(err.__cause__, "ename", ""))
+        if data_error is not None:  # bad input found inside the notebook: exit 2, not 1
+            raise data_error(
+                f"{_first_line(getattr(err.__cause__, 'evalue', ''))} "
+                f"(executed notebook: {err.output_path})"
+            ) from err
+        raise
+    if not summary_file.exists():
+        raise WorkbenchError(
+            f"notebook 04 ran but wrote no {summary_file}: see the executed notebook {run.output_path}"
+        )
+    summary = json.loads(summary_file.read_text())
+    summary["executed_notebook"] = run.output_path
+    summary["report_folder"] = str(out)
+    code = EXIT_OK
+    if summary["status"] == "invalid":
+        code = EXIT_USAGE
+    elif summary["status"] == "drift" and args.fail_on_drift:
+        code = EXIT_GATE
+    summary["exit_code"] = code
+    if args.json:
+        _print_json(summary)
+    if summary["status"] == "invalid":
+        print(
+            "error: invalid data, no drift verdict: " + " | ".join(summary["reasons"]),
+            file=sys.stderr,
+        )
+    elif not args.json:
+        if summary["status"] == "drift":
+            print(
+                f"drift detected in {', '.join(summary['drifted_columns'])} "
+                f"(share {summary['share']:.0%})"
+            )
+        else:
+            print(f"no drift in {len(summary['columns'])} columns")
+        print(f"report: {out / 'report.html'}")
+        print(f"executed notebook: {run.output_path} ({run.seconds:.1f} s)")
+    return code
+
+
+def _monitor_notebook(root: Any) -> str:
+    """Notebook 04 of the workspace, else the one shipped beside the package."""
+    from pathlib import Path
+
+    own = Path(root) / "notebooks" / "04_monitor_drift.ipynb"
+    if own.exists():
+        return str(own)
+    return str(Path(__file__).resolve().parents[1] / "notebooks" / "04_monitor_drift.ipynb")
+
+
+def _data_error_named(name: str) -> type[WorkbenchError] | None:
+    """The workbench error class called ``name`` when it means bad input (exit code 2)."""
+    import workbench.monitoring  # noqa: F401 - registers its DataError subclasses
+
+    todo, seen = [WorkbenchError], {}
+    while todo:
+        cls = todo.pop()
+        seen[cls.__name__] = cls
+        todo.extend(cls.__subclasses__())
+    cls = seen.get(name)
+    return cls if cls is not None and cls.exit_code == EXIT_USAGE else None
+
+
+def _first_line(text: str) -> str:
+    text = (text or "").strip()
+    return text.splitlines()[0][:500] if text else ""
 
 
 if __name__ == "__main__":  # pragma: no cover
