@@ -124,9 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = command("serve", _cmd_serve, "serve a model with `mlflow models serve` (Ctrl-C stops)")
-    p.add_argument("model_uri")
-    p.add_argument("--port", type=int)
-    p.add_argument("--workers", type=int)
+    p.add_argument(
+        "model_uri", help="models:/NAME@ALIAS, models:/NAME/VERSION, runs:/... or a path"
+    )
+    p.add_argument("--port", type=int, help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--workers", type=int, help="server processes (default: one per core)")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for /ping")
+    p.add_argument(
+        "--plain-mlflow",
+        action="store_true",
+        help="run `mlflow models serve` itself instead of the GC-tuned launcher of its app",
+    )
 
     p = command("monitor", _cmd_monitor, "drift report on a batch; exit 3 on drift with the flag")
     p.add_argument("--reference", required=True, help="reference data, CSV or Parquet")
@@ -276,7 +284,41 @@ def _cmd_history(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    raise WorkbenchError("`workbench serve` is not built yet.")
+    import signal
+    import time
+
+    from workbench.serving import serve
+
+    def interrupt(signum, frame):  # SIGTERM stops the server as Ctrl-C does
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    server = serve(
+        args.model_uri,
+        port=args.port,
+        workers=args.workers,
+        timeout=args.timeout,
+        gc_tuned=not args.plain_mlflow,
+    )
+    try:
+        version = f" (version {server.version})" if server.version else ""
+        print(
+            f"serving {args.model_uri}{version} at {server.url} with {server.workers} worker(s), "
+            f"ready in {server.launch_seconds} s\n"
+            f"  try: curl -s {server.url}/ping ; POST JSON to {server.url}/invocations\n"
+            f"  log: {server.log_path}\nCtrl-C stops.",
+            flush=True,
+        )
+        while server.running:
+            time.sleep(0.5)
+        print(f"the server exited by itself; last lines of its log:\n{server.logs(20)}")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("stopping...", file=sys.stderr, flush=True)
+        return EXIT_OK
+    finally:
+        code = server.stop()
+        print(f"stopped (exit code {code}).", file=sys.stderr, flush=True)
 
 
 def _cmd_monitor(args: argparse.Namespace) -> int:
