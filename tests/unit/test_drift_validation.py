@@ -1,0 +1,84 @@
+"""Invalid data is never "no drift": each case raises a DataError naming its column, or (scheduled
+use) returns a result marked invalid with the reason."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import workbench as wb
+from workbench.data import credit_risk, production_batch
+from workbench.monitoring import DataQualityError, check_status, drift_report
+
+REF = credit_risk(2000)
+
+
+def _case(name):
+    cur = production_batch(2, "none", n=500)
+    if name == "missing_column":
+        return cur.drop(columns="region"), wb.MissingColumnError, "region"
+    if name == "extra_column":
+        return cur.assign(channel="web"), wb.SchemaMismatchError, "channel"
+    if name == "text_in_numeric":
+        cur["income"] = cur["income"].astype(object)
+        cur.loc[cur.index[:3], "income"] = "n/a"
+        return cur, wb.SchemaMismatchError, "income"
+    if name == "changed_type":
+        cur["purpose"] = np.arange(len(cur)) % 5
+        return cur, wb.SchemaMismatchError, "purpose"
+    if name == "null_surge":
+        return production_batch(2, "null_surge", n=500), DataQualityError, "income"
+    if name == "all_null":
+        cur["loan_amount"] = np.nan
+        return cur, DataQualityError, "loan_amount"
+    if name == "too_few_rows":
+        return cur.head(5), DataQualityError, "5 rows"
+    if name == "empty":
+        return cur.head(0), wb.DataError, "empty"
+    raise AssertionError(name)
+
+
+CASES = [
+    "missing_column",
+    "extra_column",
+    "text_in_numeric",
+    "changed_type",
+    "null_surge",
+    "all_null",
+    "too_few_rows",
+    "empty",
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_invalid_data_raises_naming_the_column(case):
+    cur, error, named = _case(case)
+    with pytest.raises(error) as info:
+        drift_report(REF, cur, target="default")
+    assert named in str(info.value)
+    assert isinstance(info.value, wb.DataError)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_scheduled_use_returns_invalid_never_no_drift(case):
+    cur, _, named = _case(case)
+    result = drift_report(REF, cur, target="default", on_invalid="return")
+    assert result.valid is False and result.status == "invalid"
+    assert result.drift_detected is None
+    assert any(named in r for r in result.reasons)
+    assert "INVALID" in result._repr_html_()
+    assert result.to_dict()["status"] == "invalid"
+    with pytest.raises(DataQualityError, match=named):
+        check_status(result)
+    assert check_status(result, fail_on_invalid=False) == "invalid"
+
+
+def test_target_missing_from_reference_is_named():
+    with pytest.raises(wb.MissingColumnError, match="'label'"):
+        drift_report(REF, production_batch(1, n=200), target="label")
+
+
+def test_labels_may_be_absent_from_the_current_batch():
+    cur = production_batch(1, "none", n=500, with_target=False)
+    result = drift_report(REF, cur, target="default", build_report=False)
+    assert result.valid and "default" in result.ignored
