@@ -137,14 +137,20 @@ def _credit_frame(
     region = rng.choice(_REGIONS, n)
     date = start + pd.to_timedelta(rng.integers(0, days, n), unit="D")
 
+    burden = loan_amount / income
     logit = (
-        -2.2
-        + 1.6 * np.log1p(loan_amount / income)
-        + 0.55 * late
-        - 0.06 * history
-        + 0.015 * loan_term
-        + 0.7 * (employment == "unemployed")
-        + 0.35 * (purpose == "business")
+        -3.6
+        + 2.4 * np.log1p(burden)
+        + 0.8 * late
+        - 0.08 * history
+        + 0.02 * loan_term
+        + 1.0 * (employment == "unemployed")
+        + 0.5 * (purpose == "business")
+        # interactions a linear model cannot see: young borrowers with late payments, and long
+        # loans that are large for the income
+        + 2.4 * ((age < 30) & (late >= 2))
+        + 2.4 * ((loan_term >= 48) & (burden > 0.6))
+        + 1.2 * (age > 65)
         + default_boost
     )
     default = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
