@@ -99,7 +99,8 @@ __all__ = [
 
 # Submodules reachable as attributes (``wb.training.hyperparameters``), imported on first use.
 _SUBMODULES = frozenset(
-    {"checks", "cli", "data", "monitoring", "registry", "runner", "serving", "training", "ui"}
+    {"apps", "checks", "cli", "data", "demo", "monitoring", "registry", "runner", "serving"}
+    | {"training", "ui"}
     | {"workspace"}
 )
 
