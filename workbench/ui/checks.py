@@ -1,0 +1,293 @@
+"""Stage-2 panel: pick a version, Run checks, read the results, then Promote or Rollback.
+
+Every button calls a plain function: :func:`workbench.run_checks`, :func:`workbench.promote`,
+:func:`workbench.rollback` and :func:`workbench.history`.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as w
+
+from workbench.ui._common import PanelBase
+
+__all__ = ["ChecksPanel"]
+
+
+class ChecksPanel(PanelBase):
+    """Run the pre-deployment checks on a version and promote it when they pass.
+
+    Args:
+        model_name: Registered model to start with.
+        version: Version number or alias to start with (``challenger``).
+        data: Eval data: a DataFrame, a CSV / Parquet path, or ``None`` for demo credit-risk rows.
+        target: The label column.
+        protected: Column for the fairness check (``None``: no fairness check).
+        thresholds: Absolute metric bars (``{"roc_auc": 0.7}``).
+        report: A :class:`~workbench.CheckReport` to show right away (from a notebook cell).
+
+    Example:
+        >>> from workbench.ui import ChecksPanel
+        >>> panel = ChecksPanel("credit-risk", "challenger")  # doctest: +SKIP
+        >>> panel.run_button.click()                          # doctest: +SKIP
+    """
+
+    css_class = "wb-checks-panel"
+
+    def __init__(
+        self,
+        model_name: str = "credit-risk",
+        version: int | str = "challenger",
+        data: Any = None,
+        target: str = "default",
+        protected: str | None = "age_band",
+        thresholds: dict[str, float] | None = None,
+        report: Any = None,
+    ):
+        from workbench._util import user_name
+        from workbench.registry import model_names
+
+        super().__init__("Stage 2 - pre-deployment checks, promotion and rollback")
+        self.data = data
+        self.target = target
+        self.protected = protected
+        self.thresholds = thresholds
+        self.report = None
+        self._eval = None
+        names = model_names()
+        self.model = w.Dropdown(
+            options=names or [model_name],
+            value=model_name if model_name in names or not names else names[0],
+            description="Model",
+        )
+        self.version = w.Dropdown(options=[], description="Version")
+        self.run_button = w.Button(description="Run checks", button_style="primary", icon="play")
+        self.run_button.add_class("wb-run-checks")
+        self.table = w.HTML("")
+        self.table.add_class("wb-check-results")
+        self.detail_choice = w.Dropdown(options=[], description="Details of")
+        self.detail_choice.add_class("wb-check-detail-choice")
+        self.detail = w.HTML("")
+        self.detail.add_class("wb-check-detail")
+        self.compare = w.HTML("")
+        self.compare.add_class("wb-compare")
+        self.by = w.Text(value=user_name(), description="By")
+        self.reason = w.Text(value="", placeholder="why (required to force)", description="Reason")
+        self.force = w.Checkbox(
+            value=False, description="Force despite failed checks", indent=False
+        )
+        self.promote_button = w.Button(
+            description="Promote to @champion", button_style="success", icon="arrow-up"
+        )
+        self.promote_button.add_class("wb-promote")
+        self.rollback_button = w.Button(
+            description="Roll back @champion", button_style="warning", icon="undo"
+        )
+        self.rollback_button.add_class("wb-rollback")
+        self.history = w.HTML("")
+        self.history.add_class("wb-history")
+
+        self.model.observe(lambda _: self._load_versions(), names="value")
+        self.version.observe(lambda _: self._sync(), names="value")
+        self.force.observe(lambda _: self._sync(), names="value")
+        self.reason.observe(lambda _: self._sync(), names="value")
+        self.detail_choice.observe(lambda _: self._show_detail(), names="value")
+        self.run_button.on_click(lambda _: self.run_checks())
+        self.promote_button.on_click(lambda _: self.promote())
+        self.rollback_button.on_click(lambda _: self.rollback())
+
+        self._load_versions(version)
+        if report is not None:
+            self._show_report(report)
+        self.refresh_history()
+        self.root.children = [
+            self.title,
+            w.HTML(
+                "Choose a version and press <b>Run checks</b>. A version may become "
+                "<code>@champion</code> (what serving uses) only when every check passes; "
+                "forcing it needs a reason and is recorded as forced. <b>Roll back</b> returns "
+                "<code>@champion</code> to the version before."
+            ),
+            w.HBox([self.model, self.version, self.run_button]),
+            w.HBox([self.progress, self.progress_label]),
+            self.status,
+            self.table,
+            w.HBox([self.detail_choice]),
+            self.detail,
+            self.compare,
+            w.HBox([self.by, self.reason]),
+            w.HBox([self.force, self.promote_button, self.rollback_button]),
+            w.HTML("<h4 style='margin:4px 0'>Audit history</h4>"),
+            self.history,
+        ]
+
+    # ----------------------------------------------------------------- actions (the buttons)
+
+    def run_checks(self):
+        """What **Run checks** does: run the suite on the chosen version and show the results."""
+        from workbench.checks import load_eval_data, run_checks
+
+        self.run_button.disabled = True
+        self.set_status("running the checks...", "info")
+        try:
+            if self._eval is None:
+                self._eval = load_eval_data(self.data)
+            report = run_checks(
+                f"models:/{self.model.value}/{self.version.value}",
+                data=self._eval,
+                target=self.target,
+                protected=self.protected,
+                thresholds=self.thresholds,
+                progress=self.report_progress,
+            )
+        except Exception as err:  # shown in the panel
+            self.show_error(err)
+            return None
+        finally:
+            self.run_button.disabled = False
+        self._show_report(report)
+        self._load_versions(report.version)
+        return report
+
+    def promote(self):
+        """What **Promote** does: :func:`workbench.promote` with the panel's who, why and force."""
+        from workbench.registry import promote
+
+        try:
+            entry = promote(
+                self.model.value,
+                self.version.value,
+                by=self.by.value.strip() or None,
+                reason=self.reason.value.strip() or None,
+                force=self.force.value,
+            )
+        except Exception as err:
+            self.show_error(err)
+            return None
+        self.set_status(entry.summary(), "warn" if entry.forced else "ok")
+        self._after_move()
+        return entry
+
+    def rollback(self):
+        """What **Roll back** does: :func:`workbench.rollback` (a reason is required)."""
+        from workbench.registry import rollback
+
+        try:
+            entry = rollback(
+                self.model.value,
+                by=self.by.value.strip() or None,
+                reason=self.reason.value.strip() or None,
+            )
+        except Exception as err:
+            self.show_error(err)
+            return None
+        self.set_status(entry.summary(), "ok")
+        self._after_move()
+        return entry
+
+    def refresh_history(self) -> None:
+        """Show the model's audit log, newest first."""
+        from workbench.registry import history
+
+        try:
+            log = history(self.model.value)
+        except Exception as err:
+            self.history.value = f"<i>{html.escape(str(err))}</i>"
+            return
+        if log.empty:
+            self.history.value = "<i>no promotions or rollbacks yet</i>"
+            return
+        shown = log.drop(columns=["model", "run_id"]).iloc[::-1]
+        self.history.value = shown.to_html(index=False, classes="wb-history-table", na_rep="none")
+
+    # ----------------------------------------------------------------- display
+
+    def _after_move(self) -> None:
+        self._load_versions(self.version.value)
+        self.refresh_history()
+
+    def _load_versions(self, select: int | str | None = None) -> None:
+        from workbench.registry import get_version, versions
+
+        try:
+            found = versions(self.model.value)
+        except Exception as err:
+            self.version.options = []
+            self.show_error(err)
+            self._sync()
+            return
+        options = []
+        for mv in found:
+            aliases = " ".join(f"@{a}" for a in mv.aliases)
+            status = mv.tags.get("workbench.checks.status", "not checked")
+            options.append((f"v{mv.version} {aliases} ({status})".replace("  ", " "), mv.version))
+        wanted = self.version.value if select is None else select
+        if wanted is not None and not str(wanted).isdigit():
+            try:
+                wanted = get_version(self.model.value, wanted).version
+            except Exception:
+                wanted = None
+        self.version.options = options
+        values = [v for _, v in options]
+        if values:
+            self.version.value = (
+                int(wanted) if wanted is not None and int(wanted) in values else values[0]
+            )
+        self._sync()
+
+    def _show_report(self, report) -> None:
+        self.report = report
+        self.table.value = report._repr_html_()
+        self.detail_choice.options = report.names()
+        bad = report.failed
+        self.detail_choice.value = bad[0] if bad else report.names()[0] if report.names() else None
+        self._show_detail()
+        self.compare.value = _comparison_html(report)
+        if report.passed:
+            self.set_status(
+                f"all checks passed on version {report.version}: it may be promoted", "ok"
+            )
+        else:
+            self.set_status(
+                f"version {report.version} failed: {', '.join(report.failed)}. It may not be "
+                "promoted unless forced with a reason.",
+                "error",
+            )
+        self._sync()
+
+    def _show_detail(self) -> None:
+        if self.report is None or not self.detail_choice.value:
+            self.detail.value = ""
+            return
+        self.detail.value = self.report[self.detail_choice.value]._repr_html_()
+
+    def _sync(self) -> None:
+        """Promote is enabled only for a version whose checks passed, or when forcing with a reason."""
+        checked = (
+            self.report is not None
+            and self.report.name == self.model.value
+            and self.report.version == self.version.value
+        )
+        passed = checked and self.report.passed
+        if not checked and self.version.value is not None:
+            label = dict((v, k) for k, v in self.version.options).get(self.version.value, "")
+            passed = "(passed)" in label
+        forcing = self.force.value and bool(self.reason.value.strip())
+        self.promote_button.disabled = not (passed or forcing)
+        self.rollback_button.disabled = self.version.value is None
+
+
+def _comparison_html(report) -> str:
+    frame = report.comparison
+    if frame is None or frame.empty:
+        return ""
+    champion = f"@champion v{report.champion_version}" if report.champion_version else "no champion"
+    shown = frame.rename(
+        columns={"candidate": f"candidate v{report.version}", "champion": champion}
+    )
+    table = shown.to_html(
+        index=False, float_format=lambda v: f"{v:.4f}", na_rep="-", classes="wb-compare-table"
+    )
+    return f"<h4 style='margin:4px 0'>Candidate vs champion (same eval data)</h4>{table}"
