@@ -280,9 +280,17 @@ class ModelServer:
             raise DataError("the request has no rows: send at least one row.")
         signature = self.signature
         frame = data
-        if signature is not None:
+        if signature is not None and signature.inputs is not None:
             from workbench.data import conform_to_signature
+            from workbench.errors import MissingColumnError
 
+            names = signature.inputs.input_names() if signature.inputs.has_input_names() else []
+            absent = [str(n) for n in names if n not in data.columns]
+            if absent:  # optional in the signature (it saw NaN) is not optional for the pipeline
+                raise MissingColumnError(
+                    f"the request lacks column(s) the model takes: {', '.join(absent)}. Send "
+                    "every column of the signature (leave a value empty for a missing one)."
+                )
             frame = conform_to_signature(data, signature, what="the request")
         for name in frame.columns:
             col = frame[name]
@@ -702,7 +710,12 @@ def _error_message(status: int, payload: Any, body: bytes) -> str:
         message = str(payload.get("message") or payload.get("detail") or "").strip()
     else:
         code, message = "", body.decode(errors="replace").strip()
-    message = message.split("\nInput:")[0].split("Traceback (most recent call last)")[0].strip()
+    message = message.split("\nInput:")[0].split("Traceback (most recent call last)")[0]
+    message = message.strip().rstrip(".")
+    trace = payload.get("stack_trace") if isinstance(payload, dict) else None
+    if trace:  # the exception's last line says what was wrong; the frames above stay private
+        cause = str(trace).strip().splitlines()[-1].strip()
+        message = f"{message} (cause: {cause[:300]})"
     if len(message) > 600:
         message = message[:600] + "..."
     hint = {

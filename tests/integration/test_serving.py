@@ -1,0 +1,302 @@
+"""Stage 3 against the real server: predictions, bad requests, load, stopping, failures, compare.
+
+One server (the logistic regression, version 2 of the session's ``credit-risk``) is started for the
+module; tests that stop or break a server start their own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+
+import workbench as wb
+from workbench.serving import encode_frame, in_process_predict
+
+pytestmark = pytest.mark.server
+
+
+def _features(trained, n=60):
+    frame = trained.frame.drop(columns=["default", "application_date"]).head(n).copy()
+    frame.loc[frame.index[:5], "income"] = np.nan  # the pipeline imputes: served must match
+    return frame
+
+
+@pytest.fixture(scope="module")
+def server(_trained_session):
+    wb.open_workspace(_trained_session.ws.root)
+    with wb.serve("models:/credit-risk@challenger", workers=1) as srv:
+        yield srv
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_served_predictions_equal_in_process_predictions(server, trained):
+    assert server.version == "2" and server.launch_seconds > 0
+    x = server.validate(_features(trained))
+    served = server.predict(x)
+    np.testing.assert_array_equal(served, in_process_predict(trained.linear.model_uri, x))
+    assert server.health()["ok"] is True
+    assert "Uvicorn running" in server.logs() or "Application startup complete" in server.logs()
+
+
+@pytest.mark.parametrize(
+    "case, error, names",
+    [
+        ("missing column", wb.MissingColumnError, "income"),
+        ("extra column", wb.SchemaMismatchError, "incme"),
+        ("text in a number column", wb.SchemaMismatchError, "loan_amount"),
+        ("boolean in a number column", wb.SchemaMismatchError, "age"),
+        ("infinite value", wb.SchemaMismatchError, "loan_amount"),
+        ("empty frame", wb.DataError, "no rows"),
+    ],
+)
+def test_bad_frames_are_refused_on_the_client_naming_the_column(
+    server, trained, case, error, names
+):
+    x = _features(trained, 3)
+    if case == "missing column":
+        x = x.drop(columns="income")
+    elif case == "extra column":
+        x = x.assign(incme=1.0)
+    elif case == "text in a number column":
+        x = x.astype({"loan_amount": object})
+        x.loc[x.index[0], "loan_amount"] = "lots"
+    elif case == "boolean in a number column":
+        x["age"] = True
+    elif case == "infinite value":
+        x.loc[x.index[1], "loan_amount"] = np.inf
+    elif case == "empty frame":
+        x = x.iloc[:0]
+    with pytest.raises(error, match=names):
+        server.predict(x)
+
+
+@pytest.mark.parametrize(
+    "case, fragment",
+    [
+        ("missing column", "income"),
+        ("text in a number column", "loan_amount"),
+        ("empty frame", ""),
+        ("malformed JSON", "JSON"),
+    ],
+)
+def test_bad_requests_get_4xx_without_stack_trace_and_the_server_keeps_serving(
+    server, trained, case, fragment
+):
+    x = _features(trained, 2)
+    if case == "missing column":
+        body = encode_frame(x.drop(columns="income"))
+    elif case == "text in a number column":
+        body = encode_frame(x.astype({"loan_amount": object}).assign(loan_amount="lots"))
+    elif case == "empty frame":
+        body = encode_frame(x.iloc[:0])
+    else:
+        body = b'{"dataframe_split": {"columns": ['
+    status, raw = server.post(body)
+    assert 400 <= status < 500, raw[:300]
+    with pytest.raises(wb.ServerRequestError) as info:
+        wb.serving._predictions(status, raw)
+    assert info.value.status_code == status
+    assert fragment in str(info.value)
+    assert "Traceback" not in str(info.value) and "stack_trace" not in str(info.value)
+    assert server.predict(x).shape == (2,)  # still serving
+
+
+def test_connect_attaches_a_client_and_never_stops_the_server(server, trained):
+    other = wb.ModelServer.connect(server.url, model_uri="models:/credit-risk@challenger")
+    x = _features(trained, 4)
+    np.testing.assert_array_equal(other.predict(x), server.predict(x))
+    assert other.stop() is None and server.running
+    with pytest.raises(wb.MissingColumnError, match="income"):
+        other.predict(x.drop(columns="income"))
+
+
+def test_curl_line_sends_the_same_request(server, trained):
+    x = _features(trained, 6).iloc[5:6]
+    line = server.curl(x)
+    assert line.startswith(f"curl -s -X POST {server.url}/invocations")
+    out = subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=30)
+    assert json.loads(out.stdout)["predictions"] == server.predict(x).tolist()
+
+
+def test_bounded_load_test_reports_latency_against_the_in_process_floor(server, trained, tmp_path):
+    steps = []
+    result = wb.load_test(
+        server,
+        _features(trained, 50),
+        requests=150,
+        concurrency=2,
+        max_seconds=60,
+        progress=lambda step, done: steps.append(done),
+    )
+    assert result.completed == 150 and result.errors == 0
+    assert 0 < result.p50_ms <= result.p95_ms <= result.p99_ms <= result.max_ms
+    assert result.rps > 0 and result.in_process_p50_ms > 0
+    assert steps[-1] == 1.0
+    assert len(result.plot().axes[0].patches) > 0
+    saved = json.loads(result.save(tmp_path).read_text())
+    assert saved["completed"] == 150 and len(saved["latencies_ms"]) == 150
+    assert "Load test" in result._repr_html_()
+    capped = wb.load_test(server, _features(trained, 5), requests=100_000, max_seconds=0.5)
+    assert capped.stopped_early and capped.completed < 100_000
+    with pytest.raises(wb.ServingError, match="loopback"):
+        wb.load_test(wb.ModelServer(None), _features(trained, 5))
+
+
+def test_stop_mid_load_finishes_in_flight_requests_frees_the_port_and_leaves_no_process(
+    trained,
+):
+    server = wb.serve(trained.linear.model_uri, workers=2)
+    pids = [p.pid for p in psutil.Process(server.pid).children(recursive=True)] + [server.pid]
+    assert len(pids) >= 3  # the launcher and its two workers
+    big = wb.serving.ModelServer.connect(server.url, model_uri=trained.linear.model_uri)
+    rows = trained.frame.drop(columns=["default", "application_date"])
+    rows = rows.sample(30_000, replace=True, random_state=0)
+    answer = {}
+
+    def slow_request():
+        answer["preds"] = big.predict(rows)
+
+    under_load = threading.Event()
+
+    def progress(step, done):
+        if done > 0.004:
+            under_load.set()
+
+    def hammer():
+        answer["load"] = wb.load_test(
+            server, _features(trained), requests=5000, max_seconds=30, progress=progress,
+            floor_samples=0,
+        )  # fmt: skip
+
+    load = threading.Thread(target=hammer)
+    request = threading.Thread(target=slow_request)
+    load.start()
+    assert under_load.wait(30)
+    request.start()
+    time.sleep(1.0)  # the big request is being parsed and predicted now
+    started = time.monotonic()
+    code = server.stop()
+    request.join(60)
+    load.join(60)
+    assert len(answer["preds"]) == 30_000  # the in-flight request finished
+    assert answer["load"].completed > 0
+    assert code in (0, -signal.SIGTERM)
+    assert time.monotonic() - started < 20
+    deadline = time.monotonic() + 5
+    while not (_port_free(server.port) and all(_gone(p) for p in pids)):
+        assert time.monotonic() < deadline, "port or processes still there 5 s after stop"
+        time.sleep(0.1)
+
+
+def test_unknown_model_fails_fast_without_starting_anything(trained):
+    started = time.monotonic()
+    with pytest.raises(wb.ServingError, match="credit-risk/99"):
+        wb.serve("models:/credit-risk/99")
+    assert time.monotonic() - started < 10
+
+
+def test_a_model_that_dies_at_start_fails_with_the_tail_of_its_log(trained, tmp_path):
+    import mlflow
+
+    local = Path(mlflow.artifacts.download_artifacts(trained.linear.model_uri, dst_path=tmp_path))
+    (local / "model.skops").write_bytes(b"not a model")
+    started = time.monotonic()
+    with pytest.raises(wb.ServingError) as info:
+        wb.serve(str(local), workers=1)
+    message = str(info.value)
+    assert "exited at start" in message and "Last lines of its log" in message
+    assert "BadZipFile" in message.split("Last lines of its log")[1]  # the cause, from the log
+    assert time.monotonic() - started < 60
+
+
+def test_busy_port_is_refused_with_advice(server):
+    with pytest.raises(wb.ServingError, match=f"port {server.port}.*in use"):
+        wb.serve("models:/credit-risk@challenger", port=server.port)
+
+
+def test_champion_vs_challenger_reports_disagreement_and_latency_side_by_side(trained, tmp_path):
+    result = wb.compare_servers(
+        "credit-risk", trained.frame.head(40), aliases=("1", "challenger"), rows=40
+    )
+    assert result.versions == ("1", "2") and result.rows == 40
+    assert 0.0 <= result.disagreement <= 1.0
+    assert set(result.latency) == {"1", "challenger"}
+    assert all(v["p50_ms"] > 0 for v in result.latency.values())
+    table = result.table()
+    assert list(table.columns) == ["v1", "@challenger"]
+    assert "disagree" in result._repr_html_()
+    assert json.loads(result.save(tmp_path).read_text())["rows"] == 40
+    with pytest.raises(wb.ModelNotFoundError, match="champion"):
+        wb.compare_servers("credit-risk", trained.frame.head(5), rows=5)
+
+
+def test_serving_smoke_check_passes_for_a_sound_version(trained):
+    from workbench.checks.serving_smoke import ServingSmokeCheck
+
+    data = trained.frame.drop(columns="application_date").head(200)
+    report = wb.run_checks(
+        trained.linear.model_uri,
+        data=data,
+        target="default",
+        suite=[ServingSmokeCheck(rows=10)],
+        progress=False,
+        log=False,
+    )
+    result = report["serving_smoke"]
+    assert result.status == "pass", result.detail
+    assert list(result.table["got"])[1:4] == ["400", "400", "400"]
+
+
+def test_cli_serve_runs_in_the_foreground_and_stops_cleanly_on_ctrl_c(trained):
+    env = dict(os.environ, WORKBENCH_WORKSPACE=str(trained.ws.root))
+    cmd = [
+        sys.executable,
+        "-m",
+        "workbench.cli",
+        "serve",
+        "models:/credit-risk/2",
+        "--workers",
+        "1",
+    ]
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("serving models:/credit-risk/2 (version 2) at http://127.0.0.1:")
+        url = line.split(" at ")[1].split()[0]
+        client = wb.ModelServer.connect(url, model_uri="models:/credit-risk/2")
+        assert client.predict(_features(trained, 3)).shape == (3,)
+        children = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+        os.kill(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+        assert "stopped" in proc.stderr.read()
+        assert children and all(_gone(p) for p in children)
+        assert _port_free(int(url.rsplit(":", 1)[1]))
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
