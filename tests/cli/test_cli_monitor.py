@@ -1,0 +1,97 @@
+"""`workbench monitor` runs notebook 04 for real and exits 0 / 3 / 2 / 1 from what it found."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from workbench.cli import main
+from workbench.data import credit_risk, production_batch
+
+pytestmark = pytest.mark.notebook
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("monitor-data")
+    credit_risk(5000).to_csv(folder / "ref.csv", index=False)
+    for scenario in ("none", "gradual_shift", "null_surge"):
+        production_batch(3, scenario, n=1000).to_csv(folder / f"{scenario}.csv", index=False)
+    base = production_batch(3, "none", n=1000)
+    base.drop(columns="region").to_csv(folder / "no_region.csv", index=False)
+    base.assign(channel="web").to_csv(folder / "extra_channel.csv", index=False)
+    text = base.astype({"loan_amount": object})
+    text.loc[text.index[:5], "loan_amount"] = "unknown"
+    text.to_csv(folder / "text_loan_amount.csv", index=False)
+    base.assign(credit_history_years=None).to_csv(folder / "empty_history.csv", index=False)
+    return folder
+
+
+def _monitor(files, current, *extra, ws):
+    return main(
+        [
+            "--workspace",
+            str(ws),
+            "monitor",
+            "--reference",
+            str(files / "ref.csv"),
+            "--current",
+            str(files / current),
+            "--target",
+            "default",
+            *extra,
+        ]
+    )
+
+
+def test_drift_exits_3_with_the_flag_and_keeps_the_executed_notebook(files, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = _monitor(
+        files, "gradual_shift.csv", "--fail-on-drift", "--json", "--out", str(out), ws=tmp_path
+    )
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 3 and summary["exit_code"] == 3
+    assert summary["status"] == "drift"
+    assert set(summary["drifted_columns"]) == {"income", "loan_amount"}
+    assert Path(summary["executed_notebook"]).exists()
+    assert (out / "report.html").exists() and (out / "summary.json").exists()
+    assert summary["model_uri"] is None  # no model registered: data drift only
+
+
+def test_no_drift_exits_0(files, tmp_path, capsys):
+    code = _monitor(files, "none.csv", "--fail-on-drift", ws=tmp_path)
+    assert code == 0
+    assert "no drift" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "current, column",
+    [
+        ("no_region.csv", "'region'"),
+        ("extra_channel.csv", "'channel'"),
+        ("text_loan_amount.csv", "'loan_amount'"),
+        ("empty_history.csv", "'credit_history_years'"),
+        ("null_surge.csv", "'income'"),
+    ],
+)
+def test_invalid_input_exits_2_naming_the_column(files, tmp_path, capsys, current, column):
+    code = _monitor(files, current, "--fail-on-drift", ws=tmp_path)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert column in err and "invalid data" in err
+
+
+def test_missing_file_exits_2_naming_it(files, tmp_path, capsys):
+    code = _monitor(files, "nope.csv", ws=tmp_path)
+    assert code == 2 and "nope.csv" in capsys.readouterr().err
+
+
+def test_a_failing_cell_exits_1_and_keeps_the_output(files, tmp_path, capsys):
+    code = _monitor(files, "none.csv", "--timeout", "1", ws=tmp_path)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "timed out" in err and "cell" in err
+    kept = err.split("kept at ")[-1].split()[0]
+    assert Path(kept).exists() and kept.endswith(".ipynb")
