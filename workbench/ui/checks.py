@@ -79,11 +79,17 @@ class ChecksPanel(PanelBase):
             value=False, description="Force despite failed checks", indent=False
         )
         self.promote_button = w.Button(
-            description="Promote to @champion", button_style="success", icon="arrow-up"
+            description="Promote to @champion",
+            button_style="success",
+            icon="arrow-up",
+            layout=w.Layout(width="auto"),
         )
         self.promote_button.add_class("wb-promote")
         self.rollback_button = w.Button(
-            description="Roll back @champion", button_style="warning", icon="undo"
+            description="Roll back @champion",
+            button_style="warning",
+            icon="undo",
+            layout=w.Layout(width="auto"),
         )
         self.rollback_button.add_class("wb-rollback")
         self.history = w.HTML("")
@@ -166,8 +172,8 @@ class ChecksPanel(PanelBase):
         except Exception as err:
             self.show_error(err)
             return None
-        self.set_status(entry.summary(), "warn" if entry.forced else "ok")
         self._after_move()
+        self.set_status(entry.summary(), "warn" if entry.forced else "ok")
         return entry
 
     def rollback(self):
@@ -183,8 +189,8 @@ class ChecksPanel(PanelBase):
         except Exception as err:
             self.show_error(err)
             return None
-        self.set_status(entry.summary(), "ok")
         self._after_move()
+        self.set_status(entry.summary(), "ok")
         return entry
 
     def refresh_history(self) -> None:
@@ -199,8 +205,9 @@ class ChecksPanel(PanelBase):
         if log.empty:
             self.history.value = "<i>no promotions or rollbacks yet</i>"
             return
-        shown = log.drop(columns=["model", "run_id"]).iloc[::-1]
-        self.history.value = shown.to_html(index=False, classes="wb-history-table", na_rep="none")
+        shown = log.drop(columns=["model", "run_id"]).iloc[::-1].astype(object)
+        shown = shown.where(shown.notna(), "none")
+        self.history.value = shown.to_html(index=False, classes="wb-history-table")
 
     # ----------------------------------------------------------------- display
 
@@ -284,7 +291,7 @@ def _comparison_html(report) -> str:
     if frame is None or frame.empty:
         return ""
     champion = f"@champion v{report.champion_version}" if report.champion_version else "no champion"
-    shown = frame.rename(
+    shown = frame.astype({"candidate": float, "champion": float, "delta": float}).rename(
         columns={"candidate": f"candidate v{report.version}", "champion": champion}
     )
     table = shown.to_html(

@@ -1,0 +1,71 @@
+"""Stage 2 in a real browser: JupyterLab runs notebook 02, the panel's Run checks fills the table,
+and Promote moves @champion."""
+
+from __future__ import annotations
+
+import time
+
+import mlflow
+import nbformat
+import pytest
+
+from tests.browser.conftest import screenshot
+
+pytestmark = pytest.mark.browser
+
+MODEL = "browser-checks"
+
+
+@pytest.fixture(scope="module")
+def checked_notebook(lab):
+    """Train a small model into the lab's workspace and write notebook 02 with its name as the
+    parameter (what papermill would inject), beside the original."""
+    import workbench as wb
+    from workbench.data import credit_risk
+
+    wb.open_workspace(lab.workspace)
+    wb.train_and_log(credit_risk(2000, seed=1), "default", name=MODEL, family="logistic_regression")
+    nb = nbformat.read(lab.root / "notebooks" / "02_predeploy_checks.ipynb", as_version=4)
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assert 'model_name = "credit-risk"' in params.source
+    params.source = params.source.replace('model_name = "credit-risk"', f'model_name = "{MODEL}"')
+    name = "02_checks_browser.ipynb"
+    nbformat.write(nb, lab.root / "notebooks" / name)
+    return name
+
+
+def _checks_run_id() -> str | None:
+    return mlflow.MlflowClient().get_model_version(MODEL, "1").tags.get("workbench.checks.run_id")
+
+
+def test_run_checks_see_the_table_and_promote(page, lab, open_notebook, checked_notebook):
+    open_notebook(page, checked_notebook)
+    panel = page.locator(".wb-checks-panel")
+    panel.wait_for(timeout=180_000)
+    run_button = panel.locator("button.wb-run-checks")
+    run_button.wait_for()
+    deadline = time.monotonic() + 120
+    while _checks_run_id() is None:  # Run All ran the suite headlessly (cell "run the checks")
+        assert time.monotonic() < deadline, "the notebook did not run the checks"
+        time.sleep(0.5)
+    headless_run = _checks_run_id()
+
+    run_button.click()
+    while _checks_run_id() == headless_run:
+        assert time.monotonic() < deadline + 60, "the Run checks button did not run the suite"
+        time.sleep(0.5)
+    panel.locator(".wb-status.wb-ok", has_text="all checks passed").wait_for(timeout=60_000)
+    rows = panel.locator(".wb-check-results tr.wb-check-row")
+    assert rows.count() == 11
+    assert panel.locator(".wb-check-results tr.wb-check-pass").count() >= 9
+    assert "PASSED" in panel.locator(".wb-check-results").inner_text()
+    assert "candidate v1" in panel.locator(".wb-compare").inner_text()
+
+    promote = panel.locator("button.wb-promote")
+    assert promote.is_enabled()
+    promote.click()
+    panel.locator(".wb-status.wb-ok", has_text=f"promote {MODEL}@champion").wait_for(timeout=60_000)
+    client = mlflow.MlflowClient()
+    assert client.get_model_version_by_alias(MODEL, "champion").version in (1, "1")
+    panel.locator(".wb-history td", has_text="promote").first.wait_for(timeout=30_000)
+    screenshot(panel, "stage2_checks_panel")
