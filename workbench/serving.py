@@ -249,23 +249,27 @@ class ModelServer:
 
     # ------------------------------------------------------------------ client
 
-    def predict(self, data: pd.DataFrame, validate: bool = True) -> np.ndarray:
+    def predict(
+        self, data: pd.DataFrame, validate: bool = True, allow_extra: bool = False
+    ) -> np.ndarray:
         """Predictions for ``data`` from the server (real HTTP, ``dataframe_split`` JSON).
 
         Args:
             data: The rows to score, with the model's input columns.
             validate: Check the rows against the signature before sending (recommended).
+            allow_extra: Drop columns the model does not take (ids, dates, the target) instead
+                of refusing them.
 
         Raises:
             DataError: the rows do not fit the signature (the message names the column).
             ServerRequestError: the server answered with an error (its message and status code).
             ServingError: the server cannot be reached.
         """
-        frame = self.validate(data) if validate else data
+        frame = self.validate(data, allow_extra) if validate else data
         status, body = self.post(encode_frame(frame))
         return _predictions(status, body)
 
-    def validate(self, data: pd.DataFrame) -> pd.DataFrame:
+    def validate(self, data: pd.DataFrame, allow_extra: bool = False) -> pd.DataFrame:
         """``data`` checked against the model's signature and cast to its types.
 
         Refuses what MLflow's server would silently accept or turn into a stack trace: unknown
@@ -291,7 +295,9 @@ class ModelServer:
                     f"the request lacks column(s) the model takes: {', '.join(absent)}. Send "
                     "every column of the signature (leave a value empty for a missing one)."
                 )
-            frame = conform_to_signature(data, signature, what="the request")
+            frame = conform_to_signature(
+                data, signature, allow_extra=allow_extra, what="the request"
+            )
         for name in frame.columns:
             col = frame[name]
             if pd.api.types.is_float_dtype(col.dtype) and np.isinf(col.to_numpy()).any():
@@ -330,9 +336,9 @@ class ModelServer:
         text = self.log_path.read_text(errors="replace")
         return "\n".join(text.splitlines()[-tail:]) if tail else text
 
-    def curl(self, data: pd.DataFrame) -> str:
+    def curl(self, data: pd.DataFrame, allow_extra: bool = False) -> str:
         """A ``curl`` command line that sends the same request as ``predict(data)``."""
-        frame = self.validate(data)
+        frame = self.validate(data, allow_extra)
         return (
             f"curl -s -X POST {self.url}/invocations -H 'Content-Type: application/json' "
             f"-d {shlex.quote(encode_frame(frame).decode())}"
@@ -960,6 +966,7 @@ def load_test(
     rows_per_request: int = 1,
     progress: Progress | bool | None = None,
     floor_samples: int = 200,
+    allow_extra: bool = True,
 ) -> LoadTestResult:
     """Send a bounded number of prediction requests and measure throughput and latency.
 
@@ -976,6 +983,8 @@ def load_test(
         rows_per_request: Rows in each request.
         progress: ``True`` for a tqdm bar, or a ``progress(step, fraction)`` callback (panels).
         floor_samples: In-process predictions timed for the floor.
+        allow_extra: Drop columns the model does not take (a production batch with ids or
+            dates) instead of refusing them.
 
     Returns:
         A :class:`LoadTestResult`.
@@ -992,7 +1001,7 @@ def load_test(
         )
     if not 1 <= requests <= 100_000 or not 1 <= concurrency <= 64 or max_seconds <= 0:
         raise ValueError("requests must be 1-100000, concurrency 1-64, max_seconds above 0")
-    frame = server.validate(data)
+    frame = server.validate(data, allow_extra)
     bodies = _bodies(frame, rows_per_request)
     floor = _floor(server.model_uri, frame, rows_per_request, floor_samples)
     report = _progress_reporter(progress, requests)

@@ -1,0 +1,104 @@
+"""Serving benchmark: launch-to-ready, latency at one connection, throughput by workers.
+
+For a logistic regression and a 100-tree forest (credit-risk demo data), in a temporary workspace:
+
+* launch-to-ready of the workbench launcher against plain ``mlflow models serve`` (same run);
+* p99 / p50 at one connection, tuned launcher against plain ``mlflow models serve``: goal p99 <= 3x p50;
+* p50 over HTTP against the in-process ``predict`` of the same rows (the floor);
+* req/s with the default workers (one per core) against 1 worker, at 4 connections.
+
+``run(smoke=True)`` does the logistic regression only, with fewer requests. Run it alone with
+``python -m benchmarks.bench_serving [--smoke]``; it prints the rows as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+
+
+def _row(name, value, unit, baseline, goal, met, ratio=None):
+    if ratio is None and baseline:
+        ratio = round(value / baseline, 3)
+    return {
+        "name": name,
+        "value": round(float(value), 3),
+        "unit": unit,
+        "baseline": None if baseline is None else round(float(baseline), 3),
+        "ratio": ratio,
+        "goal": goal,
+        "met": bool(met),
+    }
+
+
+def _one_connection(server, rows, requests):
+    import workbench as wb
+
+    wb.load_test(server, rows, requests=min(50, requests), concurrency=1, floor_samples=0)  # warm
+    return wb.load_test(server, rows, requests=requests, concurrency=1, max_seconds=120)
+
+
+def _bench_model(label, uri, rows, requests, workers_default):
+    import workbench as wb
+
+    out = []
+    with wb.serve(uri, workers=1, gc_tuned=False) as plain:
+        plain_launch = plain.launch_seconds
+        plain_1 = _one_connection(plain, rows, requests)
+    with wb.serve(uri, workers=1) as tuned:
+        tuned_launch = tuned.launch_seconds
+        tuned_1 = _one_connection(tuned, rows, requests)
+        rps_1 = wb.load_test(tuned, rows, requests=requests, concurrency=4, floor_samples=0).rps
+    with wb.serve(uri, workers=workers_default) as many:
+        many_launch = many.launch_seconds
+        wb.load_test(many, rows, requests=50, concurrency=4, floor_samples=0)  # warm every worker
+        rps_n = wb.load_test(many, rows, requests=requests, concurrency=4, floor_samples=0).rps
+
+    tail = tuned_1.p99_ms / tuned_1.p50_ms
+    plain_tail = plain_1.p99_ms / plain_1.p50_ms
+    out += [
+        _row(f"serve_{label}_launch_to_ready_s", tuned_launch, "s", plain_launch, "<= plain mlflow x1.2",
+             tuned_launch <= 1.2 * plain_launch),
+        _row(f"serve_{label}_launch_to_ready_{workers_default}w_s", many_launch, "s", tuned_launch,
+             "informational", True),
+        _row(f"serve_{label}_p50_ms_1conn", tuned_1.p50_ms, "ms", plain_1.p50_ms,
+             "<= plain mlflow x1.2", tuned_1.p50_ms <= 1.2 * plain_1.p50_ms),
+        _row(f"serve_{label}_p99_ms_1conn", tuned_1.p99_ms, "ms", plain_1.p99_ms,
+             "<= plain mlflow", tuned_1.p99_ms <= plain_1.p99_ms),
+        _row(f"serve_{label}_p99_over_p50_1conn", tail, "x", plain_tail, "<= 3", tail <= 3),
+        _row(f"serve_{label}_p50_over_in_process", tuned_1.p50_ms, "ms",
+             tuned_1.in_process_p50_ms, "informational (HTTP + JSON overhead)", True),
+        _row(f"serve_{label}_rps_{workers_default}w", rps_n, "req/s", rps_1,
+             f">= 1 worker ({workers_default} workers, 4 connections)", rps_n >= rps_1),
+    ]  # fmt: skip
+    return out
+
+
+def run(smoke: bool = False) -> list[dict]:
+    """Measure serving; one dict per number (name, value, unit, baseline, ratio, goal, met)."""
+    import workbench as wb
+    from workbench.data import credit_risk
+    from workbench.serving import default_workers
+
+    folder = tempfile.mkdtemp(prefix="wb-bench-serving-")
+    wb.open_workspace(folder)
+    frame = credit_risk(1000 if smoke else 3000, seed=1)
+    rows = frame.drop(columns=["default", "application_date"]).head(300)
+    requests = 300 if smoke else 2000
+    models = [("logreg", "logistic_regression", {})]
+    if not smoke:
+        models.append(("forest100", "random_forest", {"n_estimators": 100}))
+    results = []
+    for label, family, params in models:
+        mv = wb.train_and_log(frame, "default", name=f"bench-{label}", family=family, params=params)
+        results += _bench_model(label, mv.model_uri, rows, requests, default_workers())
+    return results
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    rows = run(smoke="--smoke" in sys.argv)
+    print(json.dumps(rows, indent=2))
+    print(f"# {time.perf_counter() - started:.0f} s", file=sys.stderr)

@@ -1,0 +1,93 @@
+"""Notebook 03 headless (papermill): start, one request, bounded load test, stop; and the panel's
+buttons clicked inside a real kernel. No server outlives its notebook."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import nbformat
+import psutil
+import pytest
+from nbclient import NotebookClient
+
+from workbench.runner import run_notebook
+
+pytestmark = [pytest.mark.notebook, pytest.mark.server]
+
+
+def _served_pids() -> set[int]:
+    """Processes of our launcher or ``mlflow models serve`` that are alive now."""
+    found = set()
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        cmd = " ".join(proc.info["cmdline"] or [])
+        if proc.info["status"] != psutil.STATUS_ZOMBIE and (
+            "workbench._serve_launcher" in cmd or "models serve" in cmd
+        ):
+            found.add(proc.pid)
+    return found
+
+
+def _text(nb) -> str:
+    return json.dumps([c.get("outputs", []) for c in nb.cells])
+
+
+def test_notebook_03_serves_requests_load_tests_and_stops(trained):
+    from tests.conftest import NOTEBOOKS
+
+    before = _served_pids()
+    run = run_notebook(
+        NOTEBOOKS / "03_serve.ipynb",
+        {"requests": 60, "concurrency": 2, "workers": 1, "sample_rows": 50},
+    )
+    nb = nbformat.read(run.output_path, as_version=4)
+    text = _text(nb)
+    assert "Load test" in text and "60 of 60" in text  # the load-test card
+    assert "curl -s -X POST http://127.0.0.1:" in text
+    assert re.search(r"array\(\[[01], [01], [01]\]\)", text)  # three served predictions
+    assert "application/vnd.jupyter.widget-view+json" in json.dumps(nb.cells[-1].outputs)
+    assert _served_pids() <= before  # the server was stopped
+
+
+def test_notebook_03_stops_its_server_even_when_a_cell_fails(trained):
+    from tests.conftest import NOTEBOOKS
+    from workbench.errors import NotebookError
+
+    before = _served_pids()
+    with pytest.raises(NotebookError, match="requests must be"):
+        run_notebook(NOTEBOOKS / "03_serve.ipynb", {"requests": 0, "workers": 1})
+    assert _served_pids() <= before  # atexit in the kernel stopped it
+
+
+def test_serve_panel_buttons_in_a_real_kernel(trained):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import workbench as wb\n"
+            f"wb.open_workspace({str(trained.ws.root)!r})\n"
+            "panel = wb.ui.ServePanel('credit-risk', alias='challenger', workers=1, requests=40)\n"
+            "panel.show()\n"
+            "panel.start_button.click()\n"
+            "panel.fields['income'].value = ''\n"  # a missing value is allowed
+            "panel.send_button.click()\n"
+            "panel.load_button.click()\n"
+            "panel.fields['age'].value = 'old'\n"
+            "panel.send_button.click()\n"
+            "error = panel.status.value\n"
+            "panel.stop_button.click()"
+        ),
+        nbformat.v4.new_code_cell(
+            "print('PRED', panel.last_prediction.tolist())\n"
+            "print('CURL', 'curl -s -X POST' in panel.curl_line.value)\n"
+            "print('LOAD', panel.last_load_test.completed, 'img' in panel.plot.value)\n"
+            "print('ERROR', error)\n"
+            "print('LIGHT', panel.light.value)\n"
+            "print('SERVER', panel.server)"
+        ),
+    ]
+    NotebookClient(nb, timeout=300, kernel_name="python3").execute()
+    out = "".join(o.get("text", "") for o in nb.cells[1].outputs)
+    assert re.search(r"PRED \[[01]\]", out), out
+    assert "CURL True" in out and "LOAD 40 True" in out
+    assert "ERROR" in out and "&#x27;age&#x27;" in out.split("ERROR")[1].splitlines()[0]
+    assert "wb-light-off" in out and "SERVER None" in out
