@@ -676,7 +676,7 @@ def encode_frame(frame: pd.DataFrame) -> bytes:
 
 
 def _json_value(value: Any) -> Any:
-    if value is None:
+    if value is None or value is pd.NaT or value is pd.NA:
         return None
     if isinstance(value, float | np.floating):
         return None if math.isnan(value) else float(value)
@@ -686,8 +686,6 @@ def _json_value(value: Any) -> Any:
         return bool(value)
     if isinstance(value, pd.Timestamp | datetime):
         return value.isoformat()
-    if value is pd.NaT or value is pd.NA:
-        return None
     return value
 
 
