@@ -47,7 +47,7 @@ def default_suite(
     tolerance: float = 0.02,
     protected: str | None = None,
     fairness_metric: str | None = None,
-    max_gap: float = 0.2,
+    max_gap: float = 0.25,
     p95_ms: float = 100.0,
     min_rows_per_s: float = 1000.0,
     serving: bool = False,
