@@ -8,6 +8,7 @@ Every check happens before anything is written, so bad input leaves nothing half
 from __future__ import annotations
 
 import html
+import os
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -142,8 +143,9 @@ def log_model(
     x_eval, y_eval = _as_xy(eval, "eval") if eval is not None else (x_train, y_train)
     _check_same_columns(x_train, x_eval)
     task = _task_of(model)
-    metrics = evaluate(model, x_eval, y_eval, task)
-    train_metrics = evaluate(model, x_train, y_train, task) if eval is not None else {}
+    metrics, train_metrics, eval_pred = _evaluate_train_and_eval(
+        model, (x_train, y_train), (x_eval, y_eval) if eval is not None else None, task
+    )
     sig_frame = signature_frame(x_train)
     trusted = _trusted_types(model, trusted_types or [])
 
@@ -163,6 +165,7 @@ def log_model(
             (x_train, y_train, dataset_name, "training"),
             *([(x_eval, y_eval, "eval", "evaluation")] if eval is not None else []),
         ],
+        eval_pred=eval_pred,
     )
     version = _register(name, model_info.model_uri, run_id, alias, run_tags, description)
     return ModelVersion(
@@ -262,15 +265,93 @@ def evaluate(model: Any, x: pd.DataFrame, y: pd.Series, task: str) -> dict[str, 
     Raises:
         ModelError: the model fails to predict on ``x`` (the message carries its error).
     """
-    from sklearn import metrics as skm
+    pred, proba = _predict(model, x, task)
+    return _metrics(model, y, pred, proba, task)
 
+
+def _evaluate_train_and_eval(
+    model: Any,
+    train: tuple[pd.DataFrame, pd.Series],
+    eval: tuple[pd.DataFrame, pd.Series] | None,  # noqa: A002
+    task: str,
+) -> tuple[dict[str, float], dict[str, float], np.ndarray]:
+    """Eval metrics, train metrics (empty without ``eval``) and the eval predictions.
+
+    Train and eval rows go through the model in one call when they have the same columns and
+    dtypes (a prediction is per row, so the result is the same; the per-call cost of a pipeline
+    or a forest is paid once).
+    """
+    x_train, y_train = train
+    if eval is None:
+        pred, proba = _predict(model, x_train, task)
+        return _metrics(model, y_train, pred, proba, task), {}, pred
+    x_eval, y_eval = eval
+    same = list(x_train.columns) == list(x_eval.columns) and x_train.dtypes.equals(x_eval.dtypes)
+    if not same:
+        pred, proba = _predict(model, x_eval, task)
+        train_metrics = evaluate(model, x_train, y_train, task)
+        return _metrics(model, y_eval, pred, proba, task), train_metrics, pred
+    n = len(x_eval)
+    pred, proba = _predict(model, pd.concat([x_eval, x_train], ignore_index=True), task)
+    metrics = _metrics(model, y_eval, pred[:n], None if proba is None else proba[:n], task)
+    train_metrics = _metrics(model, y_train, pred[n:], None if proba is None else proba[n:], task)
+    return metrics, train_metrics, pred[:n]
+
+
+def _predict(model: Any, x: pd.DataFrame, task: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """``model.predict(x)`` and, for a classifier that has it, ``model.predict_proba(x)``.
+
+    A forest classifier's ``predict`` *is* the argmax of its ``predict_proba`` (scikit-learn's
+    own code): for those the trees are walked once and the labels taken from the probabilities.
+    """
+    proba = None
     try:
-        pred = model.predict(x)
+        if task == "classification" and _predict_is_argmax_of_proba(model):
+            proba = model.predict_proba(x)
+            pred = _final_step(model).classes_.take(np.argmax(proba, axis=1), axis=0)
+        else:
+            pred = model.predict(x)
     except Exception as err:
         raise ModelError(
             f"the model failed to predict on the evaluation data: {type(err).__name__}: {err}. "
             "Check that the columns and types match what it was trained on."
         ) from err
+    if proba is None and task == "classification" and hasattr(model, "predict_proba"):
+        try:
+            proba = model.predict_proba(x)
+        except (ValueError, AttributeError):
+            proba = None  # e.g. an SVC without probabilities: the other metrics still stand
+    return np.asarray(pred), proba
+
+
+def _final_step(model: Any) -> Any:
+    steps = getattr(model, "steps", None)
+    return _final_step(steps[-1][1]) if steps else model
+
+
+def _predict_is_argmax_of_proba(model: Any) -> bool:
+    """True when ``model.predict`` is exactly ``classes_[argmax(predict_proba)]``: a plain
+    scikit-learn forest classifier, alone or at the end of plain Pipelines."""
+    from sklearn.ensemble._forest import ForestClassifier
+    from sklearn.pipeline import Pipeline
+
+    while getattr(model, "steps", None):
+        cls = type(model)
+        if cls.predict is not Pipeline.predict or cls.predict_proba is not Pipeline.predict_proba:
+            return False
+        model = model.steps[-1][1]
+    return (
+        isinstance(model, ForestClassifier)
+        and type(model).predict is ForestClassifier.predict
+        and getattr(model, "n_outputs_", 0) == 1
+    )
+
+
+def _metrics(
+    model: Any, y: pd.Series, pred: np.ndarray, proba: np.ndarray | None, task: str
+) -> dict[str, float]:
+    from sklearn import metrics as skm
+
     if task == "regression":
         return {
             "rmse": float(np.sqrt(skm.mean_squared_error(y, pred))),
@@ -281,19 +362,18 @@ def evaluate(model: Any, x: pd.DataFrame, y: pd.Series, task: str) -> dict[str, 
     binary = len(labels) <= 2
     average = "binary" if binary else "macro"
     pos_label = labels.max() if binary else 1
+    # one pass for the three: precision_score, recall_score and f1_score each call this
+    precision, recall, f1, _ = skm.precision_recall_fscore_support(
+        y, pred, average=average, pos_label=pos_label, zero_division=0
+    )
     out = {
         "accuracy": float(skm.accuracy_score(y, pred)),
-        "precision": float(
-            skm.precision_score(y, pred, average=average, pos_label=pos_label, zero_division=0)
-        ),
-        "recall": float(
-            skm.recall_score(y, pred, average=average, pos_label=pos_label, zero_division=0)
-        ),
-        "f1": float(skm.f1_score(y, pred, average=average, pos_label=pos_label, zero_division=0)),
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
     }
-    if hasattr(model, "predict_proba") and len(np.unique(y)) > 1:
+    if proba is not None and len(np.unique(y)) > 1:
         try:
-            proba = model.predict_proba(x)
             if binary and proba.shape[1] == 2:
                 out["roc_auc"] = float(skm.roc_auc_score(y, proba[:, 1]))
             else:
@@ -393,19 +473,22 @@ def _pip_requirements(model: Any) -> list[str]:
     MLflow infers these by loading the model in a subprocess (seconds); this reads the installed
     versions of the packages whose types the model holds, plus the flavor's own needs.
     """
-    from importlib.metadata import PackageNotFoundError, version
-
     roots = {t.split(".")[0] for t in _types_in(model)} - {"builtins", "collections", "__main__"}
     dists = set(_BASE_REQUIREMENTS)
     for root in roots:
         dists.update(_distributions().get(root, []))
-    out = []
-    for dist in sorted(dists, key=str.lower):
-        try:
-            out.append(f"{dist}=={version(dist)}")
-        except PackageNotFoundError:
-            continue
-    return out
+    return [f"{d}=={v}" for d in sorted(dists, key=str.lower) if (v := _installed_version(d))]
+
+
+@lru_cache(maxsize=256)
+def _installed_version(dist: str) -> str | None:
+    """The installed version of ``dist`` (each lookup scans ``sys.path``: a few ms; cached)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
 
 
 # --------------------------------------------------------------------------- logging
@@ -457,53 +540,324 @@ def _log_run(
     metrics,
     tags,
     lineage,
+    eval_pred=None,
 ):
+    """Log the run and its model: the steps of ``mlflow.sklearn.log_model``, done directly.
+
+    MLflow 3's ``Model.log`` creates a logged model ``models:/m-<id>`` in the run's experiment,
+    links it to the run as an output, copies the run's metrics onto it, saves the flavor to a
+    temporary folder, reloads the model to validate the serving input, copies the folder to the
+    model's artifact location and marks the model READY. The same steps run here, with the same
+    files (``MLmodel``, ``model.skops``, input examples, ``requirements.txt``, ``conda.yaml``,
+    ``python_env.yaml``), except:
+
+    * requirements come from the installed versions (:func:`_pip_requirements`), not from a
+      subprocess that imports the model;
+    * the skops file is written without JSON indentation (skops indents ``schema.json``, which
+      is most of its dump time) and audited with ``skops.io.get_untrusted_types`` instead of a
+      full reload; the serving-input reload is skipped (the stage-2 reload check does it);
+    * the run's tags go in with the run, its params and metrics in one batch, both datasets in
+      one call, and a local model folder is moved into place rather than copied.
+
+    Everything that can fail on the model (serialization, trusted types, signature, dataset
+    digests) runs before the run is created.
+    """
+    import shutil
+
     import mlflow
     from mlflow.models import infer_signature
 
+    staging = None
     try:
         experiment_id = ws.experiment_id(name)
-        preds = model.predict(x_eval.head(50))
+        preds = eval_pred[:50] if eval_pred is not None else model.predict(x_eval.head(50))
         signature = infer_signature(sig_frame, preds)
+        staging = _staging_dir(ws)
+        folder = os.path.join(staging, "model")
+        mlflow_model = _save_sklearn_flavor(
+            model,
+            folder,
+            signature=signature,
+            input_example=sig_frame.head(5),
+            trusted=trusted,
+            requirements=_pip_requirements(model),
+        )
+        datasets = _lineage_datasets(lineage)
     except ModelError:
+        if staging:
+            shutil.rmtree(staging, ignore_errors=True)
         raise
     except Exception as err:
+        if staging:
+            shutil.rmtree(staging, ignore_errors=True)
         raise RegistryError(f"cannot prepare the MLflow run for model {name!r}: {err}") from err
 
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{name}") as run:
+    try:
+        with mlflow.start_run(
+            experiment_id=experiment_id, run_name=f"train-{name}", tags=tags
+        ) as run:
+            logged = None
+            try:
+                logged = _log_logged_model(
+                    run.info.run_id,
+                    experiment_id,
+                    mlflow_model,
+                    folder,
+                    params={k: str(v)[:500] for k, v in params.items()},
+                    metrics={
+                        k: float(v) for k, v in metrics.items() if v is not None and np.isfinite(v)
+                    },
+                    datasets=datasets,
+                )
+                _log_check_baseline(model, sig_frame, x_eval)
+            except Exception as err:
+                if logged is not None:
+                    _finalize_quietly(logged.model_id, failed=True)
+                mlflow.set_tag("workbench.error", str(err)[:500])
+                mlflow.end_run(status="FAILED")
+                raise RegistryError(
+                    f"logging model {name!r} to MLflow failed: {err}. The run "
+                    f"{run.info.run_id} is marked FAILED and no version was registered."
+                ) from err
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return mlflow_model.get_model_info(logged), run.info.run_id, experiment_id
+
+
+def _log_logged_model(run_id, experiment_id, mlflow_model, folder, *, params, metrics, datasets):
+    """Create the logged model, link it to the run, log params, metrics (on the run and the
+    model, as ``Model.log`` does) and lineage, put the files in place and mark it READY."""
+    import mlflow
+    from mlflow.entities import LoggedModelOutput, LoggedModelStatus, Metric, Param
+    from mlflow.models.model import MLMODEL_FILE_NAME
+    from mlflow.utils.time import get_current_time_millis
+
+    client = mlflow.MlflowClient()
+    logged = mlflow.initialize_logged_model(
+        name="model", source_run_id=run_id, params=params, experiment_id=experiment_id
+    )
+    client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=0)])
+    now = get_current_time_millis()
+    client.log_batch(
+        run_id,
+        metrics=[Metric(k, v, now, 0, model_id=logged.model_id) for k, v in metrics.items()],
+        params=[Param(k, v) for k, v in params.items()],
+    )
+    if datasets:
+        mlflow.log_inputs(
+            datasets=[d for d, _ in datasets],
+            contexts=[c for _, c in datasets],
+            tags_list=[None] * len(datasets),
+        )
+    mlflow_model.artifact_path = logged.artifact_location
+    mlflow_model.model_uuid = logged.model_id
+    mlflow_model.model_id = logged.model_id
+    mlflow_model.run_id = run_id
+    mlflow_model.save(os.path.join(folder, MLMODEL_FILE_NAME))
+    _place_model_files(client, logged, folder)
+    client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
+    return logged
+
+
+def _finalize_quietly(model_id: str, failed: bool) -> None:
+    import mlflow
+    from mlflow.entities import LoggedModelStatus
+
+    status = LoggedModelStatus.FAILED if failed else LoggedModelStatus.READY
+    try:
+        mlflow.MlflowClient().finalize_logged_model(model_id, status)
+    except Exception:  # the run is marked FAILED anyway; keep the first error
+        pass
+
+
+def _staging_dir(ws) -> str:
+    """A temporary folder for the model files: under the artifact root when it is local, so
+    that the finished folder is renamed into place instead of copied."""
+    import tempfile
+
+    if not ws.shared:
         try:
-            mlflow.set_tags(tags)
-            mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
-            mlflow.log_metrics(
-                {k: v for k, v in metrics.items() if v is not None and np.isfinite(v)}
-            )
-            for x, y, ds_name, context in lineage:
-                frame = x.assign(**{str(y.name): y.to_numpy()})
-                dataset = mlflow.data.from_pandas(frame, name=ds_name, targets=str(y.name))
-                mlflow.log_input(dataset, context=context)
-            info = mlflow.sklearn.log_model(
-                model,
-                name="model",
-                signature=signature,
-                input_example=sig_frame.head(5),
-                pip_requirements=_pip_requirements(model),
-                skops_trusted_types=trusted,
-            )
-            _log_check_baseline(model, sig_frame, x_eval)
-        except Exception as err:
-            mlflow.set_tag("workbench.error", str(err)[:500])
-            mlflow.end_run(status="FAILED")
-            raise RegistryError(
-                f"logging model {name!r} to MLflow failed: {err}. The run "
-                f"{run.info.run_id} is marked FAILED and no version was registered."
-            ) from err
-    return info, run.info.run_id, experiment_id
+            return tempfile.mkdtemp(prefix=".staging-", dir=ws.artifact_root)
+        except OSError:
+            pass
+    return tempfile.mkdtemp(prefix="workbench-model-")
+
+
+def _place_model_files(client, logged, folder: str) -> None:
+    """Put ``folder``'s files at the logged model's artifact location: a rename when that is a
+    local folder on the same file system, else MLflow's artifact upload (a copy)."""
+    from urllib.parse import urlparse
+
+    location = logged.artifact_location
+    if urlparse(location).scheme in ("file", ""):
+        from mlflow.utils.file_utils import local_file_uri_to_path
+
+        target = local_file_uri_to_path(location)
+        try:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            if os.path.isdir(target) and not os.listdir(target):
+                os.rmdir(target)
+            if not os.path.exists(target):
+                os.rename(folder, target)
+                return
+        except OSError:
+            pass  # another file system, say: copy below
+    client.log_model_artifacts(logged.model_id, folder)
+
+
+def _save_sklearn_flavor(model, folder, *, signature, input_example, trusted, requirements):
+    """Write into ``folder`` what ``mlflow.sklearn.save_model`` writes for a skops model, and
+    return the :class:`mlflow.models.Model` (its ids are filled in once the logged model exists).
+
+    Same files, flavors and fields as MLflow's (a unit test compares them); the skops file is
+    written by :func:`_skops_bytes` and audited by :func:`_check_skops_trust`.
+    """
+    import sklearn
+    import yaml
+    from mlflow import pyfunc
+    from mlflow.models import Model
+    from mlflow.models.utils import _save_example
+    from mlflow.utils.environment import (
+        _CONDA_ENV_FILE_NAME,
+        _CONSTRAINTS_FILE_NAME,
+        _PYTHON_ENV_FILE_NAME,
+        _REQUIREMENTS_FILE_NAME,
+        _process_pip_requirements,
+        _PythonEnv,
+    )
+    from mlflow.utils.file_utils import get_total_file_size, write_to
+
+    data, schema = _skops_bytes(model)
+    _check_skops_trust(data, schema, trusted)
+    os.makedirs(folder)
+    mlflow_model = Model()
+    _save_example(mlflow_model, input_example, folder)
+    mlflow_model.signature = signature
+    with open(os.path.join(folder, _SKOPS_FILE), "wb") as f:
+        f.write(data)
+    pyfunc.add_to_model(
+        mlflow_model,
+        loader_module="mlflow.sklearn",
+        model_path=_SKOPS_FILE,
+        conda_env=_CONDA_ENV_FILE_NAME,
+        python_env=_PYTHON_ENV_FILE_NAME,
+        code=None,
+        predict_fn="predict",
+    )
+    mlflow_model.add_flavor(
+        "sklearn",
+        pickled_model=_SKOPS_FILE,
+        sklearn_version=sklearn.__version__,
+        serialization_format="skops",
+        code=None,
+        skops_trusted_types=trusted,
+    )
+    if size := get_total_file_size(folder):
+        mlflow_model.model_size_bytes = size
+    conda_env, pip_requirements, pip_constraints = _process_pip_requirements(
+        None, requirements, None
+    )
+    with open(os.path.join(folder, _CONDA_ENV_FILE_NAME), "w") as f:
+        yaml.safe_dump(conda_env, stream=f, default_flow_style=False)
+    if pip_constraints:
+        write_to(os.path.join(folder, _CONSTRAINTS_FILE_NAME), "\n".join(pip_constraints))
+    write_to(os.path.join(folder, _REQUIREMENTS_FILE_NAME), "\n".join(pip_requirements))
+    _PythonEnv.current().to_yaml(os.path.join(folder, _PYTHON_ENV_FILE_NAME))
+    return mlflow_model
+
+
+_SKOPS_FILE = "model.skops"
+
+
+def _skops_bytes(model) -> tuple[bytes, str | None]:
+    """``skops.io.dumps(model)`` with ``schema.json`` written compactly; also that schema.
+
+    skops writes its schema with ``json.dumps(indent=2)``, which uses Python's slow encoder: for a
+    100-tree forest that is about 80% of the dump. The schema is the same JSON either way and
+    ``skops.io.load`` reads both. Falls back to ``skops.io.dumps`` if skops' internals move.
+    """
+    import io
+    import json
+    import zipfile
+
+    import skops
+    import skops.io
+
+    try:
+        from skops.io._utils import SaveContext, get_state
+    except ImportError:
+        return skops.io.dumps(model), None
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as zip_file:
+        context = SaveContext(zip_file=zip_file)
+        state = get_state(model, context)
+        context.clear_memo()
+        state["protocol"] = context.protocol
+        state["_skops_version"] = skops.__version__
+        schema = json.dumps(state)
+        zip_file.writestr("schema.json", schema)
+    return buffer.getvalue(), schema
+
+
+class _NoArrayBytes:
+    """Stands in for the zip file during an audit: the audit reads the schema, never the
+    arrays' bytes (which is most of what ``skops.io.get_untrusted_types`` spends its time on)."""
+
+    def read(self, name: str) -> bytes:
+        return b""
+
+
+def _untrusted_types(data: bytes, schema: str | None) -> set[str]:
+    """The types skops would refuse in ``data``: ``skops.io.get_untrusted_types`` run on the
+    schema alone when skops' internals allow it."""
+    import json
+
+    import skops.io
+
+    if schema is not None:
+        try:
+            from skops.io._audit import get_tree
+            from skops.io._utils import LoadContext
+
+            state = json.loads(schema)
+            context = LoadContext(src=_NoArrayBytes(), protocol=state["protocol"])
+            return set(get_tree(state, context, trusted=None).get_unsafe_set())
+        except ImportError:
+            pass
+    return set(skops.io.get_untrusted_types(data=data))
+
+
+def _check_skops_trust(data: bytes, schema: str | None, trusted: list[str]) -> None:
+    """Fail, naming the types, if skops would refuse to load ``data`` with ``trusted``."""
+    missing = sorted(_untrusted_types(data, schema) - set(trusted))
+    if missing:
+        names = ", ".join(repr(t) for t in missing)
+        raise UntrustedTypeError(
+            f"skops would refuse to load this model: it holds {names}, which are not trusted. "
+            f"If you trust them, pass trusted_types=[{names}] to log_model; the serving "
+            "environment must be able to import them too."
+        )
+
+
+def _lineage_datasets(lineage) -> list[tuple[Any, str]]:
+    """MLflow datasets (name, digest, schema, profile) of the lineage, with their contexts."""
+    import mlflow
+
+    out = []
+    for x, y, ds_name, context in lineage:
+        frame = x.assign(**{str(y.name): y.to_numpy()})
+        out.append((mlflow.data.from_pandas(frame, name=ds_name, targets=str(y.name)), context))
+    return out
 
 
 def _register(name, logged_uri, run_id, alias, tags, description) -> str:
+    import json
+
     import mlflow
+    from mlflow.utils.mlflow_tags import MLFLOW_MODEL_VERSIONS
 
     client = mlflow.MlflowClient()
+    model_id = logged_uri.removeprefix("models:/") if logged_uri.startswith("models:/m-") else None
     try:
         try:
             client.get_registered_model(name)
@@ -514,7 +868,7 @@ def _register(name, logged_uri, run_id, alias, tags, description) -> str:
             raise RegistryError(f"cannot create registered model {name!r}: {err}") from err
     try:
         mv = client.create_model_version(
-            name, logged_uri, run_id=run_id, tags=tags, description=description
+            name, logged_uri, run_id=run_id, tags=tags, description=description, model_id=model_id
         )
     except Exception as err:
         raise RegistryError(f"registering a version of {name!r} failed: {err}") from err
@@ -527,6 +881,12 @@ def _register(name, logged_uri, run_id, alias, tags, description) -> str:
             f"pointing @{alias} at {name} version {mv.version} failed ({err}); "
             "the version was removed again."
         ) from err
+    if model_id:  # as mlflow.register_model does: the logged model lists its versions
+        try:
+            link = [{"name": mv.name, "version": mv.version}]
+            client.set_logged_model_tags(model_id, {MLFLOW_MODEL_VERSIONS: json.dumps(link)})
+        except Exception:  # a display link only: the version stands without it
+            pass
     return mv.version
 
 
