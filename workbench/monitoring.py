@@ -681,9 +681,9 @@ def _prepare(ref, cur, target, ignore):
             if ref[col].dtype != cur[col].dtype:  # 1 and 1.0 are the same category
                 cast_ref[col] = ref[col].astype("float64")
                 cast_cur[col] = cur[col].astype("float64")
-    cols = list(kinds)
-    ref = ref[cols].assign(**cast_ref) if cast_ref else ref[cols]
-    cur = cur[cols].assign(**cast_cur) if cast_cur else cur[cols]
+    # No column subset here: on a large table that would copy it. The report subsets its sample.
+    ref = ref.assign(**cast_ref) if cast_ref else ref
+    cur = cur.assign(**cast_cur) if cast_cur else cur
     return ref, cur, kinds, ignored
 
 
@@ -828,8 +828,10 @@ def _evidently(ref, cur, kinds, result, target, task, max_rows, seed):
         raise MonitoringError(f"cannot import Evidently: {err}") from err
 
     notes: list[str] = []
+    cols = list(kinds)
     ref_s = ref.sample(n=max_rows, random_state=seed) if len(ref) > max_rows else ref
     cur_s = cur.sample(n=max_rows, random_state=seed) if len(cur) > max_rows else cur
+    ref_s, cur_s = ref_s[cols], cur_s[cols]
     if len(cur_s) < len(cur) or len(ref_s) < len(ref):
         notes.append(
             f"Evidently report built on a uniform sample: {len(ref_s):,} of {len(ref):,} "

@@ -141,15 +141,13 @@ class MonitorPanel(PanelBase):
         finally:
             self.run_button.disabled = False
         self.last_result = result
-        kind = {"ok": "ok", "drift": "error", "invalid": "warn"}[result.status]
-        self.set_status(
-            {
-                "ok": "no drift: the batch looks like the reference",
-                "drift": "drift detected in " + ", ".join(c.column for c in result.drifted_columns),
-                "invalid": "invalid data: " + result.reasons[0],
-            }[result.status],
-            kind,
-        )
+        if result.status == "drift":
+            drifted = ", ".join(c.column for c in result.drifted_columns)
+            self.set_status(f"drift detected in {drifted}", "error")
+        elif result.status == "invalid":
+            self.set_status("invalid data: " + result.reasons[0], "warn")
+        else:
+            self.set_status("no drift: the batch looks like the reference", "ok")
         self.result.value = result._repr_html_()
         snapshot = result.report()
         if snapshot is not None:
