@@ -69,3 +69,13 @@ def test_method_choice_follows_evidently_rules():
     assert ds.column_kind(pd.Series([1, 2, 3] * 10)) == "categorical"  # <= 10 integer values
     assert ds.column_kind(pd.Series(range(100))) == "numerical"
     assert ds.dkw_bound(50_000) < 0.01 < ds.dkw_bound(10_000)
+
+
+def test_fast_wasserstein_equals_scipys_with_ties_and_unequal_sizes():
+    from scipy.stats import wasserstein_distance
+
+    rng = np.random.default_rng(1)
+    for n in (1, 7, 1000, 50_000):
+        u = rng.normal(size=2000).round(1)  # many ties
+        v = rng.normal(0.2, 1.3, size=n).round(1)
+        assert ds.wasserstein_1d(u, v) == pytest.approx(wasserstein_distance(u, v), abs=1e-12)
