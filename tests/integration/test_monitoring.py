@@ -4,6 +4,7 @@ logged, the history holds every run, and the retrain policy tags the model versi
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -106,3 +107,17 @@ def _artifacts(run_id):
 
 def _version_tags(name, version):
     return mlflow.MlflowClient().get_model_version(name, str(version)).tags
+
+
+def test_panel_buttons_call_the_stage_functions(workspace):
+    from workbench.ui import MonitorPanel
+
+    panel = MonitorPanel(scenario="null_surge", log=False)
+    panel.run_button.click()
+    assert "wb-warn" in panel.status.value and "income" in panel.status.value
+    assert panel.last_result.status == "invalid" and panel.report_view.value == ""
+    panel.scenario.value = "none"
+    panel.run_button.click()
+    assert "wb-ok" in panel.status.value, panel.status.value
+    assert "iframe" in panel.report_view.value
+    assert (Path(panel.last_result.report_path)).exists()
