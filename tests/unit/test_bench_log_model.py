@@ -1,0 +1,164 @@
+"""The fast log_model path that the log_model benchmark measures keeps MLflow's format and checks.
+
+``workbench.registry`` writes the sklearn flavor itself (compact skops schema, audit instead of a
+reload). These tests pin it to what ``mlflow.sklearn.save_model`` writes for the same model, so an
+MLflow or skops upgrade that changes the format fails here rather than at serving time.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import mlflow
+import numpy as np
+import pytest
+import skops.io
+import yaml
+
+import workbench as wb
+from workbench import registry
+from workbench.data import credit_risk, split_xy
+from workbench.training import build_model, feature_columns
+
+
+def _double(x):
+    return x * 2
+
+
+def _pipeline(family, n=300, **params):
+    frame = credit_risk(n, seed=3).drop(columns="application_date")
+    x, y = split_xy(frame, "default")
+    numeric, categorical, _ = feature_columns(x)
+    model = build_model(family, "classification", numeric, categorical, params).fit(x, y)
+    return model, x, y
+
+
+@pytest.mark.parametrize("family", ["random_forest", "logistic_regression", "gradient_boosting"])
+def test_flavor_files_and_mlmodel_match_mlflow_save_model(tmp_path, family):
+    from mlflow.models import infer_signature
+
+    model, x, _ = (
+        _pipeline(family, n_estimators=5) if family != "logistic_regression" else _pipeline(family)
+    )
+    frame = registry.signature_frame(x)
+    signature = infer_signature(frame, model.predict(x.head(50)))
+    trusted = registry._trusted_types(model, [])
+    reqs = registry._pip_requirements(model)
+    ours_dir, theirs_dir = str(tmp_path / "ours"), str(tmp_path / "theirs")
+    ours = registry._save_sklearn_flavor(
+        model,
+        ours_dir,
+        signature=signature,
+        input_example=frame.head(5),
+        trusted=trusted,
+        requirements=reqs,
+    )
+    ours.save(os.path.join(ours_dir, "MLmodel"))
+    mlflow.sklearn.save_model(
+        model,
+        theirs_dir,
+        signature=signature,
+        input_example=frame.head(5),
+        pip_requirements=reqs,
+        skops_trusted_types=trusted,
+    )
+    assert sorted(os.listdir(ours_dir)) == sorted(os.listdir(theirs_dir))
+    mine, theirs = (
+        yaml.safe_load(open(os.path.join(d, "MLmodel"))) for d in (ours_dir, theirs_dir)
+    )
+    volatile = {"utc_time_created", "model_uuid", "model_size_bytes"}
+    assert {k: v for k, v in mine.items() if k not in volatile} == {
+        k: v for k, v in theirs.items() if k not in volatile
+    }
+    for name in ("requirements.txt", "conda.yaml", "python_env.yaml", "input_example.json"):
+        assert (
+            open(os.path.join(ours_dir, name)).read() == open(os.path.join(theirs_dir, name)).read()
+        )
+    loaded = mlflow.pyfunc.load_model(ours_dir)
+    np.testing.assert_array_equal(loaded.predict(frame), model.predict(x))
+
+
+def test_the_compact_skops_file_loads_to_the_same_model_and_audits_like_skops():
+    model, x, _ = _pipeline("random_forest", n_estimators=5)
+    data, schema = registry._skops_bytes(model)
+    assert registry._untrusted_types(data, schema) == set(skops.io.get_untrusted_types(data=data))
+    assert registry._untrusted_types(data, schema) == set(
+        skops.io.get_untrusted_types(data=skops.io.dumps(model))
+    )
+    reloaded = skops.io.load(io.BytesIO(data), trusted=registry._trusted_types(model, []))
+    np.testing.assert_array_equal(reloaded.predict_proba(x), model.predict_proba(x))
+    assert len(data) < len(skops.io.dumps(model))  # no indentation in schema.json
+
+
+def test_a_function_skops_does_not_trust_is_refused_before_anything_is_written(workspace):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    _, x, y = _pipeline("logistic_regression")
+    xs = x.select_dtypes("number").fillna(0)
+    model = make_pipeline(FunctionTransformer(_double), LogisticRegression(max_iter=500)).fit(xs, y)
+    with pytest.raises(wb.UntrustedTypeError, match="_double") as info:
+        wb.log_model(model, name="fn", train=(xs, y))
+    assert "trusted_types=" in str(info.value)
+    client = mlflow.MlflowClient()
+    assert client.search_registered_models() == []
+    assert client.get_experiment_by_name("fn") is None or not client.search_runs(
+        [client.get_experiment_by_name("fn").experiment_id]
+    )
+    trusted = [t for t in skops.io.get_untrusted_types(data=skops.io.dumps(model))]
+    mv = wb.log_model(model, name="fn", train=(xs, y), trusted_types=trusted)
+    np.testing.assert_array_equal(
+        mlflow.pyfunc.load_model(mv.model_uri).predict(registry.signature_frame(xs)),
+        model.predict(xs),
+    )
+
+
+def test_one_pass_evaluation_equals_two_separate_ones():
+    for family in ("random_forest", "logistic_regression"):
+        model, x, y = _pipeline(
+            family, n=400, **({"n_estimators": 7} if family == "random_forest" else {})
+        )
+        tr, ev = (x[:300], y[:300]), (x[300:], y[300:])
+        metrics, train_metrics, pred = registry._evaluate_train_and_eval(
+            model, tr, ev, "classification"
+        )
+        assert metrics == pytest.approx(registry.evaluate(model, *ev, "classification"), rel=1e-12)
+        assert train_metrics == pytest.approx(
+            registry.evaluate(model, *tr, "classification"), rel=1e-12
+        )
+        np.testing.assert_array_equal(pred, model.predict(ev[0]))
+
+
+def test_forest_labels_come_from_its_probabilities_exactly():
+    model, x, _ = _pipeline("random_forest", n_estimators=9)
+    assert registry._predict_is_argmax_of_proba(model)
+    pred, proba = registry._predict(model, x, "classification")
+    np.testing.assert_array_equal(pred, model.predict(x))
+    np.testing.assert_array_equal(proba, model.predict_proba(x))
+    assert not registry._predict_is_argmax_of_proba(_pipeline("logistic_regression")[0])
+
+
+def test_logged_model_is_linked_like_mlflows_own_log_model(workspace):
+    model, x, y = _pipeline("random_forest", n_estimators=5)
+    mv = wb.log_model(model, name="linked", train=(x[:200], y[:200]), eval=(x[200:], y[200:]))
+    client = mlflow.MlflowClient()
+    run = client.get_run(mv.run_id)
+    [output] = run.outputs.model_outputs
+    logged = client.get_logged_model(output.model_id)
+    assert str(logged.status).endswith("READY")
+    assert logged.source_run_id == mv.run_id
+    assert client.get_model_version("linked", mv.version).source == f"models:/{logged.model_id}"
+    assert {m.key for m in logged.metrics} == set(run.data.metrics)
+    assert logged.params == run.data.params
+    assert "linked" in logged.tags["mlflow.modelVersions"]
+    files = sorted(a.path for a in client.list_logged_model_artifacts(logged.model_id))
+    assert files == sorted(
+        ["MLmodel", "conda.yaml", "input_example.json", "model.skops", "python_env.yaml",
+         "requirements.txt", "serving_input_example.json"]
+    )  # fmt: skip
+    assert not [p for p in os.listdir(workspace.artifact_root) if p.startswith(".staging-")]
+    np.testing.assert_array_equal(
+        mlflow.sklearn.load_model(mv.model_uri).predict(x), model.predict(x)
+    )
