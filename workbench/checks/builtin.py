@@ -533,6 +533,9 @@ class LatencyBudget(Check):
         min_rows_per_s: Smallest acceptable batch throughput.
         single_rows: How many one-row predictions to time.
         batch_rows: Size of the timed batch.
+        attempts: Timing rounds at most: a round over budget is timed again and the best round
+            counts, so a burst of load from other programs does not fail a fast model. A slow
+            model is over budget in every round.
     """
 
     name = "latency"
@@ -544,11 +547,13 @@ class LatencyBudget(Check):
         min_rows_per_s: float = 1000.0,
         single_rows: int = 40,
         batch_rows: int = 1000,
+        attempts: int = 3,
     ):
         self.p95_ms = p95_ms
         self.min_rows_per_s = min_rows_per_s
         self.single_rows = single_rows
         self.batch_rows = batch_rows
+        self.attempts = attempts
 
     def run(self, context: CheckContext) -> CheckResult:
         x = context.x
@@ -556,23 +561,21 @@ class LatencyBudget(Check):
             raise CheckError("the eval data has no rows to time.")
         for i in range(3):  # warm-up: first calls pay for caches
             context.predict(x.iloc[[i % len(x)]])
-        times = []
-        for i in range(self.single_rows):
-            row = x.iloc[[i % len(x)]]
-            started = time.perf_counter()
-            context.predict(row)
-            times.append((time.perf_counter() - started) * 1000)
-        batch = x.head(self.batch_rows)
-        started = time.perf_counter()
-        context.predict(batch)
-        throughput = len(batch) / max(time.perf_counter() - started, 1e-9)
-        p50, p95, p99 = np.percentile(times, [50, 95, 99])
+        rounds: list[tuple[float, float, float, float, int]] = []
+        while len(rounds) < max(1, self.attempts):
+            rounds.append(self._time(context, x))
+            fastest = min(r[1] for r in rounds)
+            if fastest <= self.p95_ms and max(r[3] for r in rounds) >= self.min_rows_per_s:
+                break
+        p50, p95, p99, _, rows = min(rounds, key=lambda r: r[1])
+        throughput = max(r[3] for r in rounds)
         table = pd.DataFrame(
             [
                 {"measure": "single-row p50 (ms)", "value": p50},
                 {"measure": "single-row p95 (ms)", "value": p95},
                 {"measure": "single-row p99 (ms)", "value": p99},
-                {"measure": f"batch of {len(batch)} (rows/s)", "value": throughput},
+                {"measure": f"batch of {rows} (rows/s)", "value": throughput},
+                {"measure": "timing rounds (best counts)", "value": float(len(rounds))},
             ]
         )
         problems = []
@@ -598,6 +601,21 @@ class LatencyBudget(Check):
             f"p95 {p95:.1f} ms per row; {throughput:,.0f} rows/s in a batch",
             table,
         )
+
+    def _time(self, context: CheckContext, x: pd.DataFrame):
+        """One timing round: single-row percentiles (ms) and batch throughput (rows/s)."""
+        times = []
+        for i in range(self.single_rows):
+            row = x.iloc[[i % len(x)]]
+            started = time.perf_counter()
+            context.predict(row)
+            times.append((time.perf_counter() - started) * 1000)
+        batch = x.head(self.batch_rows)
+        started = time.perf_counter()
+        context.predict(batch)
+        throughput = len(batch) / max(time.perf_counter() - started, 1e-9)
+        p50, p95, p99 = np.percentile(times, [50, 95, 99])
+        return float(p50), float(p95), float(p99), throughput, len(batch)
 
 
 class ReloadReproducibility(Check):
