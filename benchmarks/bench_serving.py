@@ -86,7 +86,7 @@ def run(smoke: bool = False) -> list[dict]:
     wb.open_workspace(folder)
     frame = credit_risk(1000 if smoke else 3000, seed=1)
     rows = frame.drop(columns=["default", "application_date"]).head(300)
-    requests = 300 if smoke else 2000
+    requests = 300 if smoke else 1000
     models = [("logreg", "logistic_regression", {})]
     if not smoke:
         models.append(("forest100", "random_forest", {"n_estimators": 100}))
