@@ -56,7 +56,9 @@ def _table(n: int, seed: int, drift: bool):
         cols[f"int_{i}"] = rng.integers(0, 500 + 100 * i, n).astype("int64")
     for i in range(2):
         cols[f"level_{i}"] = rng.integers(0, 5, n).astype("int64")
-    for i, cats in enumerate((["a", "b", "c", "d"], ["north", "south", "east", "west"], ["x", "y"])):
+    for i, cats in enumerate(
+        (["a", "b", "c", "d"], ["north", "south", "east", "west"], ["x", "y"])
+    ):
         p = np.full(len(cats), 1 / len(cats))
         if drift and i == 0:
             p = np.array([0.55, 0.15, 0.15, 0.15])
@@ -76,9 +78,8 @@ def _status() -> dict[str, float]:
 
 
 def _worker(side: str, ref_path: str, cur_path: str, out_path: str) -> None:
-    import pandas as pd
-
     import evidently  # noqa: F401 - both sides pay the import before the clock starts
+    import pandas as pd
 
     ref, cur = pd.read_parquet(ref_path), pd.read_parquet(cur_path)
     started = time.perf_counter()
@@ -114,7 +115,16 @@ def _worker(side: str, ref_path: str, cur_path: str, out_path: str) -> None:
 def _run_side(side: str, ref: Path, cur: Path, folder: Path) -> dict:
     out = folder / f"{side}-{cur.stem}.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_drift", "--worker", side, str(ref), str(cur), str(out)],
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.bench_drift",
+            "--worker",
+            side,
+            str(ref),
+            str(cur),
+            str(out),
+        ],
         capture_output=True,
         text=True,
         cwd=str(Path(__file__).resolve().parents[1]),
@@ -141,12 +151,24 @@ def run(smoke: bool = False) -> list[dict]:
             t_ratio = ours["seconds"] / plain["seconds"]
             m_ratio = ours["peak_mb"] / plain["peak_mb"]
             rows.append(
-                _row(f"{label}: time", ours["seconds"], "s", plain["seconds"], TIME_GOAL,
-                     t_ratio <= TIME_GOAL)  # fmt: skip
+                _row(
+                    f"{label}: time",
+                    ours["seconds"],
+                    "s",
+                    plain["seconds"],
+                    TIME_GOAL,
+                    t_ratio <= TIME_GOAL,
+                )
             )
             rows.append(
-                _row(f"{label}: peak memory", ours["peak_mb"], "MB", plain["peak_mb"], MEMORY_GOAL,
-                     m_ratio <= MEMORY_GOAL)  # fmt: skip
+                _row(
+                    f"{label}: peak memory",
+                    ours["peak_mb"],
+                    "MB",
+                    plain["peak_mb"],
+                    MEMORY_GOAL,
+                    m_ratio <= MEMORY_GOAL,
+                )
             )
             pv, ov = plain["verdicts"], ours["verdicts"]
             same_cols = set(pv) == set(ov)
@@ -154,12 +176,26 @@ def run(smoke: bool = False) -> list[dict]:
             diff = max((abs(pv[c][1] - ov[c][1]) for c in ov if c in pv), default=float("inf"))
             drifted = sum(v[2] for v in pv.values())
             rows.append(
-                _row(f"{label}: same verdict per column ({drifted} of {len(pv)} drifted)", agree,
-                     "share", 1.0, 1.0, same_cols and agree == 1.0, ratio=round(agree, 3))  # fmt: skip
+                _row(
+                    f"{label}: same verdict per column ({drifted} of {len(pv)} drifted)",
+                    agree,
+                    "share",
+                    1.0,
+                    1.0,
+                    same_cols and agree == 1.0,
+                    ratio=round(agree, 3),
+                )
             )
             rows.append(
-                _row(f"{label}: largest score difference", diff, "score", 0.0, SCORE_TOLERANCE,
-                     diff <= SCORE_TOLERANCE, ratio=None)  # fmt: skip
+                _row(
+                    f"{label}: largest score difference",
+                    diff,
+                    "score",
+                    0.0,
+                    SCORE_TOLERANCE,
+                    diff <= SCORE_TOLERANCE,
+                    ratio=None,
+                )
             )
     return rows
 
