@@ -59,6 +59,7 @@ _LAZY = {
     "run_checks": "workbench.checks",
     "default_suite": "workbench.checks",
     "promote": "workbench.registry",
+    "AuditEntry": "workbench.registry",
     "rollback": "workbench.registry",
     "history": "workbench.registry",
     # stage 3
@@ -125,6 +126,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from workbench.data import demo_dataset, load_table, production_batch
     from workbench.monitoring import DriftResult, drift_report, monitoring_history
     from workbench.registry import (
+        AuditEntry,
         ModelVersion,
         get_version,
         history,
