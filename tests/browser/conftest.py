@@ -171,9 +171,23 @@ def open_notebook(lab):
     return _open
 
 
-def screenshot(locator, name: str) -> Path:
-    """Save a PNG of ``locator`` under docs/screenshots/ (the README shows these)."""
+def screenshot(locator, name: str, max_height: int = 1400) -> Path:
+    """Save a PNG of the top of ``locator`` under docs/screenshots/ (the README shows these).
+
+    JupyterLab scrolls the notebook inside its own panel, so an element taller than the window
+    screenshots badly; the page is made tall enough and the picture clipped to the panel's top.
+    """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    locator.screenshot(path=str(path))
+    page = locator.page
+    page.set_viewport_size({"width": 1400, "height": max_height + 200})
+    locator.scroll_into_view_if_needed()
+    locator.evaluate("el => el.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)
+    box = locator.bounding_box()
+    height = min(box["height"], max_height, max_height + 200 - box["y"])
+    page.screenshot(
+        path=str(path),
+        clip={"x": box["x"], "y": box["y"], "width": box["width"], "height": max(height, 50)},
+    )
     return path
