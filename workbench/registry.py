@@ -306,6 +306,7 @@ def _predict(model: Any, x: pd.DataFrame, task: str) -> tuple[np.ndarray, np.nda
     """
     proba = None
     try:
+        model, x = _transformed(model, x)
         if task == "classification" and _predict_is_argmax_of_proba(model):
             proba = model.predict_proba(x)
             pred = _final_step(model).classes_.take(np.argmax(proba, axis=1), axis=0)
@@ -322,6 +323,29 @@ def _predict(model: Any, x: pd.DataFrame, task: str) -> tuple[np.ndarray, np.nda
         except (ValueError, AttributeError):
             proba = None  # e.g. an SVC without probabilities: the other metrics still stand
     return np.asarray(pred), proba
+
+
+def _transformed(model: Any, x: Any) -> tuple[Any, Any]:
+    """``(final estimator, x through the steps before it)`` for a plain Pipeline, so that
+    ``predict`` and ``predict_proba`` share one pass of the preprocessing (which is what
+    ``Pipeline.predict`` does before it calls the final step); else ``(model, x)``."""
+    from sklearn import get_config
+    from sklearn.pipeline import Pipeline
+
+    if type(model) is not Pipeline or len(model.steps) < 2:
+        return model, x
+    if get_config().get("enable_metadata_routing"):
+        return model, x
+    final = model.steps[-1][1]
+    if final is None or isinstance(final, str):
+        return model, x
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(model)  # as Pipeline.predict does, on the whole pipeline
+    for _, step in model.steps[:-1]:
+        if step is not None and not isinstance(step, str):  # "passthrough" steps are skipped
+            x = step.transform(x)
+    return final, x
 
 
 def _final_step(model: Any) -> Any:
@@ -857,18 +881,28 @@ def _register(name, logged_uri, run_id, alias, tags, description) -> str:
 
     client = mlflow.MlflowClient()
     model_id = logged_uri.removeprefix("models:/") if logged_uri.startswith("models:/m-") else None
-    try:
-        try:
-            client.get_registered_model(name)
-        except mlflow.exceptions.MlflowException:
-            client.create_registered_model(name)
-    except mlflow.exceptions.MlflowException as err:
-        if "already exists" not in str(err):
-            raise RegistryError(f"cannot create registered model {name!r}: {err}") from err
-    try:
-        mv = client.create_model_version(
+
+    def create_version():
+        return client.create_model_version(
             name, logged_uri, run_id=run_id, tags=tags, description=description, model_id=model_id
         )
+
+    try:
+        try:
+            mv = create_version()  # the usual case: the model exists (one round trip fewer)
+        except mlflow.exceptions.MlflowException as err:
+            if err.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
+            try:
+                client.create_registered_model(name)
+            except mlflow.exceptions.MlflowException as exists:
+                if "already exists" not in str(exists):  # another process created it meanwhile
+                    raise RegistryError(
+                        f"cannot create registered model {name!r}: {exists}"
+                    ) from exists
+            mv = create_version()
+    except RegistryError:
+        raise
     except Exception as err:
         raise RegistryError(f"registering a version of {name!r} failed: {err}") from err
     try:
