@@ -285,11 +285,13 @@ def conform_to_signature(
     if schema is None or not getattr(schema, "has_input_names", lambda: False)():
         return frame
     specs = {spec.name: spec for spec in schema.inputs}
-    missing = [n for n, s in specs.items() if n not in frame.columns and s.required]
+    # MLflow marks a column "optional" when the training data had missing values in it; the model
+    # still uses it, and a request without it fails inside the model. Every column is required.
+    missing = [n for n in specs if n not in frame.columns]
     if missing:
         raise MissingColumnError(
-            f"{what} lacks column(s) the model needs: {', '.join(missing)}. "
-            "Add them (the model's signature lists every input)."
+            f"{what} lacks column(s) the model takes: {', '.join(map(str, missing))}. Add them "
+            "(leave a value empty where it is unknown); the model's signature lists every input."
         )
     extra = [c for c in frame.columns if c not in specs]
     if extra and not allow_extra:

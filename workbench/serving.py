@@ -286,15 +286,7 @@ class ModelServer:
         frame = data
         if signature is not None and signature.inputs is not None:
             from workbench.data import conform_to_signature
-            from workbench.errors import MissingColumnError
 
-            names = signature.inputs.input_names() if signature.inputs.has_input_names() else []
-            absent = [str(n) for n in names if n not in data.columns]
-            if absent:  # optional in the signature (it saw NaN) is not optional for the pipeline
-                raise MissingColumnError(
-                    f"the request lacks column(s) the model takes: {', '.join(absent)}. Send "
-                    "every column of the signature (leave a value empty for a missing one)."
-                )
             frame = conform_to_signature(
                 data, signature, allow_extra=allow_extra, what="the request"
             )
