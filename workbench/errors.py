@@ -8,7 +8,8 @@ subclass to handle one kind of failure::
     ├── DataError                       bad input data (exit code 2 in the CLI)
     │   ├── DataFileError               a data file is missing or does not parse
     │   ├── MissingColumnError          a column the step needs is absent
-    │   └── SchemaMismatchError         columns or types differ from what the model expects
+    │   ├── SchemaMismatchError         columns or types differ from what the model expects
+    │   └── DataQualityError            a batch cannot be trusted: null surge, all-null column, too few rows
     ├── ModelError                      the model cannot be logged or used as given
     │   ├── NotFittedError              the estimator was never fitted
     │   └── UntrustedTypeError          skops cannot vouch for a type inside the model
@@ -19,6 +20,7 @@ subclass to handle one kind of failure::
     ├── ServingError                    the model server failed to start, answer or stop
     │   └── ServerRequestError          the server answered a request with an error
     ├── MonitoringError                 a drift report could not be built
+    │   └── DriftAlert                  drift found and fail-on-drift asked (exit code 3)
     └── NotebookError                   a notebook run failed (names the cell and its exception)
 
 Every message says what went wrong, names the column, file, model or version concerned, and says what to
@@ -39,6 +41,8 @@ __all__ = [
     "CheckError",
     "DataError",
     "DataFileError",
+    "DataQualityError",
+    "DriftAlert",
     "GateError",
     "MissingColumnError",
     "ModelError",
@@ -82,6 +86,10 @@ class MissingColumnError(DataError):
 
 class SchemaMismatchError(DataError):
     """Columns or dtypes differ from the model's signature or from the reference data."""
+
+
+class DataQualityError(DataError):
+    """The batch cannot be trusted for drift: too few rows, an all-null column, a null surge."""
 
 
 class ModelError(WorkbenchError):
@@ -132,6 +140,12 @@ class ServerRequestError(ServingError):
 
 class MonitoringError(WorkbenchError):
     """A drift or performance report could not be built."""
+
+
+class DriftAlert(MonitoringError):
+    """Drift was detected and the caller asked to fail on it (exit code 3)."""
+
+    exit_code = 3
 
 
 class NotebookError(WorkbenchError):

@@ -38,6 +38,8 @@ import pandas as pd
 from workbench import _drift_stats as ds
 from workbench.errors import (
     DataError,
+    DataQualityError,
+    DriftAlert,
     MissingColumnError,
     ModelError,
     MonitoringError,
@@ -68,14 +70,6 @@ RETRAIN_TAG = "workbench.retrain_requested"
 Progress = Callable[[str, float], None]
 
 
-class DataQualityError(DataError):
-    """The batch cannot be trusted for drift: too few rows, an all-null column, a null surge."""
-
-
-class DriftAlert(MonitoringError):
-    """Drift was detected and the caller asked to fail on it (exit code 3)."""
-
-    exit_code = 3
 
 
 # --------------------------------------------------------------------------- results
