@@ -20,8 +20,9 @@ from workbench.workspace import Workspace, current_workspace
 __all__ = ["DemoStep", "DemoSummary", "demo_steps", "run_demo"]
 
 MODEL = "credit-risk"
-#: The simulated week: quiet days, then the economy shifts (incomes fall, loans grow).
-WEEK = ("none", "none", "none", "gradual_shift", "gradual_shift", "gradual_shift", "gradual_shift")
+#: The simulated week before "today" (day 7, gradual_shift): quiet days, then the economy shifts
+#: (incomes fall, loans grow) from day 4 on.
+WEEK = ("none", "none", "none", "gradual_shift", "gradual_shift", "gradual_shift")
 
 Progress = Callable[[str, float], None]
 
@@ -137,7 +138,13 @@ def demo_steps(ws: Workspace, quick: bool = False) -> list[DemoStep]:
         DemoStep(
             "monitor a week in production: drift appears on day 4",
             "04_monitor_drift.ipynb",
-            {"model": f"models:/{MODEL}@champion", "week": list(WEEK), "save_batches": recent},
+            {
+                "model": f"models:/{MODEL}@champion",
+                "week": list(WEEK),
+                "demo_day": len(WEEK) + 1,
+                "demo_scenario": "gradual_shift",
+                "save_batches": recent,
+            },
         ),
         DemoStep(
             "retrain on the recent batches (v3)",
@@ -179,7 +186,7 @@ def run_demo(
     Raises:
         NotebookError: a step failed; the message names the notebook, the cell and its exception.
     """
-    from workbench.runner import run_notebook
+    from workbench.runner import SharedKernel, run_notebook
     from workbench.workspace import open_workspace
 
     ws = open_workspace(workspace) if workspace else current_workspace()
@@ -189,12 +196,13 @@ def run_demo(
     (ws.runs_dir / "demo").mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     steps = demo_steps(ws, quick)
-    for index, step in enumerate(steps):
-        if progress:
-            progress(step.title, index / len(steps))
-        params = {**step.parameters, "workspace": str(ws.root)}
-        run = run_notebook(notebooks / step.notebook, params)
-        step.output_path, step.seconds = run.output_path, run.seconds
+    with SharedKernel(notebooks) as kernel:  # one kernel: the imports are paid once
+        for index, step in enumerate(steps):
+            if progress:
+                progress(step.title, index / len(steps))
+            params = {**step.parameters, "workspace": str(ws.root)}
+            run = run_notebook(notebooks / step.notebook, params, kernel=kernel)
+            step.output_path, step.seconds = run.output_path, run.seconds
     if progress:
         progress("done", 1.0)
     return _summarise(ws, steps, time.perf_counter() - started)
@@ -203,7 +211,7 @@ def run_demo(
 def _summarise(ws: Workspace, steps: list[DemoStep], seconds: float) -> DemoSummary:
     from workbench.registry import versions
 
-    found = versions(MODEL)
+    found = versions(MODEL)  # newest first, with their aliases
     rows = [
         {
             "version": v.version,

@@ -26,7 +26,7 @@ import html
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,8 +68,6 @@ PREDICTION = "prediction"
 EXPERIMENT_PREFIX = "monitoring/"
 RETRAIN_TAG = "workbench.retrain_requested"
 Progress = Callable[[str, float], None]
-
-
 
 
 # --------------------------------------------------------------------------- results
@@ -1225,6 +1223,20 @@ class WeekSimulation:
     scenario: str
     results: list[DriftResult]
     decision: RetrainDecision | None = None
+    batches: list[pd.DataFrame] = field(default_factory=list, repr=False)
+
+    def save_batches(self, path: str | os.PathLike, last: int | None = None) -> str:
+        """Write the production batches (with their labels) to one CSV, e.g. to retrain on them.
+
+        Args:
+            path: The CSV file to write.
+            last: Only the last ``last`` days; all of them by default.
+        """
+        chosen = self.batches[-last:] if last else self.batches
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        pd.concat(chosen, ignore_index=True).to_csv(target, index=False)
+        return str(target)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready fields."""
@@ -1249,7 +1261,7 @@ class WeekSimulation:
 
 
 def simulate_week(
-    scenario: str = "gradual_shift",
+    scenario: str | Sequence[str] = "gradual_shift",
     model: str | None = None,
     days: int = 7,
     n: int = 1000,
@@ -1263,23 +1275,30 @@ def simulate_week(
     """Monitor ``days`` demo production batches of ``scenario`` one after the other, as a nightly
     schedule would, log each run, then apply the retrain policy (``k`` of the last ``window``).
 
-    Invalid batches (``null_surge``) are logged as invalid, not as "no drift".
+    ``scenario`` may also be a list with one scenario per day (``["none", "none",
+    "gradual_shift", ...]``): drift then appears on the day it starts. Invalid batches
+    (``null_surge``) are logged as invalid, not as "no drift".
     """
     from workbench.data import credit_risk, production_batch
 
+    per_day = [scenario] * days if isinstance(scenario, str) else list(scenario)
+    days = len(per_day)
+    label = scenario if isinstance(scenario, str) else " then ".join(dict.fromkeys(per_day))
     ref = reference if reference is not None else credit_risk(5000)
-    results = []
-    for day in range(1, days + 1):
+    results, batches = [], []
+    for day, today in enumerate(per_day, start=1):
         if progress:
             progress(f"day {day} of {days}", (day - 1) / days)
+        batch = production_batch(day, today, n=n)
+        batches.append(batch)
         result = drift_report(
             ref,
-            production_batch(day, scenario, n=n),
+            batch,
             model=model,
             target=target,
             on_invalid="return",
             build_report=False,
-            data_ids={"current": f"demo day {day} ({scenario})", "reference": "demo reference"},
+            data_ids={"current": f"demo day {day} ({today})", "reference": "demo reference"},
         )
         if log:
             result.log()
@@ -1287,4 +1306,4 @@ def simulate_week(
     decision = apply_retrain_policy(model, k=k, n=window) if (model and log) else None
     if progress:
         progress("done", 1.0)
-    return WeekSimulation(scenario, results, decision)
+    return WeekSimulation(label, results, decision, batches)

@@ -944,9 +944,15 @@ def versions(name: str) -> list[ModelVersion]:
 
     current_workspace()
     client = mlflow.MlflowClient()
-    _registered(client, name)
-    found = client.search_model_versions(f"name = '{name}'")
-    return sorted((_to_version(client, mv) for mv in found), key=lambda v: -v.version)
+    registered = _registered(client, name)
+    by_version: dict[int, list[str]] = {}
+    for alias, number in (getattr(registered, "aliases", None) or {}).items():
+        by_version.setdefault(int(number), []).append(alias)
+    found = client.search_model_versions(f"name = '{name}'")  # these carry no aliases
+    out = [_to_version(client, mv) for mv in found]
+    for version in out:
+        version.aliases = sorted(set(version.aliases) | set(by_version.get(version.version, [])))
+    return sorted(out, key=lambda v: -v.version)
 
 
 def get_version(name: str, version: int | str) -> ModelVersion:

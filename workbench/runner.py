@@ -16,7 +16,7 @@ from typing import Any
 from workbench.errors import DataFileError, NotebookError
 from workbench.workspace import current_workspace
 
-__all__ = ["NotebookRun", "notebook_parameters", "run_notebook"]
+__all__ = ["NotebookRun", "SharedKernel", "notebook_parameters", "run_notebook"]
 
 
 @dataclass
@@ -48,6 +48,7 @@ def run_notebook(
     timeout: float | None = 900,
     kernel_name: str | None = None,
     progress: bool = False,
+    kernel: SharedKernel | None = None,
 ) -> NotebookRun:
     """Execute a notebook with papermill, top to bottom, and archive the executed copy.
 
@@ -59,6 +60,8 @@ def run_notebook(
         timeout: Seconds one cell may run before the run fails (``None``: no limit).
         kernel_name: Jupyter kernel; default the kernel of the running Python environment.
         progress: Show papermill's progress bar.
+        kernel: A :class:`SharedKernel` to run in (several notebooks, one kernel, imports paid
+            once); default a fresh kernel for this notebook alone.
 
     Returns:
         A :class:`NotebookRun` naming the executed copy.
@@ -75,7 +78,9 @@ def run_notebook(
     params = _fill_parameters(source, dict(parameters or {}))
     started = time.perf_counter()
     engine_kwargs: dict[str, Any] = {}
-    if kernel_name is None:  # this very Python, whatever kernelspecs the user has installed
+    if kernel is not None:
+        engine_kwargs["km"] = kernel.manager()
+    elif kernel_name is None:  # this very Python, whatever kernelspecs the user has installed
         engine_kwargs["kernel_manager_class"] = _own_kernel_manager()
     try:
         pm.execute_notebook(
@@ -111,6 +116,51 @@ def run_notebook(
             cell_index=index,
         ) from err
     return NotebookRun(str(source), str(output), params, round(time.perf_counter() - started, 2))
+
+
+class SharedKernel:
+    """One kernel for several :func:`run_notebook` calls, as a context manager.
+
+    Each notebook still runs top to bottom from its own parameters cell; what is shared is the
+    Python process, so imports (MLflow, scikit-learn, Evidently) are paid once. The demo runs its
+    eight notebook steps this way. Variables of one notebook stay visible to the next, so use it
+    only for notebooks whose parameters cells set everything they read.
+
+    Example:
+        >>> with SharedKernel() as kernel:  # doctest: +SKIP
+        ...     run_notebook("notebooks/01_train_and_log.ipynb", kernel=kernel)
+        ...     run_notebook("notebooks/02_predeploy_checks.ipynb", kernel=kernel)
+    """
+
+    def __init__(self, cwd: str | os.PathLike | None = None):
+        self.cwd = str(cwd or current_workspace().root / "notebooks")
+        self._km = None
+
+    def manager(self):
+        """The started kernel manager (started on first use)."""
+        if self._km is None:
+            from jupyter_client.utils import run_sync
+
+            km = _own_kernel_manager()(kernel_name=_kernel_name())
+            run_sync(km.start_kernel)(cwd=self.cwd)
+            self._km = km
+        return self._km
+
+    def shutdown(self) -> None:
+        """Stop the kernel (by its manager, which started it)."""
+        if self._km is not None:
+            from jupyter_client.utils import run_sync
+
+            try:
+                run_sync(self._km.shutdown_kernel)(now=True)
+            finally:
+                self._km = None
+
+    def __enter__(self) -> SharedKernel:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.shutdown()
 
 
 def notebook_parameters(path: str | os.PathLike) -> dict[str, Any]:
