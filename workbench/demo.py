@@ -88,8 +88,12 @@ class DemoSummary:
         )
 
 
-def demo_steps(ws: Workspace, quick: bool = False) -> list[DemoStep]:
-    """The journey as notebook runs, in order."""
+def demo_steps(ws: Workspace, quick: bool = False, rerun: bool = False) -> list[DemoStep]:
+    """The journey as notebook runs, in order.
+
+    On a rerun (the model already has a champion) the baseline cannot pass the gate against the
+    better champion, so its promotion is forced, with that reason in the audit log.
+    """
     recent = str(ws.runs_dir / "demo" / "recent_batches.csv")
     trees = 40 if quick else 100
     return [
@@ -106,9 +110,12 @@ def demo_steps(ws: Workspace, quick: bool = False) -> list[DemoStep]:
                 "version": "challenger",
                 "approve": True,
                 "approved_by": "demo",
-                "reason": "first champion: the baseline",
+                "reason": "demo rerun: start the journey again from a baseline"
+                if rerun
+                else "first champion: the baseline",
+                "force": rerun,
             },
-        ),  # fmt: skip
+        ),
         DemoStep(
             "train a better challenger: gradient boosting (v2)",
             "01_train_and_log.ipynb",
@@ -124,7 +131,7 @@ def demo_steps(ws: Workspace, quick: bool = False) -> list[DemoStep]:
                 "approved_by": "demo",
                 "reason": "beats the baseline on the same eval data",
             },
-        ),  # fmt: skip
+        ),
         DemoStep(
             "serve the champion: sample predictions and a short load test",
             "03_serve.ipynb",
@@ -132,9 +139,11 @@ def demo_steps(ws: Workspace, quick: bool = False) -> list[DemoStep]:
                 "model_name": MODEL,
                 "alias": "champion",
                 "requests": 100 if quick else 300,
-                "concurrency": 4,
+                "concurrency": 2,
+                "max_seconds": 20,
+                "workers": 1,
             },
-        ),  # fmt: skip
+        ),
         DemoStep(
             "monitor a week in production: drift appears on day 4",
             "04_monitor_drift.ipynb",
@@ -155,7 +164,7 @@ def demo_steps(ws: Workspace, quick: bool = False) -> list[DemoStep]:
                 "n_estimators": trees,
                 "batches_path": recent,
             },
-        ),  # fmt: skip
+        ),
         DemoStep(
             "check the retrained model and promote it",
             "02_predeploy_checks.ipynb",
@@ -166,7 +175,7 @@ def demo_steps(ws: Workspace, quick: bool = False) -> list[DemoStep]:
                 "approved_by": "demo",
                 "reason": "retrained after drift",
             },
-        ),  # fmt: skip
+        ),
     ]
 
 
@@ -195,7 +204,7 @@ def run_demo(
         notebooks = Path(__file__).resolve().parents[1] / "notebooks"
     (ws.runs_dir / "demo").mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    steps = demo_steps(ws, quick)
+    steps = demo_steps(ws, quick, rerun=_has_champion())
     with SharedKernel(notebooks) as kernel:  # one kernel: the imports are paid once
         for index, step in enumerate(steps):
             if progress:
@@ -206,6 +215,17 @@ def run_demo(
     if progress:
         progress("done", 1.0)
     return _summarise(ws, steps, time.perf_counter() - started)
+
+
+def _has_champion() -> bool:
+    from workbench.errors import ModelNotFoundError
+    from workbench.registry import get_version
+
+    try:
+        get_version(MODEL, "champion")
+    except ModelNotFoundError:
+        return False
+    return True
 
 
 def _summarise(ws: Workspace, steps: list[DemoStep], seconds: float) -> DemoSummary:
