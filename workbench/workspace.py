@@ -140,6 +140,8 @@ def open_workspace(root: str | os.PathLike | None = None) -> Workspace:
 
     mlflow.set_tracking_uri(tracking_uri)  # MLflow also exports it to os.environ (subprocesses)
     mlflow.set_registry_uri(registry_uri)
+    if not env_uri:
+        _create_store_once(mlruns / "mlflow.db", tracking_uri)
     os.environ[_OWN + "MLFLOW_TRACKING_URI"] = tracking_uri
     os.environ[_OWN + "MLFLOW_REGISTRY_URI"] = registry_uri
     ws = Workspace(
@@ -160,6 +162,33 @@ def current_workspace() -> Workspace:
     with _lock:
         ws = _current
     return ws if ws is not None else open_workspace()
+
+
+def _create_store_once(db: Path, tracking_uri: str) -> None:
+    """Create a new SQLite store under a file lock.
+
+    MLflow creates its tables on first use; two processes doing that at once (two kernels of a
+    Voila app, two notebooks started together) collide in its migrations
+    (``table _alembic_tmp_experiments already exists``). The first opener creates the store while
+    holding ``mlruns/.store.lock``; later ones find it made.
+    """
+    if db.exists() and db.stat().st_size > 0:
+        return
+    import fcntl
+
+    import mlflow
+
+    with open(db.parent / ".store.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            mlflow.MlflowClient(tracking_uri).search_experiments(max_results=1)  # runs migrations
+        except Exception as err:
+            raise WorkspaceError(
+                f"cannot create the MLflow store {db}: {err}. Check the folder is writable, or "
+                "delete a half-made mlflow.db and open the workspace again."
+            ) from err
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _users_env(name: str) -> str:

@@ -179,3 +179,20 @@ def test_train_and_log_refuses_missing_labels(workspace):
         wb.train_and_log(frame, "default", name="nolabels")
     assert _registered_count() == 0
     assert isinstance(frame, pd.DataFrame)
+
+
+def test_processes_opening_a_new_workspace_at_once_all_succeed(tmp_path):
+    """MLflow's first-use migrations collide when two processes create one SQLite store."""
+    import subprocess
+    import sys
+
+    code = (
+        f"import workbench as wb, mlflow; wb.open_workspace({str(tmp_path)!r}); "
+        "mlflow.MlflowClient().search_experiments()"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    failures = [p.stderr.read()[-300:] for p in procs if p.wait() != 0]
+    assert failures == []
