@@ -175,12 +175,17 @@ def _create_store_once(db: Path, tracking_uri: str) -> None:
     if db.exists() and db.stat().st_size > 0:
         return
     import fcntl
+    import logging
 
     import mlflow
 
+    chatty = [logging.getLogger(name) for name in ("mlflow.store.db.utils", "alembic")]
+    levels = [logger.level for logger in chatty]
     with open(db.parent / ".store.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
+            for logger in chatty:  # "Creating initial MLflow database tables..." is not news
+                logger.setLevel(logging.WARNING)
             mlflow.MlflowClient(tracking_uri).search_experiments(max_results=1)  # runs migrations
         except Exception as err:
             raise WorkspaceError(
@@ -188,6 +193,8 @@ def _create_store_once(db: Path, tracking_uri: str) -> None:
                 "delete a half-made mlflow.db and open the workspace again."
             ) from err
         finally:
+            for logger, level in zip(chatty, levels):
+                logger.setLevel(level)
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
