@@ -20,7 +20,8 @@ demo: $(STAMP)
 	$(VENV)/bin/workbench demo
 
 test: $(STAMP)
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --timeout=900
+	$(PY) -m benchmarks --smoke
 
 test-fast: $(STAMP)
 	$(PY) -m pytest tests -m "not browser and not notebook and not server"
