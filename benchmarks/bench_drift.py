@@ -24,21 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks._common import row
+
 TIME_GOAL, MEMORY_GOAL, SCORE_TOLERANCE = 0.3, 0.5, 0.01
-
-
-def _row(name, value, unit, baseline, goal, met, ratio=None):
-    if ratio is None and baseline:
-        ratio = round(value / baseline, 3)
-    return {
-        "name": name,
-        "value": round(float(value), 4),
-        "unit": unit,
-        "baseline": None if baseline is None else round(float(baseline), 4),
-        "ratio": ratio,
-        "goal": goal,
-        "met": bool(met),
-    }
 
 
 def _table(n: int, seed: int, drift: bool):
@@ -151,7 +139,7 @@ def run(smoke: bool = False) -> list[dict]:
             t_ratio = ours["seconds"] / plain["seconds"]
             m_ratio = ours["peak_mb"] / plain["peak_mb"]
             rows.append(
-                _row(
+                row(
                     f"{label}: time",
                     ours["seconds"],
                     "s",
@@ -161,7 +149,7 @@ def run(smoke: bool = False) -> list[dict]:
                 )
             )
             rows.append(
-                _row(
+                row(
                     f"{label}: peak memory",
                     ours["peak_mb"],
                     "MB",
@@ -176,7 +164,7 @@ def run(smoke: bool = False) -> list[dict]:
             diff = max((abs(pv[c][1] - ov[c][1]) for c in ov if c in pv), default=float("inf"))
             drifted = sum(v[2] for v in pv.values())
             rows.append(
-                _row(
+                row(
                     f"{label}: same verdict per column ({drifted} of {len(pv)} drifted)",
                     agree,
                     "share",
@@ -187,7 +175,7 @@ def run(smoke: bool = False) -> list[dict]:
                 )
             )
             rows.append(
-                _row(
+                row(
                     f"{label}: largest score difference",
                     diff,
                     "score",

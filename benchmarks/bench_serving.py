@@ -18,19 +18,7 @@ import sys
 import tempfile
 import time
 
-
-def _row(name, value, unit, baseline, goal, met, ratio=None):
-    if ratio is None and baseline:
-        ratio = round(value / baseline, 3)
-    return {
-        "name": name,
-        "value": round(float(value), 3),
-        "unit": unit,
-        "baseline": None if baseline is None else round(float(baseline), 3),
-        "ratio": ratio,
-        "goal": goal,
-        "met": bool(met),
-    }
+from benchmarks._common import row
 
 
 def _one_connection(server, rows, requests):
@@ -47,8 +35,8 @@ def _bench_smoke(label, uri, rows, requests):
     with wb.serve(uri, workers=1) as tuned:
         one = _one_connection(tuned, rows, requests)
     return [
-        _row(f"serve_{label}_launch_to_ready_s", tuned.launch_seconds, "s", None, "informational", True),
-        _row(f"serve_{label}_p99_over_p50_1conn", one.p99_ms / one.p50_ms, "x", None, "<= 3",
+        row(f"serve_{label}_launch_to_ready_s", tuned.launch_seconds, "s", None, "informational", True),
+        row(f"serve_{label}_p99_over_p50_1conn", one.p99_ms / one.p50_ms, "x", None, "<= 3",
              one.p99_ms <= 3 * one.p50_ms),
     ]  # fmt: skip
 
@@ -72,18 +60,18 @@ def _bench_model(label, uri, rows, requests, workers_default):
     tail = tuned_1.p99_ms / tuned_1.p50_ms
     plain_tail = plain_1.p99_ms / plain_1.p50_ms
     out += [
-        _row(f"serve_{label}_launch_to_ready_s", tuned_launch, "s", plain_launch, "<= plain mlflow x1.2",
+        row(f"serve_{label}_launch_to_ready_s", tuned_launch, "s", plain_launch, "<= plain mlflow x1.2",
              tuned_launch <= 1.2 * plain_launch),
-        _row(f"serve_{label}_launch_to_ready_{workers_default}w_s", many_launch, "s", tuned_launch,
+        row(f"serve_{label}_launch_to_ready_{workers_default}w_s", many_launch, "s", tuned_launch,
              "informational", True),
-        _row(f"serve_{label}_p50_ms_1conn", tuned_1.p50_ms, "ms", plain_1.p50_ms,
+        row(f"serve_{label}_p50_ms_1conn", tuned_1.p50_ms, "ms", plain_1.p50_ms,
              "<= plain mlflow x1.2", tuned_1.p50_ms <= 1.2 * plain_1.p50_ms),
-        _row(f"serve_{label}_p99_ms_1conn", tuned_1.p99_ms, "ms", plain_1.p99_ms,
+        row(f"serve_{label}_p99_ms_1conn", tuned_1.p99_ms, "ms", plain_1.p99_ms,
              "<= plain mlflow", tuned_1.p99_ms <= plain_1.p99_ms),
-        _row(f"serve_{label}_p99_over_p50_1conn", tail, "x", plain_tail, "<= 3", tail <= 3),
-        _row(f"serve_{label}_p50_over_in_process", tuned_1.p50_ms, "ms",
+        row(f"serve_{label}_p99_over_p50_1conn", tail, "x", plain_tail, "<= 3", tail <= 3),
+        row(f"serve_{label}_p50_over_in_process", tuned_1.p50_ms, "ms",
              tuned_1.in_process_p50_ms, "informational (HTTP + JSON overhead)", True),
-        _row(f"serve_{label}_rps_{workers_default}w_8conn", rps_n, "req/s", rps_1,
+        row(f"serve_{label}_rps_{workers_default}w_8conn", rps_n, "req/s", rps_1,
              f">= 1.6x 1 worker ({workers_default} workers, 8 connections)", rps_n >= 1.6 * rps_1),
     ]  # fmt: skip
     return out
