@@ -35,19 +35,21 @@ class AppProcess:
     extra: dict = field(default_factory=dict)
 
     def stop(self, grace: float = 10.0) -> None:
-        """SIGTERM to the process group, then SIGKILL after ``grace`` seconds."""
-        if self.process.poll() is not None:
-            return
+        """SIGTERM to the process group, then SIGKILL after ``grace`` seconds; returns when every
+        process of the group (workers included) is gone."""
         for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
             try:
                 os.killpg(self.process.pid, sig)
             except ProcessLookupError:
                 return
-            try:
-                self.process.wait(timeout=wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                self.process.poll()  # reap the leader
+                try:
+                    os.killpg(self.process.pid, 0)
+                except ProcessLookupError:
+                    return
+                time.sleep(0.1)
 
 
 def free_port(preferred: int | None = None) -> int:
@@ -135,7 +137,11 @@ def _launch(
             cmd, cwd=ws.root, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
         )
     app = AppProcess(name, url, proc, log, ready_url)
-    _wait_ready(app, ready_timeout)
+    try:
+        _wait_ready(app, ready_timeout)
+    except BaseException:  # Ctrl-C while waiting: the app has its own session, so stop it here
+        app.stop()
+        raise
     return app
 
 

@@ -102,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=("METRIC", "VALUE"),
         help="an absolute metric bar, e.g. --threshold roc_auc 0.7 (errors such as rmse: maximum)",
     )
+    p.add_argument(
+        "--serving",
+        action="store_true",
+        help="add the serving smoke check (starts the real model server, about 10 s more)",
+    )
     p.add_argument("--out", help="also write checks.json, checks.html and the model card here")
     p.add_argument("--json", action="store_true")
 
@@ -174,6 +179,15 @@ def _print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, default=str))
 
 
+def _number(text: str, what: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        from workbench.errors import DataError
+
+        raise DataError(f"{what} {text!r}: the value must be a number, such as 0.7.") from None
+
+
 def _parse_value(text: str) -> Any:
     try:
         return json.loads(text)
@@ -205,11 +219,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_lab(args: argparse.Namespace) -> int:
     from workbench.apps import start_lab, start_mlflow_ui, stop_all, wait_forever
+    from workbench.workspace import current_workspace
 
+    ws = current_workspace()
     apps = []
     try:
         apps.append(start_lab(port=args.port))
-        if not args.no_mlflow:
+        if ws.shared:  # a team's tracking server has its own UI
+            print(f"MLflow UI: {ws.ui_command()}", flush=True)
+        elif not args.no_mlflow:
             apps.append(start_mlflow_ui(port=args.mlflow_port))
     except BaseException:
         stop_all(apps)
@@ -233,7 +251,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from workbench.data import load_table
 
     data = load_table(args.data)
-    thresholds = {metric: float(value) for metric, value in args.threshold} or None
+    thresholds = {
+        metric: _number(value, f"--threshold {metric}") for metric, value in args.threshold
+    }
+    thresholds = thresholds or None
     report = run_checks(
         args.model_uri,
         data=data,
@@ -241,6 +262,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         protected=args.protected,
         thresholds=thresholds,
         progress=not args.json,
+        serving=args.serving,
     )
     if args.out:
         report.save(args.out)

@@ -1134,7 +1134,8 @@ def promote(
     Raises:
         ModelNotFoundError: no such model or version.
         GateError: the version's latest checks did not pass or never ran (the message names the
-            failing checks), or ``force`` was given without a reason.
+            failing checks).
+        DataError: ``force`` was given without a reason.
         RegistryError: the registry refused; the alias is left as it was.
 
     Example:
@@ -1150,7 +1151,7 @@ def promote(
     target = get_version(name, version)
     status = target.tags.get(_CHECKS_STATUS_TAG) or "never ran"
     if force and not (reason or "").strip():
-        raise GateError(
+        raise DataError(
             f"forcing {name} version {target.version} to @{alias} needs a reason: say why the "
             "checks may be overridden (reason=... / --reason)."
         )
@@ -1191,7 +1192,7 @@ def rollback(
 
     Raises:
         ModelNotFoundError: no such model, or the earlier version was deleted.
-        GateError: no reason was given.
+        DataError: no reason was given (exit code 2: bad usage, not a refusal).
         RegistryError: there is no earlier holder to return to, or the registry refused.
     """
     import mlflow
@@ -1199,7 +1200,7 @@ def rollback(
     from workbench._util import user_name
 
     if not (reason or "").strip():
-        raise GateError(f"rolling back {name}@{alias} needs a reason (reason=... / --reason).")
+        raise DataError(f"rolling back {name}@{alias} needs a reason (reason=... / --reason).")
     current_workspace()
     client = mlflow.MlflowClient()
     _registered(client, name)

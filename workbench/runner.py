@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import DataFileError, NotebookError
+from workbench.errors import DataError, DataFileError, NotebookError
 from workbench.workspace import current_workspace
 
 __all__ = ["NotebookRun", "SharedKernel", "notebook_parameters", "run_notebook"]
@@ -191,9 +191,17 @@ def _output_path(source: Path, output_dir: str | os.PathLike | None) -> Path:
 
 
 def _fill_parameters(source: Path, params: dict[str, Any]) -> dict[str, Any]:
+    """Check every given parameter is declared (papermill only warns: a typo such as
+    ``fail_on_drfit`` would silently run with the default), and fill in ``workspace``."""
     import papermill as pm
 
     declared = pm.inspect_notebook(str(source))
+    unknown = sorted(set(params) - set(declared))
+    if unknown:
+        raise DataError(
+            f"{source.name} has no parameter {', '.join(map(repr, unknown))}: it takes "
+            f"{', '.join(sorted(declared))}."
+        )
     if "workspace" in declared and params.get("workspace") is None:
         params["workspace"] = str(current_workspace().root)
     return params

@@ -33,7 +33,6 @@ import sys
 import tempfile
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -171,14 +170,16 @@ class ModelServer:
         self._resolve_model()
         self.port = self._choose_port()
         self.url = f"http://{HOST}:{self.port}"
-        self.log_path = self.log_path or Path(
-            tempfile.mkstemp(prefix=f"wb-serve-{self.port}-", suffix=".log")[1]
-        )
+        self.log_path = self.log_path or _new_log(self.port)
         started = time.perf_counter()
         self._launch()
-        self._wait_until_ready()
+        _live_servers.add(self)  # tracked from launch: Ctrl-C during the wait still stops it
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.stop(grace=5)
+            raise
         self.launch_seconds = round(time.perf_counter() - started, 2)
-        _live_servers.add(self)
         return self
 
     def stop(self, grace: float = 15.0) -> int | None:
@@ -571,8 +572,23 @@ def serve(
 # --------------------------------------------------------------------------- helpers: model
 
 
-@lru_cache(maxsize=32)
 def _model_info(model_uri: str):
+    """The model's info, cached per tracking store and resolved version: an alias can move."""
+    import mlflow
+
+    return _model_info_cached(mlflow.get_tracking_uri(), _pinned(model_uri))
+
+
+def _pinned(model_uri: str) -> str:
+    """``models:/name@alias`` as the version it points at now (other URIs unchanged)."""
+    version = _registry_version(model_uri) if "@" in model_uri else None
+    return (
+        f"models:/{model_uri[len('models:/') :].split('@')[0]}/{version}" if version else model_uri
+    )
+
+
+@lru_cache(maxsize=32)
+def _model_info_cached(tracking_uri: str, model_uri: str):
     import mlflow
 
     try:
@@ -612,8 +628,14 @@ def _input_example(info) -> pd.DataFrame | None:
     return example if isinstance(example, pd.DataFrame) else pd.DataFrame(example)
 
 
-@lru_cache(maxsize=4)
 def _in_process_model(model_uri: str):
+    import mlflow
+
+    return _in_process_model_cached(mlflow.get_tracking_uri(), _pinned(model_uri))
+
+
+@lru_cache(maxsize=4)
+def _in_process_model_cached(tracking_uri: str, model_uri: str):
     import mlflow
 
     return mlflow.pyfunc.load_model(model_uri)
@@ -777,7 +799,7 @@ def _wait_gone(procs: list, grace: float) -> None:
                 p.kill()
 
 
-_live_servers: weakref.WeakSet[ModelServer] = weakref.WeakSet()
+_live_servers: set[ModelServer] = set()  # strong: a server nobody holds is still stopped at exit
 
 
 @atexit.register
@@ -1273,15 +1295,29 @@ def _start_all(servers: Iterable[ModelServer]) -> None:
         server._resolve_model()
         server.port = server._choose_port()
         server.url = f"http://{HOST}:{server.port}"
-        server.log_path = Path(
-            tempfile.mkstemp(prefix=f"wb-serve-{server.port}-", suffix=".log")[1]
-        )
+        server.log_path = _new_log(server.port)
         server._launch()
         _live_servers.add(server)
-    for server in servers:
-        started = time.perf_counter()
-        server._wait_until_ready()
-        server.launch_seconds = round(time.perf_counter() - started, 2)
+    try:
+        for server in servers:
+            started = time.perf_counter()
+            server._wait_until_ready()
+            server.launch_seconds = round(time.perf_counter() - started, 2)
+    except BaseException:
+        for server in servers:
+            server.stop(grace=5)
+        raise
+    ports = [s.port for s in servers]
+    if len(set(ports)) != len(ports):  # two servers answering on one port would compare one model
+        for server in servers:
+            server.stop(grace=5)
+        raise ServingError(f"servers were given the same port ({ports}): start them again.")
+
+
+def _new_log(port: int) -> Path:
+    fd, path = tempfile.mkstemp(prefix=f"wb-serve-{port}-", suffix=".log")
+    os.close(fd)
+    return Path(path)
 
 
 def _known_columns(frame: pd.DataFrame, signature) -> pd.DataFrame:

@@ -67,7 +67,9 @@ def test_lab_and_mlflow_ui_start_and_stop_together(tmp_path):
         children = [pid for app in apps for pid in _pgrep("-s", app)]  # with their workers
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
-        time.sleep(0.5)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+            time.sleep(0.2)
         leftovers = [pid for pid in children if _alive(pid)]
         assert leftovers == [], f"processes left behind: {leftovers}"
     finally:

@@ -63,7 +63,7 @@ def test_gate_promote_refuse_force_and_rollback(gate):
     assert "version 2" in message and "metric_roc_auc" in message and "no_regression" in message
     assert _champion("gate") == 1
 
-    with pytest.raises(wb.GateError, match="needs a reason"):
+    with pytest.raises(wb.DataError, match="needs a reason"):
         wb.promote("gate", 2, by="bob", force=True)
     forced = wb.promote("gate", 2, by="bob", reason="hotfix for a demo", force=True)
     assert forced.forced and forced.checks_status == "failed" and _champion("gate") == 2
@@ -92,7 +92,7 @@ def test_rollback_walks_back_one_promotion_at_a_time(gate):
     assert wb.rollback("stack", by="ana", reason="bad v3").new_version == 2
     assert wb.rollback("stack", by="ana", reason="bad v2").new_version == 1
     assert _champion("stack") == 1
-    with pytest.raises(wb.GateError, match="needs a reason"):
+    with pytest.raises(wb.DataError, match="needs a reason"):
         wb.rollback("stack", by="ana", reason=" ")
 
 

@@ -75,3 +75,11 @@ def test_timeout_fails_naming_the_cell(workspace, tmp_path):
 def test_missing_notebook_is_a_data_file_error(workspace, tmp_path):
     with pytest.raises(wb.DataFileError, match="nope.ipynb"):
         run_notebook(tmp_path / "nope.ipynb")
+
+
+def test_an_unknown_parameter_is_refused_not_silently_ignored(tmp_path, workspace):
+    from tests.conftest import NOTEBOOKS
+
+    with pytest.raises(wb.DataError, match="fail_on_drfit"):
+        run_notebook(NOTEBOOKS / "04_monitor_drift.ipynb", {"fail_on_drfit": True})
+    assert not list((workspace.root / "runs").glob("04_*/*.ipynb"))  # nothing was run

@@ -75,6 +75,10 @@ class MetricThreshold(Check):
                 f"(available: {', '.join(sorted(metrics))}): choose one of those."
             )
         value = metrics[self.metric]
+        if value is None or not np.isfinite(value):
+            return self.result(
+                "error", value, None, f"{self.metric} could not be computed on the eval data"
+            )
         too_low = self.minimum is not None and value < self.minimum
         too_high = self.maximum is not None and value > self.maximum
         bar = " and ".join(
@@ -469,7 +473,7 @@ class FairnessGap(Check):
         y = None if context.target is None else np.asarray(context.target)
         if y is None and metric != "positive_rate":
             raise CheckError(f"fairness metric {metric!r} needs labels; the eval data has none.")
-        groups = context.data[self.protected].astype(str).fillna("(missing)").to_numpy()
+        groups = context.data[self.protected].fillna("(missing)").astype(str).to_numpy()
         positive = _positive_label(y, pred) if context.task == "classification" else None
         rows = []
         overall = _slice_metric(metric, y, pred, positive)

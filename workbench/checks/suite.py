@@ -143,6 +143,7 @@ def run_checks(
     thresholds: dict[str, float] | None = None,
     progress: bool | Progress = True,
     log: bool = True,
+    serving: bool = False,
 ) -> CheckReport:
     """Run the pre-deployment suite on a model version and keep the results with it.
 
@@ -155,6 +156,8 @@ def run_checks(
         thresholds: Absolute metric bars for the default suite.
         progress: ``True`` for a text progress bar, or a ``progress(step, fraction)`` callback.
         log: Keep the results with the version (a run, tags, the model card).
+        serving: Add the serving smoke check to the default suite (starts the real model server:
+            about 10 s more).
 
     Returns:
         A :class:`CheckReport`; ``report.passed`` says whether it may be promoted.
@@ -173,7 +176,9 @@ def run_checks(
         step("loading the model", 0.0)
         context = _load_context(model_uri, data, target, Path(tmp))
         if suite is None:
-            suite = default_suite(context.task, thresholds=thresholds, protected=protected)
+            suite = default_suite(
+                context.task, thresholds=thresholds, protected=protected, serving=serving
+            )
         results = []
         for i, check in enumerate(suite):
             step(check.name, i / (len(suite) + 1))
@@ -418,10 +423,11 @@ def _log_results(report: CheckReport, context: CheckContext) -> str:
         for key, value in (context._cache.get("metrics_candidate") or {}).items():
             metrics.append(Metric(f"eval_{key}", float(value), now, 0))
         client.log_batch(run_id, metrics=metrics)
-        folder = Path(tempfile.mkdtemp(prefix="wb-checks-out-"))
-        report.save(folder)
-        (folder / "model_card.html").write_text(card_html(report.model_card or ""))
-        client.log_artifacts(run_id, str(folder))
+        with tempfile.TemporaryDirectory(prefix="wb-checks-out-") as tmp:
+            folder = Path(tmp)
+            report.save(folder)
+            (folder / "model_card.html").write_text(card_html(report.model_card or ""))
+            client.log_artifacts(run_id, str(folder))
         client.set_terminated(run_id)
     except Exception as err:
         client.set_terminated(run_id, status="FAILED")
@@ -429,7 +435,8 @@ def _log_results(report: CheckReport, context: CheckContext) -> str:
             f"saving the check results of {name} version {version} failed: {err}. The run "
             f"{run_id} is marked FAILED and the version's tags were not changed."
         ) from err
-    try:
+    try:  # status "pending" first, the verdict last: a half-done update never reads "passed"
+        client.set_model_version_tag(name, str(version), STATUS_TAG, "pending")
         client.set_model_version_tag(name, str(version), RUN_TAG, run_id)
         client.set_model_version_tag(name, str(version), FAILED_TAG, ",".join(report.failed))
         client.set_model_version_tag(name, str(version), STATUS_TAG, report.status)
