@@ -32,6 +32,7 @@ from workbench.errors import (
     ServerRequestError,
     ServingError,
     UntrustedTypeError,
+    UsageError,
     WorkbenchError,
     WorkspaceError,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "ServerRequestError",
     "ServingError",
     "UntrustedTypeError",
+    "UsageError",
     "WorkbenchError",
     "WorkspaceError",
     "__version__",

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.errors import DataFileError, MissingColumnError, SchemaMismatchError
+from workbench.errors import DataFileError, MissingColumnError, SchemaMismatchError, UsageError
 
 __all__ = [
     "DEMO_DATASETS",
@@ -88,9 +88,9 @@ def production_batch(
         ValueError: ``scenario`` is unknown or ``day`` is below 1.
     """
     if scenario not in SCENARIOS:
-        raise ValueError(f"unknown scenario {scenario!r}: choose one of {', '.join(SCENARIOS)}")
+        raise UsageError(f"unknown scenario {scenario!r}: choose one of {', '.join(SCENARIOS)}")
     if day < 1:
-        raise ValueError(f"day must be 1 or more, got {day}")
+        raise UsageError(f"day must be 1 or more, got {day}")
     rng = np.random.default_rng([seed, day, SCENARIOS.index(scenario)])
     start = _REFERENCE_START + pd.Timedelta(days=90 + day - 1)
     shift = min(1.0, 0.25 + 0.15 * day) if scenario == "gradual_shift" else 0.0
@@ -206,7 +206,7 @@ def demo_dataset(name: str = "credit_risk", n: int = 5000, seed: int = 0) -> Dem
         return DemoDataset(name, breast_cancer(), "target", "classification")
     if name == "diabetes":
         return DemoDataset(name, diabetes(), "target", "regression")
-    raise ValueError(f"unknown demo data set {name!r}: choose one of {', '.join(DEMO_DATASETS)}")
+    raise UsageError(f"unknown demo data set {name!r}: choose one of {', '.join(DEMO_DATASETS)}")
 
 
 def load_table(path: str | os.PathLike) -> pd.DataFrame:

@@ -5,6 +5,7 @@ subclass to handle one kind of failure::
 
     WorkbenchError                      anything the workbench refuses or fails to do
     ├── WorkspaceError                  the workspace cannot be opened or written
+    ├── UsageError                      a bad argument: unknown scenario, family, task (exit code 2)
     ├── DataError                       bad input data (exit code 2 in the CLI)
     │   ├── DataFileError               a data file is missing or does not parse
     │   ├── MissingColumnError          a column the step needs is absent
@@ -55,6 +56,7 @@ __all__ = [
     "ServerRequestError",
     "ServingError",
     "UntrustedTypeError",
+    "UsageError",
     "WorkbenchError",
     "WorkspaceError",
 ]
@@ -68,6 +70,15 @@ class WorkbenchError(Exception):
 
 class WorkspaceError(WorkbenchError):
     """The workspace (tracking store, artifact root, reports) cannot be opened or written."""
+
+
+class UsageError(WorkbenchError, ValueError):
+    """A bad argument (an unknown scenario, model family or task; a bound out of range).
+
+    It is also a ``ValueError``, so code that caught the built-in keeps working.
+    """
+
+    exit_code = 2
 
 
 class DataError(WorkbenchError):

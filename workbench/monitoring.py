@@ -44,6 +44,7 @@ from workbench.errors import (
     ModelError,
     MonitoringError,
     SchemaMismatchError,
+    UsageError,
 )
 
 __all__ = [
@@ -550,7 +551,7 @@ def drift_report(
         MonitoringError: Evidently failed to build the report.
     """
     if on_invalid not in ("raise", "return"):
-        raise ValueError("on_invalid must be 'raise' or 'return'")
+        raise UsageError("on_invalid must be 'raise' or 'return'")
     step = progress or (lambda _s, _f: None)
     step("loading the data", 0.05)
     ids = dict(data_ids or {})
@@ -1147,7 +1148,7 @@ def apply_retrain_policy(model: str | None, k: int = 2, n: int = 3) -> RetrainDe
     import mlflow
 
     if not 1 <= k <= n:
-        raise ValueError(f"the policy needs 1 <= k <= n, got k={k}, n={n}")
+        raise UsageError(f"the policy needs 1 <= k <= n, got k={k}, n={n}")
     if not model:
         return RetrainDecision(False, 0, 0, k, n, reason="no model given: no retrain policy.")
     name, version, _ = _model_identity(model)

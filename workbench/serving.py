@@ -49,6 +49,7 @@ from workbench.errors import (
     SchemaMismatchError,
     ServerRequestError,
     ServingError,
+    UsageError,
 )
 
 __all__ = [
@@ -1012,7 +1013,7 @@ def load_test(
             "start the server here with wb.serve(...) or test the remote one with its own tools."
         )
     if not 1 <= requests <= 100_000 or not 1 <= concurrency <= 64 or max_seconds <= 0:
-        raise ValueError("requests must be 1-100000, concurrency 1-64, max_seconds above 0")
+        raise UsageError("requests must be 1-100000, concurrency 1-64, max_seconds above 0")
     frame = server.validate(data, allow_extra)
     bodies = _bodies(frame, rows_per_request)
     floor = _floor(server.model_uri, frame, rows_per_request, floor_samples)
@@ -1247,7 +1248,7 @@ def compare_servers(
     report = progress or (lambda step, done: None)
     labels = tuple(str(a).lstrip("@") for a in aliases)
     if len(labels) != 2:
-        raise ValueError("compare exactly two aliases or versions, e.g. ('champion', 'challenger')")
+        raise UsageError("compare exactly two aliases or versions, e.g. ('champion', 'challenger')")
     found = [get_version(model_name, label) for label in labels]  # ModelNotFoundError names it
     servers = [ModelServer(v.model_uri, workers=workers) for v in found]
     sample = data.head(rows)

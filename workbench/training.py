@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from workbench.data import split_xy
-from workbench.errors import DataError
+from workbench.errors import DataError, UsageError
 from workbench.registry import ModelVersion, log_model
 
 __all__ = [
@@ -155,7 +155,7 @@ def build_model(
     family = _ALIASES.get(family, family)
     if task not in FAMILIES or family not in FAMILIES[task]:
         allowed = ", ".join(FAMILIES.get(task, ()))
-        raise ValueError(f"unknown model family {family!r} for {task}: choose one of {allowed}")
+        raise UsageError(f"unknown model family {family!r} for {task}: choose one of {allowed}")
     linear = family in ("logistic_regression", "linear_regression")
     num_steps = [SimpleImputer(strategy="median")] + ([StandardScaler()] if linear else [])
     cat_steps = [

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.errors import CheckError, DataError
+from workbench.errors import CheckError, DataError, UsageError
 
 __all__ = ["STATUSES", "Check", "CheckContext", "CheckReport", "CheckResult"]
 
@@ -64,7 +64,7 @@ class CheckResult:
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
-            raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {self.status!r}")
+            raise UsageError(f"status must be one of {', '.join(STATUSES)}, got {self.status!r}")
 
     @property
     def ok(self) -> bool:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.checks.base import LOWER_IS_BETTER, Check, CheckContext, CheckResult
-from workbench.errors import CheckError, DataError, MissingColumnError
+from workbench.errors import CheckError, DataError, MissingColumnError, UsageError
 
 __all__ = [
     "DataQuality",
@@ -61,7 +61,7 @@ class MetricThreshold(Check):
 
     def __init__(self, metric: str, minimum: float | None = None, maximum: float | None = None):
         if minimum is None and maximum is None:
-            raise ValueError(f"give MetricThreshold({metric!r}) a minimum or a maximum")
+            raise UsageError(f"give MetricThreshold({metric!r}) a minimum or a maximum")
         self.metric = metric
         self.minimum = minimum
         self.maximum = maximum

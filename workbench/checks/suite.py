@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from workbench.checks.base import LOWER_IS_BETTER, Check, CheckContext, CheckReport
-from workbench.errors import CheckError, ModelNotFoundError, RegistryError
+from workbench.errors import CheckError, ModelNotFoundError, RegistryError, UsageError
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -79,7 +79,7 @@ def default_suite(
     from workbench.checks import builtin as b
 
     if task not in DEFAULT_THRESHOLDS:
-        raise ValueError(f"unknown task {task!r}: use classification or regression")
+        raise UsageError(f"unknown task {task!r}: use classification or regression")
     bars = thresholds if thresholds is not None else DEFAULT_THRESHOLDS[task]
     suite: list[Check] = [b.SchemaContract()]
     for metric, value in bars.items():
