@@ -152,7 +152,8 @@ class SharedKernel:
             from jupyter_client.utils import run_sync
 
             try:
-                run_sync(self._km.shutdown_kernel)(now=True)
+                # graceful: the kernel runs its atexit hooks (a model server it started stops)
+                run_sync(self._km.shutdown_kernel)(now=False)
             finally:
                 self._km = None
 

@@ -83,3 +83,21 @@ def test_an_unknown_parameter_is_refused_not_silently_ignored(tmp_path, workspac
     with pytest.raises(wb.DataError, match="fail_on_drfit"):
         run_notebook(NOTEBOOKS / "04_monitor_drift.ipynb", {"fail_on_drfit": True})
     assert not list((workspace.root / "runs").glob("04_*/*.ipynb"))  # nothing was run
+
+
+def test_shared_kernel_runs_several_notebooks_in_one_process_and_exits_gracefully(
+    tmp_path, workspace
+):
+    from workbench.runner import SharedKernel
+
+    pids, done = tmp_path / "pids.txt", tmp_path / "atexit.txt"
+    source = _notebook(
+        tmp_path / "pid.ipynb",
+        f"import os, atexit\nopen({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n')\n"
+        f"atexit.register(lambda: open({str(done)!r}, 'w').write('stopped'))",
+    )
+    with SharedKernel(tmp_path) as kernel:
+        run_notebook(source, {"value": 1}, kernel=kernel)
+        run_notebook(source, {"value": 2}, kernel=kernel)
+    assert len(set(pids.read_text().split())) == 1  # one kernel for both runs
+    assert done.read_text() == "stopped"  # atexit hooks ran: servers a notebook started stop
