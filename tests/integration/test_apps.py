@@ -45,7 +45,7 @@ def test_lab_and_mlflow_ui_start_and_stop_together(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         start_new_session=True,
     )  # fmt: skip
-    lines = []
+    lines, apps = [], []
     try:
         deadline = time.monotonic() + 150
         while time.monotonic() < deadline and not any("Ctrl-C" in line for line in lines):
@@ -62,7 +62,7 @@ def test_lab_and_mlflow_ui_start_and_stop_together(tmp_path):
             assert r.status == 200
         with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/health") as r:
             assert r.status == 200
-        apps = _pgrep("-P", proc.pid)  # JupyterLab and the MLflow UI, each its own session
+        apps[:] = _pgrep("-P", proc.pid)  # JupyterLab and the MLflow UI, each its own session
         assert len(apps) == 2, apps
         children = [pid for app in apps for pid in _pgrep("-s", app)]  # with their workers
         proc.send_signal(signal.SIGINT)
@@ -72,7 +72,10 @@ def test_lab_and_mlflow_ui_start_and_stop_together(tmp_path):
             time.sleep(0.2)
         leftovers = [pid for pid in children if _alive(pid)]
         assert leftovers == [], f"processes left behind: {leftovers}"
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    finally:  # a failed assertion must not leave the apps behind (each has its own session)
+        for pgid in [proc.pid, *(apps or _pgrep("-P", proc.pid))]:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.wait()
