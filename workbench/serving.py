@@ -372,7 +372,9 @@ class ModelServer:
 
     def _choose_port(self) -> int:
         if self.port is None:
-            return _free_port()
+            from workbench.apps import free_port
+
+            return free_port()
         with socket.socket() as s:
             try:
                 s.bind((HOST, int(self.port)))
@@ -743,12 +745,6 @@ def _error_message(status: int, payload: Any, body: bytes) -> str:
         504: "the prediction took longer than the server's request timeout",
     }.get(status, "see server.logs() for details")
     return f"the server refused the request ({status} {code}): {message or 'no message'}. {hint}."
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 # --------------------------------------------------------------------------- helpers: processes

@@ -13,6 +13,7 @@ from mlflow.types import ColSpec, Schema
 
 import workbench as wb
 from workbench import serving
+from workbench.apps import free_port
 
 
 @pytest.fixture
@@ -109,7 +110,7 @@ def test_unstarted_server_and_remote_load_tests_are_refused(client):
 def test_connect_to_nothing_fails_within_its_timeout():
     started = time.monotonic()
     with pytest.raises(wb.ServingError, match="no model server answers"):
-        wb.ModelServer.connect(f"http://127.0.0.1:{serving._free_port()}", timeout=1)
+        wb.ModelServer.connect(f"http://127.0.0.1:{free_port()}", timeout=1)
     assert time.monotonic() - started < 5
 
 
