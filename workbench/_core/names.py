@@ -1,0 +1,74 @@
+"""Every name the workbench writes into MLflow: tags, artifact files, experiments.
+
+The gate's contract lives here: ``log_model`` writes the task and target tags, ``run_checks`` writes
+the checks status tags that ``promote`` reads, the audit experiment keeps promotions and rollbacks.
+Change a name here and every stage follows.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AUDIT_EXPERIMENT",
+    "AUDIT_PREFIX",
+    "CHECKS_FAILED_TAG",
+    "CHECKS_RUN_TAG",
+    "CHECKS_STATUS_TAG",
+    "MONITORING_EXPERIMENT_PREFIX",
+    "ARTIFACT",
+    "TAG",
+]
+
+#: Experiment that holds the audit log: one run per promotion or rollback, never overwritten.
+AUDIT_EXPERIMENT = "workbench-audit"
+#: Prefix of the audit entry's tags (``workbench.audit.by``, ...).
+AUDIT_PREFIX = "workbench.audit."
+#: Monitoring runs go to ``monitoring/<model name>`` (``monitoring/data`` without a model).
+MONITORING_EXPERIMENT_PREFIX = "monitoring/"
+
+
+class TAG:
+    """Tag keys on runs and model versions."""
+
+    VERSION = "workbench.version"
+    USER = "workbench.user"
+    TASK = "workbench.task"
+    TARGET = "workbench.target"
+    EVAL_ON = "workbench.eval_on"
+    GIT_COMMIT = "workbench.git_commit"
+    ERROR = "workbench.error"
+    FAMILY = "workbench.family"
+    DROPPED_COLUMNS = "workbench.dropped_columns"
+    KIND = "workbench.kind"
+    MODEL = "workbench.model"
+    MODEL_URI = "workbench.model_uri"
+    MODEL_NAME = "workbench.model_name"
+    MODEL_VERSION = "workbench.model_version"
+    CHAMPION_VERSION = "workbench.champion_version"
+    STATUS = "workbench.status"
+    DRIFTED_COLUMNS = "workbench.drifted_columns"
+    REASONS = "workbench.reasons"
+    DATA_CURRENT = "workbench.data.current"
+    RETRAIN_REQUESTED = "workbench.retrain_requested"
+    RETRAIN_REASON = "workbench.retrain_reason"
+
+
+#: The gate's tags on a model version, written by ``run_checks`` and read by ``promote``.
+CHECKS_STATUS_TAG = "workbench.checks.status"
+CHECKS_FAILED_TAG = "workbench.checks.failed"
+CHECKS_RUN_TAG = "workbench.checks.run_id"
+
+
+class ARTIFACT:
+    """Artifact file names written with runs and saved results."""
+
+    PROFILE = "profile.json"
+    REFERENCE = "reference.json"
+    CHECKS_JSON = "checks.json"
+    CHECKS_HTML = "checks.html"
+    MODEL_CARD_MD = "model_card.md"
+    MODEL_CARD_HTML = "model_card.html"
+    REPORT_HTML = "report.html"
+    REPORT_JSON = "report.json"
+    SUMMARY_JSON = "summary.json"
+    LOAD_TEST_JSON = "load_test.json"
+    COMPARISON_JSON = "comparison.json"

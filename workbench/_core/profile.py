@@ -1,0 +1,96 @@
+"""What a version remembers about its training data, and what it predicted when it was logged.
+
+:func:`training_profile` is a compact, JSON-ready summary of the training table (per column: kind,
+missing share, min/max or the categories seen). :func:`reference_predictions` keeps a few rows and the
+model's own predictions on them, so that a reload from the registry can be compared exactly.
+``log_model`` stores both with the run (``profile.json``, ``reference.json``); the data-quality and
+reload checks read them back.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["PROFILE_FILE", "REFERENCE_FILE", "reference_predictions", "training_profile"]
+
+from workbench._core.names import ARTIFACT
+from workbench._core.results import plain as _plain
+
+PROFILE_FILE = ARTIFACT.PROFILE
+REFERENCE_FILE = ARTIFACT.REFERENCE
+_MAX_CATEGORIES = 200
+_REFERENCE_ROWS = 200
+
+
+def training_profile(frame: pd.DataFrame) -> dict[str, Any]:
+    """A compact profile of ``frame``: rows, and per column its kind, missing share and range.
+
+    Numeric columns keep ``min``, ``max`` and ``std``; text columns keep their categories (up to 200,
+    else only their count). It takes a few milliseconds for thousands of rows.
+
+    Example:
+        >>> import pandas as pd
+        >>> p = training_profile(pd.DataFrame({"a": [1.0, None, 3.0], "b": ["x", "y", "x"]}))
+        >>> p["columns"]["a"]["max"], sorted(p["columns"]["b"]["categories"])
+        (3.0, ['x', 'y'])
+    """
+    columns: dict[str, dict[str, Any]] = {}
+    rows = len(frame)
+    for name in frame.columns:
+        col = frame[name]
+        missing = float(col.isna().mean()) if rows else 0.0
+        entry: dict[str, Any] = {"dtype": str(col.dtype), "missing": round(missing, 6)}
+        if pd.api.types.is_bool_dtype(col.dtype):
+            entry["kind"] = "boolean"
+        elif pd.api.types.is_numeric_dtype(col.dtype):
+            values = col.to_numpy(dtype="float64", na_value=np.nan)
+            finite = values[np.isfinite(values)]
+            entry["kind"] = "numeric"
+            if len(finite):
+                entry.update(
+                    min=float(finite.min()),
+                    max=float(finite.max()),
+                    std=float(finite.std()),
+                    distinct=int(min(len(np.unique(finite[:5000])), 1_000_000)),
+                )
+        elif pd.api.types.is_datetime64_any_dtype(col.dtype):
+            entry["kind"] = "datetime"
+        else:
+            entry["kind"] = "categorical"
+            counts = col.dropna().astype(str).value_counts()
+            entry["distinct"] = int(len(counts))
+            if len(counts) <= _MAX_CATEGORIES:
+                entry["categories"] = sorted(counts.index.tolist())
+        columns[str(name)] = entry
+    return {"rows": rows, "columns": columns}
+
+
+def reference_predictions(model: Any, frames: list[pd.DataFrame]) -> dict[str, Any]:
+    """Rows (the input example, then up to 200 eval rows) and ``model``'s predictions on them.
+
+    Values are plain Python numbers and strings, so JSON keeps every float exactly.
+    """
+    rows = pd.concat([f for f in frames if len(f)], ignore_index=True).head(_REFERENCE_ROWS + 5)
+    pred = np.asarray(model.predict(rows))
+    return {
+        "columns": [str(c) for c in rows.columns],
+        "dtypes": [str(t) for t in rows.dtypes],
+        "rows": [[_plain(v) for v in row] for row in rows.itertuples(index=False, name=None)],
+        "predictions": [_plain(v) for v in pred.ravel().tolist()],
+    }
+
+
+def reference_frame(reference: dict[str, Any]) -> pd.DataFrame:
+    """The rows of a :func:`reference_predictions` record as a DataFrame with their dtypes."""
+    frame = pd.DataFrame(reference["rows"], columns=reference["columns"])
+    for name, dtype in zip(reference["columns"], reference.get("dtypes", []), strict=False):
+        try:
+            if dtype.startswith("datetime"):
+                frame[name] = pd.to_datetime(frame[name])
+            elif dtype != "object":
+                frame[name] = frame[name].astype(dtype)
+        except (TypeError, ValueError):
+            pass
+    return frame
