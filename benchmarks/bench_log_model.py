@@ -109,9 +109,9 @@ def _dump_floor(model, label, repeats):
     """skops' own dump (what MLflow calls) against the workbench's compact one, same model."""
     import skops.io
 
-    from workbench.registry import _skops_bytes
+    from workbench.registry._mlflow_private import skops_bytes
 
-    ours = median([timed(lambda: _skops_bytes(model))[0] for _ in range(repeats)])
+    ours = median([timed(lambda: skops_bytes(model))[0] for _ in range(repeats)])
     theirs = median([timed(lambda: skops.io.dumps(model))[0] for _ in range(repeats)])
     return row(
         f"skops serialization {label}: compact schema vs skops.io.dumps",

@@ -144,17 +144,6 @@ def test_bad_input_raises_a_clear_error_and_registers_nothing(workspace, case, e
     assert _registered_count() == 0
 
 
-def test_trusted_types_cover_what_skops_reports(workspace):
-    import skops.io as sio
-
-    from workbench.registry import _trusted_types
-
-    for family in ("random_forest", "gradient_boosting", "logistic_regression"):
-        model, _, _ = _credit_pipeline(family, n=300)
-        untrusted = set(sio.get_untrusted_types(data=sio.dumps(model)))
-        assert untrusted <= set(_trusted_types(model, [])), family
-
-
 def test_train_and_log_drops_dates_and_reports_progress(workspace):
     steps = []
     frame = credit_risk(400)

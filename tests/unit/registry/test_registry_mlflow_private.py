@@ -1,8 +1,9 @@
-"""The fast log_model path that the log_model benchmark measures keeps MLflow's format and checks.
+"""The fast path of log_model keeps MLflow's format: the files, the logged model, the skops file.
 
-``workbench.registry`` writes the sklearn flavor itself (compact skops schema, audit instead of a
-reload). These tests pin it to what ``mlflow.sklearn.save_model`` writes for the same model, so an
-MLflow or skops upgrade that changes the format fails here rather than at serving time.
+``workbench.registry._mlflow_private`` writes the sklearn flavor itself (compact skops schema,
+audit instead of a reload). These tests pin it to what ``mlflow.sklearn.save_model`` and
+``mlflow.sklearn.log_model`` write for the same model, so an MLflow or skops upgrade that changes
+the format fails here rather than at serving time. The log_model benchmark measures this path.
 """
 
 from __future__ import annotations
@@ -17,13 +18,9 @@ import skops.io
 import yaml
 
 import workbench as wb
-from workbench import registry
 from workbench.data import credit_risk, split_xy
+from workbench.registry import _mlflow_private, trust
 from workbench.training import build_model, feature_columns
-
-
-def _double(x):
-    return x * 2
 
 
 def _pipeline(family, n=300, **params):
@@ -41,13 +38,13 @@ def test_flavor_files_and_mlmodel_match_mlflow_save_model(tmp_path, family):
     model, x, _ = (
         _pipeline(family, n_estimators=5) if family != "logistic_regression" else _pipeline(family)
     )
-    frame = registry.signature_frame(x)
+    frame = trust.signature_frame(x)
     signature = infer_signature(frame, model.predict(x.head(50)))
-    trusted = registry._trusted_types(model, [])
-    reqs = registry._pip_requirements(model)
+    trusted = trust.trusted_types(model, [])
+    reqs = trust.pip_requirements(model)
     ours_dir, theirs_dir = str(tmp_path / "ours"), str(tmp_path / "theirs")
-    ours = registry._save_sklearn_flavor(
-        model,
+    ours = _mlflow_private.save_sklearn_flavor(
+        trust.trusted_skops_bytes(model, trusted),
         ours_dir,
         signature=signature,
         input_example=frame.head(5),
@@ -81,63 +78,14 @@ def test_flavor_files_and_mlmodel_match_mlflow_save_model(tmp_path, family):
 
 def test_the_compact_skops_file_loads_to_the_same_model_and_audits_like_skops():
     model, x, _ = _pipeline("random_forest", n_estimators=5)
-    data, schema = registry._skops_bytes(model)
-    assert registry._untrusted_types(data, schema) == set(skops.io.get_untrusted_types(data=data))
-    assert registry._untrusted_types(data, schema) == set(
-        skops.io.get_untrusted_types(data=skops.io.dumps(model))
-    )
-    reloaded = skops.io.load(io.BytesIO(data), trusted=registry._trusted_types(model, []))
+    data, schema = _mlflow_private.skops_bytes(model)
+    audited = _mlflow_private.untrusted_types(data, schema)
+    assert audited == set(skops.io.get_untrusted_types(data=data))
+    assert audited == set(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
+    assert _mlflow_private.untrusted_types(data, None) == audited  # the slow path agrees
+    reloaded = skops.io.load(io.BytesIO(data), trusted=trust.trusted_types(model, []))
     np.testing.assert_array_equal(reloaded.predict_proba(x), model.predict_proba(x))
     assert len(data) < len(skops.io.dumps(model))  # no indentation in schema.json
-
-
-def test_a_function_skops_does_not_trust_is_refused_before_anything_is_written(workspace):
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer
-
-    _, x, y = _pipeline("logistic_regression")
-    xs = x.select_dtypes("number").fillna(0)
-    model = make_pipeline(FunctionTransformer(_double), LogisticRegression(max_iter=500)).fit(xs, y)
-    with pytest.raises(wb.UntrustedTypeError, match="_double") as info:
-        wb.log_model(model, name="fn", train=(xs, y))
-    assert "trusted_types=" in str(info.value)
-    client = mlflow.MlflowClient()
-    assert client.search_registered_models() == []
-    assert client.get_experiment_by_name("fn") is None or not client.search_runs(
-        [client.get_experiment_by_name("fn").experiment_id]
-    )
-    trusted = [t for t in skops.io.get_untrusted_types(data=skops.io.dumps(model))]
-    mv = wb.log_model(model, name="fn", train=(xs, y), trusted_types=trusted)
-    np.testing.assert_array_equal(
-        mlflow.pyfunc.load_model(mv.model_uri).predict(registry.signature_frame(xs)),
-        model.predict(xs),
-    )
-
-
-def test_one_pass_evaluation_equals_two_separate_ones():
-    for family in ("random_forest", "logistic_regression"):
-        model, x, y = _pipeline(
-            family, n=400, **({"n_estimators": 7} if family == "random_forest" else {})
-        )
-        tr, ev = (x[:300], y[:300]), (x[300:], y[300:])
-        metrics, train_metrics, pred = registry._evaluate_train_and_eval(
-            model, tr, ev, "classification"
-        )
-        assert metrics == pytest.approx(registry.evaluate(model, *ev, "classification"), rel=1e-12)
-        assert train_metrics == pytest.approx(
-            registry.evaluate(model, *tr, "classification"), rel=1e-12
-        )
-        np.testing.assert_array_equal(pred, model.predict(ev[0]))
-
-
-def test_forest_labels_come_from_its_probabilities_exactly():
-    model, x, _ = _pipeline("random_forest", n_estimators=9)
-    assert registry._predict_is_argmax_of_proba(model)
-    pred, proba = registry._predict(model, x, "classification")
-    np.testing.assert_array_equal(pred, model.predict(x))
-    np.testing.assert_array_equal(proba, model.predict_proba(x))
-    assert not registry._predict_is_argmax_of_proba(_pipeline("logistic_regression")[0])
 
 
 def test_logged_model_is_linked_like_mlflows_own_log_model(workspace):

@@ -1,0 +1,46 @@
+"""Stage 1 and the registry: log a fitted model, read versions back, and gate the aliases.
+
+What lives where:
+
+* :mod:`~workbench.registry.log`            :func:`log_model`: check the inputs, evaluate, log the
+  run and its model, register a version
+* :mod:`~workbench.registry.trust`          the signature frame, the types skops may load, the
+  pinned requirements
+* :mod:`~workbench.registry._mlflow_private` the fast path of the model files (MLflow's sklearn
+  save, the logged model, the compact skops file): every vendor-private API, and only here
+* :mod:`~workbench.registry.versions`       register a version; model names, versions, one version
+* :mod:`~workbench.registry.model_version`  :class:`ModelVersion`, what the above return
+* :mod:`~workbench.registry.gate`           :func:`promote` and :func:`rollback`: the checks'
+  verdict decides, aliases move only with an audit entry
+* :mod:`~workbench.registry.audit`          :class:`AuditEntry` and :func:`history`: the audit log
+  in the ``workbench-audit`` experiment
+
+Layering: the registry imports :mod:`workbench.errors`, :mod:`workbench.workspace` and
+:mod:`workbench._core`; training, serving, checks and everything above may import it.
+"""
+
+from __future__ import annotations
+
+from workbench._core.names import AUDIT_EXPERIMENT
+from workbench._core.tasks import evaluate
+from workbench.registry.audit import AuditEntry, history
+from workbench.registry.gate import promote, rollback
+from workbench.registry.log import log_model
+from workbench.registry.model_version import ModelVersion
+from workbench.registry.trust import signature_frame
+from workbench.registry.versions import get_version, model_names, versions
+
+__all__ = [
+    "AUDIT_EXPERIMENT",
+    "AuditEntry",
+    "ModelVersion",
+    "evaluate",
+    "get_version",
+    "history",
+    "log_model",
+    "model_names",
+    "promote",
+    "rollback",
+    "signature_frame",
+    "versions",
+]

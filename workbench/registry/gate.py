@@ -1,0 +1,188 @@
+"""The gate: promote a version when its checks passed, roll an alias back, and record both.
+
+The policy is the checks' status tags on the version (written by ``run_checks``, named in
+:mod:`workbench._core.names`): ``passed`` promotes; anything else is refused unless forced with a
+reason, which the audit log keeps. An alias never moves without an audit entry: when the entry
+cannot be written, the alias is put back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench._core.names import CHECKS_FAILED_TAG, CHECKS_RUN_TAG, CHECKS_STATUS_TAG
+from workbench._core.refs import version_uri
+from workbench._core.results import utc_now
+from workbench._core.text import user_name
+from workbench.errors import DataError, GateError, RegistryError
+from workbench.registry.audit import AuditEntry, history, previous_holder, record
+from workbench.registry.model_version import ModelVersion
+from workbench.registry.versions import get_version, registered_model
+from workbench.workspace import mlflow_client
+
+__all__ = ["promote", "rollback"]
+
+#: The checks status of a version that has none on record.
+NEVER_RAN = "never ran"
+
+
+def promote(
+    name: str,
+    version: int | str,
+    alias: str = "champion",
+    *,
+    by: str | None = None,
+    reason: str | None = None,
+    force: bool = False,
+) -> AuditEntry:
+    """Point ``alias`` at ``version`` if its latest checks passed, and record who, when and why.
+
+    Args:
+        name: Registered model name.
+        version: Version number, or an alias such as ``"challenger"``.
+        alias: The alias to move (``champion``).
+        by: Who promotes (default: ``WORKBENCH_USER`` or the login name).
+        reason: Why; required with ``force``.
+        force: Promote although the checks failed or never ran (recorded as forced).
+
+    Returns:
+        The :class:`AuditEntry` written to the audit log.
+
+    Raises:
+        ModelNotFoundError: no such model or version.
+        GateError: the version's latest checks did not pass or never ran (the message names the
+            failing checks).
+        DataError: ``force`` was given without a reason.
+        RegistryError: the registry refused; the alias is left as it was.
+
+    Example:
+        >>> import workbench as wb
+        >>> wb.promote("credit-risk", 3, by="ana", reason="beats v2 on recall")  # doctest: +SKIP
+    """
+    client = mlflow_client()
+    target = get_version(name, version)
+    status = target.tags.get(CHECKS_STATUS_TAG) or NEVER_RAN
+    if force and not (reason or "").strip():
+        raise DataError(
+            f"forcing {name} version {target.version} to @{alias} needs a reason: say why the "
+            "checks may be overridden (reason=... / --reason)."
+        )
+    if status != "passed" and not force:
+        raise GateError(_refusal(name, target, alias, status))
+    entry = AuditEntry(
+        time=utc_now("microseconds"),
+        action="promote",
+        model=name,
+        alias=alias,
+        old_version=_alias_holder(client, name, alias),
+        new_version=target.version,
+        by=by or user_name(),
+        reason=(reason or "").strip(),
+        forced=bool(force),
+        checks_status=status,
+    )
+    return _move_alias(client, entry)
+
+
+def rollback(
+    name: str, alias: str = "champion", *, by: str | None = None, reason: str | None = None
+) -> AuditEntry:
+    """Return ``alias`` to the version that held it before the current one, and record it.
+
+    Promotions stack up and each rollback undoes one: after promoting v1, v2, v3, two rollbacks
+    lead back to v1.
+
+    Args:
+        name: Registered model name.
+        alias: The alias to move back (``champion``).
+        by: Who rolls back.
+        reason: Why (required: the audit log keeps it).
+
+    Returns:
+        The :class:`AuditEntry` written to the audit log.
+
+    Raises:
+        ModelNotFoundError: no such model, or the earlier version was deleted.
+        DataError: no reason was given (exit code 2: bad usage, not a refusal).
+        RegistryError: there is no earlier holder to return to, or the registry refused.
+    """
+    if not (reason or "").strip():
+        raise DataError(f"rolling back {name}@{alias} needs a reason (reason=... / --reason).")
+    client = mlflow_client()
+    registered_model(client, name)
+    current = _alias_holder(client, name, alias)
+    log = history(name)
+    previous = previous_holder(log[log["alias"] == alias], current)
+    if previous is None:
+        raise RegistryError(
+            f"{name}@{alias} has no earlier holder to return to (now: "
+            f"{'v' + str(current) if current else 'none'}): promote a version instead."
+        )
+    target = get_version(name, previous)
+    entry = AuditEntry(
+        time=utc_now("microseconds"),
+        action="rollback",
+        model=name,
+        alias=alias,
+        old_version=current,
+        new_version=target.version,
+        by=by or user_name(),
+        reason=reason.strip(),
+        forced=False,
+        checks_status=target.tags.get(CHECKS_STATUS_TAG) or NEVER_RAN,
+    )
+    return _move_alias(client, entry)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _refusal(name: str, target: ModelVersion, alias: str, status: str) -> str:
+    uri = version_uri(name, target.version)
+    if status == NEVER_RAN:
+        return (
+            f"refused: {name} version {target.version} has no checks on record. Run them first "
+            f"(workbench check {uri} --data FILE --target COL), or force with a reason."
+        )
+    failed = target.tags.get(CHECKS_FAILED_TAG) or "unknown"
+    run = target.tags.get(CHECKS_RUN_TAG, "")
+    return (
+        f"refused: the latest checks of {name} version {target.version} did not pass "
+        f"(failing: {failed.replace(',', ', ')}; run {run}). Fix them and run the checks again "
+        f"before promoting to @{alias}, or force with a reason."
+    )
+
+
+def _alias_holder(client: Any, name: str, alias: str) -> int | None:
+    import mlflow
+
+    try:
+        return int(client.get_model_version_by_alias(name, alias).version)
+    except mlflow.exceptions.MlflowException:
+        return None
+
+
+def _move_alias(client: Any, entry: AuditEntry) -> AuditEntry:
+    """Point the alias at the new version, then write the audit entry; undo the move if the
+    entry cannot be written, so the alias never moves without a record."""
+    name, alias = entry.model, entry.alias
+    try:
+        client.set_registered_model_alias(name, alias, str(entry.new_version))
+    except Exception as err:
+        raise RegistryError(
+            f"pointing {name}@{alias} at version {entry.new_version} failed: {err}"
+        ) from err
+    try:
+        entry.run_id = record(client, entry)
+    except Exception as err:
+        try:
+            if entry.old_version is None:
+                client.delete_registered_model_alias(name, alias)
+            else:
+                client.set_registered_model_alias(name, alias, str(entry.old_version))
+        finally:
+            raise RegistryError(
+                f"writing the audit entry for {name}@{alias} failed ({err}); the alias was "
+                "put back where it was."
+            ) from err
+    return entry

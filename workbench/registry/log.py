@@ -1,0 +1,410 @@
+"""Stage 1: log a fitted model to MLflow and register a new version.
+
+:func:`log_model` reads like the steps it takes: check the inputs, evaluate, infer the signature,
+log the run (params, metrics, lineage, model, the checks' baseline), then register a version and
+point ``@challenger`` at it. Every check happens before anything is written, so bad input leaves
+nothing half-registered. The model files are written by the fast path of
+:mod:`workbench.registry._mlflow_private`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from workbench._core.names import TAG
+from workbench._core.profile import (
+    PROFILE_FILE,
+    REFERENCE_FILE,
+    reference_predictions,
+    training_profile,
+)
+from workbench._core.refs import version_uri
+from workbench._core.tasks import metrics as task_metrics
+from workbench._core.tasks import predict, task_of_estimator
+from workbench._core.text import VERSION, git_commit, user_name
+from workbench.errors import (
+    DataError,
+    MissingColumnError,
+    ModelError,
+    NotFittedError,
+    RegistryError,
+    SchemaMismatchError,
+)
+from workbench.registry._mlflow_private import (
+    finalize_quietly,
+    log_logged_model,
+    save_sklearn_flavor,
+    staging_dir,
+)
+from workbench.registry.model_version import ModelVersion
+from workbench.registry.trust import (
+    pip_requirements,
+    signature_frame,
+    trusted_skops_bytes,
+)
+from workbench.registry.trust import trusted_types as types_to_trust
+from workbench.registry.versions import register_version
+from workbench.workspace import Workspace, current_workspace
+
+__all__ = ["log_model"]
+
+XY = tuple[pd.DataFrame, pd.Series]
+
+
+def log_model(
+    model: Any,
+    *,
+    name: str,
+    train: tuple[pd.DataFrame, Any],
+    eval: tuple[pd.DataFrame, Any] | None = None,  # noqa: A002 - the DESIGN's public keyword
+    params: dict[str, Any] | None = None,
+    tags: dict[str, str] | None = None,
+    description: str | None = None,
+    trusted_types: list[str] | None = None,
+    alias: str | None = "challenger",
+    dataset_name: str = "train",
+) -> ModelVersion:
+    """Evaluate a fitted scikit-learn model, log it to MLflow and register a new version.
+
+    Args:
+        model: A fitted estimator or Pipeline.
+        name: Registered model name (also the experiment the run goes to).
+        train: ``(X, y)`` the model was trained on; ``y`` may be a column name of ``X``.
+        eval: ``(X, y)`` held-out data for the metrics; defaults to ``train`` (flagged in the tags).
+        params: Extra params to log beside the estimator's own.
+        tags: Extra tags for the run and the version.
+        description: Description of the new version.
+        trusted_types: Types defined outside scikit-learn, numpy and scipy that you trust skops
+            to load (your own transformers).
+        alias: Alias to point at the new version (``None`` for none).
+        dataset_name: Name of the training data set in the lineage.
+
+    Returns:
+        The new :class:`ModelVersion`.
+
+    Raises:
+        NotFittedError: ``model`` was not fitted.
+        DataError: empty data, a missing target, or eval columns that differ from train.
+        UntrustedTypeError: the model holds a type skops cannot vouch for.
+        RegistryError: MLflow refused to log or register (nothing is left registered).
+    """
+    _check_fitted(model)
+    x_train, y_train = _as_xy(train, "train")
+    x_eval, y_eval = _as_xy(eval, "eval") if eval is not None else (x_train, y_train)
+    _check_same_columns(x_train, x_eval)
+    task = task_of_estimator(model)
+    held_out = (x_eval, y_eval) if eval is not None else None
+    metrics, train_metrics, eval_pred = _evaluate(model, (x_train, y_train), held_out, task)
+    sig_frame = signature_frame(x_train)
+    trusted = types_to_trust(model, trusted_types or [])
+
+    ws = current_workspace()
+    run_tags = _run_tags(ws, task, eval is None, tags, y_train)
+    lineage = [(x_train, y_train, dataset_name, "training")]
+    if held_out is not None:
+        lineage.append((x_eval, y_eval, "eval", "evaluation"))
+    logged_uri, run_id, experiment_id = _log_run(
+        ws,
+        model,
+        name=name,
+        sig_frame=sig_frame,
+        x_eval=x_eval,
+        trusted=trusted,
+        params={**_estimator_params(model), **(params or {})},
+        metrics={**metrics, **{f"train_{k}": v for k, v in train_metrics.items()}},
+        tags=run_tags,
+        lineage=lineage,
+        eval_pred=eval_pred,
+    )
+    version = register_version(name, logged_uri, run_id, alias, run_tags, description)
+    return ModelVersion(
+        name=name,
+        version=int(version),
+        model_uri=version_uri(name, version),
+        run_id=run_id,
+        metrics=metrics,
+        task=task,
+        aliases=[alias] if alias else [],
+        run_url=ws.run_url(experiment_id, run_id),
+        tags=run_tags,
+    )
+
+
+# --------------------------------------------------------------------------- checks of the input
+
+
+def _check_fitted(model: Any) -> None:
+    from sklearn.exceptions import NotFittedError as SkNotFitted
+    from sklearn.utils.validation import check_is_fitted
+
+    if not hasattr(model, "predict"):
+        raise ModelError(
+            f"{type(model).__name__} has no predict method: log a scikit-learn estimator or Pipeline."
+        )
+    try:
+        check_is_fitted(model)
+    except SkNotFitted as err:
+        raise NotFittedError(
+            f"{type(model).__name__} is not fitted: call model.fit(X, y) before logging it."
+        ) from err
+    except TypeError as err:
+        raise ModelError(
+            f"{type(model).__name__} is not a scikit-learn estimator ({err}): wrap it in one."
+        ) from err
+
+
+def _as_xy(data: Any, label: str) -> XY:
+    if not isinstance(data, tuple) or len(data) != 2:
+        raise DataError(f"{label} must be a tuple (X, y) or (frame, target_column_name).")
+    x, y = data
+    if isinstance(x, np.ndarray):
+        x = pd.DataFrame(x, columns=[f"x{i}" for i in range(x.shape[1])])
+    if not isinstance(x, pd.DataFrame):
+        raise DataError(f"{label} X must be a pandas DataFrame, got {type(x).__name__}.")
+    if isinstance(y, str):
+        if y not in x.columns:
+            raise MissingColumnError(
+                f"target column {y!r} is not in the {label} data (columns: "
+                f"{', '.join(map(str, x.columns[:12]))}): name the column that holds the labels."
+            )
+        x, y = x.drop(columns=y), x[y]
+    if len(x) == 0:
+        raise DataError(f"the {label} data has no rows: give at least one row to evaluate on.")
+    y = pd.Series(np.asarray(y), index=x.index, name=getattr(y, "name", None) or "target")
+    if len(y) != len(x):
+        raise DataError(f"{label} X has {len(x)} rows but y has {len(y)}: they must match.")
+    return x, y
+
+
+def _check_same_columns(x_train: pd.DataFrame, x_eval: pd.DataFrame) -> None:
+    missing = [c for c in x_train.columns if c not in x_eval.columns]
+    extra = [c for c in x_eval.columns if c not in x_train.columns]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing from eval: {', '.join(map(str, missing))}")
+        if extra:
+            parts.append(f"only in eval: {', '.join(map(str, extra))}")
+        raise SchemaMismatchError(
+            f"eval columns differ from train ({'; '.join(parts)}): "
+            "evaluate on data with the columns the model was trained on."
+        )
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def _evaluate(
+    model: Any, train: XY, held_out: XY | None, task: str
+) -> tuple[dict[str, float], dict[str, float], np.ndarray]:
+    """Eval metrics, train metrics (empty without ``held_out``) and the eval predictions.
+
+    Train and eval rows go through the model in one call when they have the same columns and
+    dtypes (a prediction is per row, so the result is the same; the per-call cost of a pipeline
+    or a forest is paid once).
+    """
+    classes = getattr(model, "classes_", None)
+
+    def score(y, pred, proba):
+        return task_metrics(y, pred, proba, task, classes=classes)
+
+    x_train, y_train = train
+    if held_out is None:
+        pred, proba = predict(model, x_train, task)
+        return score(y_train, pred, proba), {}, pred
+    x_eval, y_eval = held_out
+    same = list(x_train.columns) == list(x_eval.columns) and x_train.dtypes.equals(x_eval.dtypes)
+    if not same:
+        pred, proba = predict(model, x_eval, task)
+        train_pred, train_proba = predict(model, x_train, task)
+        return score(y_eval, pred, proba), score(y_train, train_pred, train_proba), pred
+    n = len(x_eval)
+    pred, proba = predict(model, pd.concat([x_eval, x_train], ignore_index=True), task)
+    metrics = score(y_eval, pred[:n], None if proba is None else proba[:n])
+    train_metrics = score(y_train, pred[n:], None if proba is None else proba[n:])
+    return metrics, train_metrics, pred[:n]
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def _estimator_params(model: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {"estimator": type(model).__name__}
+    steps = getattr(model, "steps", None)
+    if steps:
+        params["estimator"] = " > ".join(type(s).__name__ for _, s in steps)
+    try:
+        raw = model.get_params(deep=True)
+    except Exception:
+        raw = {}
+    for key, value in raw.items():
+        if isinstance(value, str | int | float | bool) or value is None:
+            params[key] = value
+        if len(params) >= 100:
+            break
+    return params
+
+
+def _run_tags(
+    ws: Workspace, task: str, eval_on_train: bool, extra: dict[str, Any] | None, y: pd.Series
+) -> dict[str, str]:
+    tags = {
+        TAG.VERSION: VERSION,
+        TAG.USER: user_name(),
+        TAG.TASK: task,
+        TAG.TARGET: str(y.name),
+        TAG.EVAL_ON: "train" if eval_on_train else "eval",
+    }
+    commit = git_commit(str(ws.root))
+    if commit:
+        tags[TAG.GIT_COMMIT] = commit
+    tags.update({k: str(v) for k, v in (extra or {}).items()})
+    return tags
+
+
+def _log_run(
+    ws: Workspace,
+    model: Any,
+    *,
+    name: str,
+    sig_frame: pd.DataFrame,
+    x_eval: pd.DataFrame,
+    trusted: list[str],
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    tags: dict[str, str],
+    lineage: list[tuple[pd.DataFrame, pd.Series, str, str]],
+    eval_pred: np.ndarray | None = None,
+) -> tuple[str, str, str]:
+    """Log the run and its model: the steps of ``mlflow.sklearn.log_model``, done directly.
+
+    MLflow 3's ``Model.log`` creates a logged model ``models:/m-<id>`` in the run's experiment,
+    links it to the run as an output, copies the run's metrics onto it, saves the flavor to a
+    temporary folder, reloads the model to validate the serving input, copies the folder to the
+    model's artifact location and marks the model READY. The same steps run here, with the same
+    files (``MLmodel``, ``model.skops``, input examples, ``requirements.txt``, ``conda.yaml``,
+    ``python_env.yaml``), except:
+
+    * requirements come from the installed versions (:func:`pip_requirements`), not from a
+      subprocess that imports the model;
+    * the skops file is written without JSON indentation (skops indents ``schema.json``, which
+      is most of its dump time) and audited from its schema instead of a full reload; the
+      serving-input reload is skipped (the stage-2 reload check does it);
+    * the run's tags go in with the run, its params and metrics in one batch, both datasets in
+      one call, and a local model folder is moved into place rather than copied.
+
+    Everything that can fail on the model (serialization, trusted types, signature, dataset
+    digests) runs before the run is created.
+
+    Returns:
+        The logged model's URI (``models:/m-<id>``), the run id and the experiment id.
+    """
+    import mlflow
+
+    with _staged_folder(ws, name) as folder:
+        experiment_id, mlflow_model, datasets = _prepare(
+            ws, model, folder, name, sig_frame, x_eval, trusted, lineage, eval_pred
+        )
+        with mlflow.start_run(
+            experiment_id=experiment_id, run_name=f"train-{name}", tags=tags
+        ) as run:
+            logged = None
+            try:
+                logged = log_logged_model(
+                    run.info.run_id,
+                    experiment_id,
+                    mlflow_model,
+                    folder,
+                    params={k: str(v)[:500] for k, v in params.items()},
+                    metrics={
+                        k: float(v) for k, v in metrics.items() if v is not None and np.isfinite(v)
+                    },
+                    datasets=datasets,
+                )
+                _log_check_baseline(model, sig_frame, x_eval)
+            except Exception as err:
+                if logged is not None:
+                    finalize_quietly(logged.model_id, failed=True)
+                mlflow.set_tag(TAG.ERROR, str(err)[:500])
+                mlflow.end_run(status="FAILED")
+                raise RegistryError(
+                    f"logging model {name!r} to MLflow failed: {err}. The run "
+                    f"{run.info.run_id} is marked FAILED and no version was registered."
+                ) from err
+    return mlflow_model.get_model_info(logged).model_uri, run.info.run_id, experiment_id
+
+
+@contextmanager
+def _staged_folder(ws: Workspace, name: str) -> Iterator[str]:
+    """A model folder path in a new staging folder, removed (with whatever is left) on exit."""
+    try:
+        staging = staging_dir(ws)
+    except OSError as err:
+        raise RegistryError(f"cannot prepare the MLflow run for model {name!r}: {err}") from err
+    try:
+        yield os.path.join(staging, "model")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _prepare(
+    ws: Workspace,
+    model: Any,
+    folder: str,
+    name: str,
+    sig_frame: pd.DataFrame,
+    x_eval: pd.DataFrame,
+    trusted: list[str],
+    lineage: list[tuple[pd.DataFrame, pd.Series, str, str]],
+    eval_pred: np.ndarray | None,
+) -> tuple[str, Any, list[tuple[Any, str]]]:
+    """The experiment id, the model's files written to ``folder`` and the lineage datasets:
+    everything that can fail on the model, done before a run exists."""
+    from mlflow.models import infer_signature
+
+    try:
+        experiment_id = ws.experiment_id(name)
+        preds = eval_pred[:50] if eval_pred is not None else model.predict(x_eval.head(50))
+        signature = infer_signature(sig_frame, preds)
+        mlflow_model = save_sklearn_flavor(
+            trusted_skops_bytes(model, trusted),
+            folder,
+            signature=signature,
+            input_example=sig_frame.head(5),
+            trusted=trusted,
+            requirements=pip_requirements(model),
+        )
+        return experiment_id, mlflow_model, _lineage_datasets(lineage)
+    except ModelError:
+        raise
+    except Exception as err:
+        raise RegistryError(f"cannot prepare the MLflow run for model {name!r}: {err}") from err
+
+
+def _lineage_datasets(lineage) -> list[tuple[Any, str]]:
+    """MLflow datasets (name, digest, schema, profile) of the lineage, with their contexts."""
+    import mlflow
+
+    out = []
+    for x, y, ds_name, context in lineage:
+        frame = x.assign(**{str(y.name): y.to_numpy()})
+        out.append((mlflow.data.from_pandas(frame, name=ds_name, targets=str(y.name)), context))
+    return out
+
+
+def _log_check_baseline(model: Any, sig_frame: pd.DataFrame, x_eval: pd.DataFrame) -> None:
+    """Log what the pre-deployment checks compare against: ``profile.json`` (the training data's
+    profile) and ``reference.json`` (rows and the model's predictions on them at log time)."""
+    import mlflow
+
+    mlflow.log_dict(training_profile(sig_frame), PROFILE_FILE)
+    example = sig_frame.head(5)
+    reference = reference_predictions(model, [example, signature_frame(x_eval)])
+    mlflow.log_dict(reference, REFERENCE_FILE)

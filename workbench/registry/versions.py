@@ -1,0 +1,171 @@
+"""The registry: register a version, and read models, versions and aliases back.
+
+:func:`register_version` is the last step of ``log_model`` (a new version, its alias, the link from
+the logged model); :func:`model_names`, :func:`versions` and :func:`get_version` are what the panels,
+the CLI and the gate read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench._core.names import TAG
+from workbench._core.refs import parse_model_uri, registry_version, version_uri
+from workbench.errors import ModelNotFoundError, RegistryError
+from workbench.registry._mlflow_private import link_versions
+from workbench.registry.model_version import ModelVersion
+from workbench.workspace import mlflow_client
+
+__all__ = [
+    "get_version",
+    "model_names",
+    "register_version",
+    "registered_model",
+    "to_version",
+    "versions",
+]
+
+
+def model_names() -> list[str]:
+    """Names of the registered models in the current workspace, sorted."""
+    return sorted(m.name for m in mlflow_client().search_registered_models())
+
+
+def versions(name: str) -> list[ModelVersion]:
+    """Every version of registered model ``name``, newest first.
+
+    Raises:
+        ModelNotFoundError: no registered model is called ``name``.
+    """
+    client = mlflow_client()
+    registered = registered_model(client, name)
+    by_version: dict[int, list[str]] = {}
+    for alias, number in (getattr(registered, "aliases", None) or {}).items():
+        by_version.setdefault(int(number), []).append(alias)
+    found = client.search_model_versions(f"name = '{name}'")  # these carry no aliases
+    out = [to_version(client, mv) for mv in found]
+    for version in out:
+        version.aliases = sorted(set(version.aliases) | set(by_version.get(version.version, [])))
+    return sorted(out, key=lambda v: -v.version)
+
+
+def get_version(name: str, version: int | str) -> ModelVersion:
+    """One version of ``name`` by number or by alias (``"champion"`` or ``"@champion"``).
+
+    Raises:
+        ModelNotFoundError: the model, version or alias does not exist.
+    """
+    client = mlflow_client()
+    registered_model(client, name)
+    ref = str(version).lstrip("@")
+    uri = version_uri(name, ref) if ref.isdigit() else f"models:/{name}@{ref}"
+    mv = registry_version(parse_model_uri(uri), client)
+    if mv is None:
+        what = f"version {ref}" if ref.isdigit() else f"alias @{ref}"
+        raise ModelNotFoundError(
+            f"model {name!r} has no {what}: see `workbench history {name}` or the registry."
+        )
+    return to_version(client, mv)
+
+
+def registered_model(client: Any, name: str) -> Any:
+    """The registry's ``RegisteredModel`` called ``name``.
+
+    Raises:
+        ModelNotFoundError: there is none (the message lists the names there are).
+    """
+    import mlflow
+
+    try:
+        return client.get_registered_model(name)
+    except mlflow.exceptions.MlflowException as err:
+        known = ", ".join(m.name for m in client.search_registered_models(max_results=20))
+        raise ModelNotFoundError(
+            f"no registered model called {name!r} (known: {known or 'none yet'}): "
+            "log one with workbench.log_model or check the name."
+        ) from err
+
+
+def to_version(client: Any, mv: Any) -> ModelVersion:
+    """A :class:`ModelVersion` of the registry's version ``mv``, with its run's eval metrics."""
+    metrics: dict[str, float] = {}
+    if mv.run_id:
+        try:
+            run = client.get_run(mv.run_id)
+            metrics = {k: v for k, v in run.data.metrics.items() if not k.startswith("train_")}
+        except Exception:
+            metrics = {}
+    return ModelVersion(
+        name=mv.name,
+        version=int(mv.version),
+        model_uri=version_uri(mv.name, mv.version),
+        run_id=mv.run_id,
+        metrics=metrics,
+        task=(mv.tags or {}).get(TAG.TASK),
+        aliases=sorted(getattr(mv, "aliases", []) or []),
+        tags=dict(mv.tags or {}),
+    )
+
+
+def register_version(
+    name: str,
+    logged_uri: str,
+    run_id: str,
+    alias: str | None,
+    tags: dict[str, str],
+    description: str | None,
+) -> str:
+    """Register ``logged_uri`` as a new version of ``name`` (creating the model when needed) and
+    point ``alias`` at it.
+
+    Returns:
+        The new version number.
+
+    Raises:
+        RegistryError: the registry refused; a version whose alias could not be set is removed
+            again, so nothing is left half-registered.
+    """
+    import mlflow
+
+    client = mlflow_client()
+    model_id = logged_uri.removeprefix("models:/") if _is_logged(logged_uri) else None
+
+    def create_version():
+        return client.create_model_version(
+            name, logged_uri, run_id=run_id, tags=tags, description=description, model_id=model_id
+        )
+
+    try:
+        try:
+            mv = create_version()  # the usual case: the model exists (one round trip fewer)
+        except mlflow.exceptions.MlflowException as err:
+            if err.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
+            try:
+                client.create_registered_model(name)
+            except mlflow.exceptions.MlflowException as exists:
+                if "already exists" not in str(exists):  # another process created it meanwhile
+                    raise RegistryError(
+                        f"cannot create registered model {name!r}: {exists}"
+                    ) from exists
+            mv = create_version()
+    except RegistryError:
+        raise
+    except Exception as err:
+        raise RegistryError(f"registering a version of {name!r} failed: {err}") from err
+    try:
+        if alias:
+            client.set_registered_model_alias(name, alias, mv.version)
+    except Exception as err:
+        client.delete_model_version(name, mv.version)  # no half-written entry
+        raise RegistryError(
+            f"pointing @{alias} at {name} version {mv.version} failed ({err}); "
+            "the version was removed again."
+        ) from err
+    if model_id:  # as mlflow.register_model does: the logged model lists its versions
+        link_versions(client, model_id, mv.name, mv.version)
+    return mv.version
+
+
+def _is_logged(uri: str) -> bool:
+    return parse_model_uri(uri).kind == "logged"
