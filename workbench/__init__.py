@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from workbench._core.text import VERSION as __version__
 from workbench.errors import (
     CheckError,
     DataError,
@@ -37,82 +38,146 @@ from workbench.errors import (
     WorkspaceError,
 )
 
-__version__ = "0.1.0"
-
 # Public name -> module that defines it; loaded on first access (PEP 562).
 _LAZY = {
-    # workspace
+    # workspace and data
     "Workspace": "workbench.workspace",
     "open_workspace": "workbench.workspace",
     "current_workspace": "workbench.workspace",
-    # data
     "load_table": "workbench.data",
     "demo_dataset": "workbench.data",
     "production_batch": "workbench.data",
-    # stage 1 and the registry
+    # stage 1: train and log
     "ModelVersion": "workbench.registry",
     "log_model": "workbench.registry",
     "versions": "workbench.registry",
     "get_version": "workbench.registry",
+    "model_names": "workbench.registry",
+    "TrainingTable": "workbench.training",
+    "load_training_data": "workbench.training",
+    "hyperparameters": "workbench.training",
     "train_and_log": "workbench.training",
-    # stage 2
+    # stage 2: checks, gate, audit
     "Check": "workbench.checks",
+    "CheckContext": "workbench.checks",
     "CheckResult": "workbench.checks",
     "CheckReport": "workbench.checks",
     "run_checks": "workbench.checks",
     "default_suite": "workbench.checks",
+    "load_eval_data": "workbench.checks",
     "promote": "workbench.registry",
     "AuditEntry": "workbench.registry",
     "rollback": "workbench.registry",
     "history": "workbench.registry",
-    # stage 3
+    # stage 3: serve
     "ModelServer": "workbench.serving",
     "LoadTestResult": "workbench.serving",
+    "ComparisonResult": "workbench.serving",
     "serve": "workbench.serving",
     "load_test": "workbench.serving",
     "compare_servers": "workbench.serving",
-    # stage 4
+    # stage 4: monitor
+    "ColumnDrift": "workbench.monitoring",
     "DriftResult": "workbench.monitoring",
+    "MonitoringHistory": "workbench.monitoring",
+    "RetrainDecision": "workbench.monitoring",
+    "WeekSimulation": "workbench.monitoring",
     "drift_report": "workbench.monitoring",
+    "check_status": "workbench.monitoring",
     "monitoring_history": "workbench.monitoring",
+    "apply_retrain_policy": "workbench.monitoring",
+    "batches": "workbench.monitoring",
+    "simulate_week": "workbench.monitoring",
+    # running notebooks and the journey
+    "NotebookRun": "workbench.runner",
+    "SharedKernel": "workbench.runner",
     "run_notebook": "workbench.runner",
+    "DemoSummary": "workbench.demo",
+    "run_demo": "workbench.demo",
 }
 
 __all__ = [
+    "AuditEntry",
+    "Check",
+    "CheckContext",
     "CheckError",
+    "CheckReport",
+    "CheckResult",
+    "ColumnDrift",
+    "ComparisonResult",
     "DataError",
     "DataFileError",
     "DataQualityError",
+    "DemoSummary",
     "DriftAlert",
+    "DriftResult",
     "GateError",
+    "LoadTestResult",
     "MissingColumnError",
     "ModelError",
     "ModelNotFoundError",
+    "ModelServer",
+    "ModelVersion",
     "MonitoringError",
+    "MonitoringHistory",
     "NotFittedError",
     "NotebookError",
+    "NotebookRun",
     "RegistryError",
+    "RetrainDecision",
     "SchemaMismatchError",
     "ServerRequestError",
     "ServingError",
+    "SharedKernel",
+    "TrainingTable",
     "UntrustedTypeError",
     "UsageError",
+    "WeekSimulation",
     "WorkbenchError",
+    "Workspace",
     "WorkspaceError",
     "__version__",
-    *sorted(_LAZY),
+    "apply_retrain_policy",
+    "batches",
+    "check_status",
+    "compare_servers",
+    "current_workspace",
+    "default_suite",
+    "demo_dataset",
+    "drift_report",
+    "get_version",
+    "history",
+    "hyperparameters",
+    "load_eval_data",
+    "load_table",
+    "load_test",
+    "load_training_data",
+    "log_model",
+    "model_names",
+    "monitoring_history",
+    "open_workspace",
+    "production_batch",
+    "promote",
+    "rollback",
+    "run_checks",
+    "run_demo",
+    "run_notebook",
+    "serve",
+    "simulate_week",
+    "train_and_log",
+    "versions",
 ]
 
 
 # Submodules reachable as attributes (``wb.training.hyperparameters``), imported on first use.
 _SUBMODULES = frozenset(
-    {"apps", "checks", "cli", "data", "demo", "monitoring", "registry", "runner", "serving"}
-    | {"training", "ui"}
-    | {"workspace"}
+    {"apps", "checks", "cli", "data", "demo", "errors", "monitoring", "registry", "runner"}
+    | {"serving", "training", "ui", "workspace"}
 )
 
 
 def __getattr__(name: str) -> Any:
+    """Import a public name (or a stage submodule) on first access."""
     if name in _SUBMODULES:
         return importlib.import_module(f"workbench.{name}")
     module = _LAZY.get(name)
@@ -128,20 +193,54 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from workbench.checks import Check, CheckReport, CheckResult, default_suite, run_checks
+    from workbench.checks import (
+        Check,
+        CheckContext,
+        CheckReport,
+        CheckResult,
+        default_suite,
+        load_eval_data,
+        run_checks,
+    )
     from workbench.data import demo_dataset, load_table, production_batch
-    from workbench.monitoring import DriftResult, drift_report, monitoring_history
+    from workbench.demo import DemoSummary, run_demo
+    from workbench.monitoring import (
+        ColumnDrift,
+        DriftResult,
+        MonitoringHistory,
+        RetrainDecision,
+        WeekSimulation,
+        apply_retrain_policy,
+        batches,
+        check_status,
+        drift_report,
+        monitoring_history,
+        simulate_week,
+    )
     from workbench.registry import (
         AuditEntry,
         ModelVersion,
         get_version,
         history,
         log_model,
+        model_names,
         promote,
         rollback,
         versions,
     )
-    from workbench.runner import run_notebook
-    from workbench.serving import LoadTestResult, ModelServer, compare_servers, load_test, serve
-    from workbench.training import train_and_log
+    from workbench.runner import NotebookRun, SharedKernel, run_notebook
+    from workbench.serving import (
+        ComparisonResult,
+        LoadTestResult,
+        ModelServer,
+        compare_servers,
+        load_test,
+        serve,
+    )
+    from workbench.training import (
+        TrainingTable,
+        hyperparameters,
+        load_training_data,
+        train_and_log,
+    )
     from workbench.workspace import Workspace, current_workspace, open_workspace

@@ -9,61 +9,56 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
-import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from workbench._core.process import HOST, ManagedProcess, free_port, python_bin_path
 from workbench.errors import WorkbenchError
 from workbench.workspace import Workspace, current_workspace
 
-__all__ = ["AppProcess", "start_dashboard", "start_lab", "start_mlflow_ui", "stop_all"]
+__all__ = ["AppProcess", "free_port", "start_dashboard", "start_lab", "start_mlflow_ui", "stop_all"]
 
 
-@dataclass
-class AppProcess:
-    """A server the workbench started: its process, address and log file."""
+class AppProcess(ManagedProcess):
+    """An app the workbench started (JupyterLab, the MLflow UI, Voila): a managed process with the
+    address a person opens and the address that says it is ready.
 
-    name: str
-    url: str
-    process: subprocess.Popen
-    log: Path
-    ready_url: str = ""
-    extra: dict = field(default_factory=dict)
+    Attributes:
+        url: What to open in a browser.
+        ready_url: Answers below 500 once the app is ready.
+        extra: App-specific values (JupyterLab's ``token``).
+    """
 
-    def stop(self, grace: float = 10.0) -> None:
-        """SIGTERM to the process group, then SIGKILL after ``grace`` seconds; returns when every
-        process of the group (workers included) is gone."""
-        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(self.process.pid, sig)
-            except ProcessLookupError:
-                return
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline:
-                self.process.poll()  # reap the leader
-                try:
-                    os.killpg(self.process.pid, 0)
-                except ProcessLookupError:
-                    return
-                time.sleep(0.1)
+    def __init__(self, name: str, command: list[str], ws: Workspace, url: str, ready_url: str):
+        env = dict(os.environ, WORKBENCH_WORKSPACE=str(ws.root))
+        env["PATH"] = python_bin_path(env)
+        super().__init__(
+            name, command, env=env, cwd=ws.root, log_path=ws.runs_dir / f"{name}.log",
+            die_with_parent=False,
+        )  # fmt: skip
+        self.url = url
+        self.ready_url = ready_url
+        self.extra: dict = {}
 
+    @property
+    def process(self):
+        """The ``subprocess.Popen`` of the app's leader process."""
+        return self.popen
 
-def free_port(preferred: int | None = None) -> int:
-    """``preferred`` when it is free on 127.0.0.1, else any free port."""
-    if preferred:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", preferred))
-                return preferred
-            except OSError:
-                pass
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    @property
+    def log(self) -> Path | None:
+        """The app's log file."""
+        return self.log_path
+
+    def answers(self) -> bool:
+        """True when ``ready_url`` answers with a status below 500."""
+        try:
+            with urllib.request.urlopen(self.ready_url, timeout=2) as resp:
+                return resp.status < 500
+        except OSError:
+            return False
 
 
 def start_mlflow_ui(ws: Workspace | None = None, port: int = 5000) -> AppProcess:
@@ -78,7 +73,7 @@ def start_mlflow_ui(ws: Workspace | None = None, port: int = 5000) -> AppProcess
         sys.executable, "-m", "mlflow", "ui",
         "--backend-store-uri", ws.tracking_uri,
         "--default-artifact-root", ws.artifact_root.as_uri(),
-        "--host", "127.0.0.1", "--port", str(port),
+        "--host", HOST, "--port", str(port),
     ]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     return _launch("mlflow-ui", cmd, ws, url, ready_url=f"{url}/health")
@@ -129,42 +124,21 @@ def start_dashboard(
 def _launch(
     name: str, cmd: list[str], ws: Workspace, url: str, ready_url: str, ready_timeout: float = 90
 ) -> AppProcess:
-    log = ws.runs_dir / f"{name}.log"
-    env = dict(os.environ, WORKBENCH_WORKSPACE=str(ws.root))
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    with log.open("w") as fh:
-        proc = subprocess.Popen(
-            cmd, cwd=ws.root, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    app = AppProcess(name, url, proc, log, ready_url)
+    app = AppProcess(name, cmd, ws, url, ready_url)
+    app.log_path.write_text("")  # a fresh log per start
+    app.start()
     try:
-        _wait_ready(app, ready_timeout)
+        app.wait_until(app.answers, ready_timeout, WorkbenchError, tail=15, interval=0.3)
     except BaseException:  # Ctrl-C while waiting: the app has its own session, so stop it here
-        app.stop()
+        app.stop(grace=10)
         raise
     return app
-
-
-def _wait_ready(app: AppProcess, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if app.process.poll() is not None:
-            break
-        try:
-            with urllib.request.urlopen(app.ready_url, timeout=2) as resp:
-                if resp.status < 500:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    app.stop()
-    tail = "\n".join(app.log.read_text(errors="replace").splitlines()[-15:])
-    raise WorkbenchError(f"{app.name} did not start within {timeout:.0f} s; its log ends:\n{tail}")
 
 
 def stop_all(apps: list[AppProcess]) -> None:
     """Stop every app, last started first."""
     for app in reversed(apps):
-        app.stop()
+        app.stop(grace=10)
 
 
 def wait_forever(apps: list[AppProcess]) -> int:

@@ -346,9 +346,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_monitor(args: argparse.Namespace) -> int:
     """Run notebook 04 through the runner (the executed copy is the audit record), then read the
     ``summary.json`` it wrote: 0 no drift, 3 drift with --fail-on-drift, 2 invalid data."""
-    from datetime import UTC, datetime
     from pathlib import Path
 
+    from workbench._core.names import ARTIFACT
+    from workbench._core.results import timestamped_folder
+    from workbench._core.text import first_line
     from workbench.errors import DataFileError, NotebookError
     from workbench.runner import run_notebook
     from workbench.workspace import current_workspace
@@ -362,10 +364,10 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
                 f"{what} data file {path} does not exist: give a CSV or Parquet file."
             )
         files[what] = str(file.resolve())
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    out = Path(args.out).expanduser() if args.out else ws.reports_dir / "monitoring" / stamp
+    base = ws.reports_dir / "monitoring"
+    out = Path(args.out).expanduser() if args.out else timestamped_folder(base)
     out = out.resolve()
-    summary_file = out / "summary.json"
+    summary_file = out / ARTIFACT.SUMMARY_JSON
     if summary_file.exists():
         summary_file.unlink()  # never read a previous run's verdict
     params = {
@@ -383,7 +385,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         data_error = _data_error_named(getattr(err.__cause__, "ename", ""))
         if data_error is not None:  # bad input found inside the notebook: exit 2, not 1
             raise data_error(
-                f"{_first_line(getattr(err.__cause__, 'evalue', ''))} "
+                f"{first_line(getattr(err.__cause__, 'evalue', ''), limit=500)} "
                 f"(executed notebook: {err.output_path})"
             ) from err
         raise
@@ -415,7 +417,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
             )
         else:
             print(f"no drift in {len(summary['columns'])} columns")
-        print(f"report: {out / 'report.html'}")
+        print(f"report: {out / ARTIFACT.REPORT_HTML}")
         print(f"executed notebook: {run.output_path} ({run.seconds:.1f} s)")
     return code
 
@@ -441,11 +443,6 @@ def _data_error_named(name: str) -> type[WorkbenchError] | None:
         todo.extend(cls.__subclasses__())
     cls = seen.get(name)
     return cls if cls is not None and cls.exit_code == EXIT_USAGE else None
-
-
-def _first_line(text: str) -> str:
-    text = (text or "").strip()
-    return text.splitlines()[0][:500] if text else ""
 
 
 if __name__ == "__main__":  # pragma: no cover

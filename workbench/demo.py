@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.workspace import Workspace, current_workspace
+from workbench._core.names import TAG
+from workbench._core.progress import Progress, as_progress
+from workbench.errors import ModelNotFoundError
+from workbench.registry import get_version, versions
+from workbench.runner import SharedKernel, run_notebook
+from workbench.workspace import Workspace, current_workspace, open_workspace
 
 __all__ = ["DemoStep", "DemoSummary", "demo_steps", "run_demo"]
 
@@ -23,8 +27,6 @@ MODEL = "credit-risk"
 #: The simulated week before "today" (day 7, gradual_shift): quiet days, then the economy shifts
 #: (incomes fall, loans grow) from day 4 on.
 WEEK = ("none", "none", "none", "gradual_shift", "gradual_shift", "gradual_shift")
-
-Progress = Callable[[str, float], None]
 
 
 @dataclass
@@ -40,7 +42,13 @@ class DemoStep:
 
 @dataclass
 class DemoSummary:
-    """What the demo made: the steps with their executed notebooks, versions, reports, timing."""
+    """What the demo made: the steps with their executed notebooks, versions, reports, timing.
+
+    Example:
+        >>> summary = DemoSummary("/tmp/ws", [], champion=2, seconds=61.0)
+        >>> summary.text().splitlines()[0]
+        'Demo journey done in 61 s (workspace /tmp/ws)'
+    """
 
     workspace: str
     steps: list[DemoStep]
@@ -195,9 +203,7 @@ def run_demo(
     Raises:
         NotebookError: a step failed; the message names the notebook, the cell and its exception.
     """
-    from workbench.runner import SharedKernel, run_notebook
-    from workbench.workspace import open_workspace
-
+    report = as_progress(progress)
     ws = open_workspace(workspace) if workspace else current_workspace()
     notebooks = ws.root / "notebooks"
     if not notebooks.is_dir():
@@ -207,20 +213,15 @@ def run_demo(
     steps = demo_steps(ws, quick, rerun=_has_champion())
     with SharedKernel(notebooks) as kernel:  # one kernel: the imports are paid once
         for index, step in enumerate(steps):
-            if progress:
-                progress(step.title, index / len(steps))
+            report(step.title, index / len(steps))
             params = {**step.parameters, "workspace": str(ws.root)}
             run = run_notebook(notebooks / step.notebook, params, kernel=kernel)
             step.output_path, step.seconds = run.output_path, run.seconds
-    if progress:
-        progress("done", 1.0)
+    report("done", 1.0)
     return _summarise(ws, steps, time.perf_counter() - started)
 
 
 def _has_champion() -> bool:
-    from workbench.errors import ModelNotFoundError
-    from workbench.registry import get_version
-
     try:
         get_version(MODEL, "champion")
     except ModelNotFoundError:
@@ -229,8 +230,6 @@ def _has_champion() -> bool:
 
 
 def _summarise(ws: Workspace, steps: list[DemoStep], seconds: float) -> DemoSummary:
-    from workbench.registry import versions
-
     found = versions(MODEL)  # newest first, with their aliases
     rows = [
         {
@@ -241,7 +240,7 @@ def _summarise(ws: Workspace, steps: list[DemoStep], seconds: float) -> DemoSumm
         for v in sorted(found, key=lambda v: v.version)
     ]
     champion = next((v.version for v in found if "champion" in v.aliases), None)
-    flags = [v.tags.get("workbench.retrain_requested") for v in found]
+    flags = [v.tags.get(TAG.RETRAIN_REQUESTED) for v in found]
     return DemoSummary(
         workspace=str(ws.root),
         steps=steps,

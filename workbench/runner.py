@@ -9,14 +9,15 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from workbench._core.results import stamp
+from workbench._core.text import first_line
 from workbench.errors import DataError, DataFileError, NotebookError
 from workbench.workspace import current_workspace
 
-__all__ = ["NotebookRun", "SharedKernel", "notebook_parameters", "run_notebook"]
+__all__ = ["NotebookRun", "SharedKernel", "run_notebook"]
 
 
 @dataclass
@@ -28,6 +29,11 @@ class NotebookRun:
         output_path: The executed copy (``runs/<notebook>/<UTC timestamp>.ipynb`` by default).
         parameters: The parameters it ran with.
         seconds: Wall time of the run.
+
+    Example:
+        >>> run = NotebookRun("notebooks/04_monitor_drift.ipynb", "runs/04/x.ipynb", {"day": 3}, 2.5)
+        >>> run.to_dict()["parameters"]
+        {'day': 3}
     """
 
     notebook: str
@@ -97,7 +103,7 @@ def run_notebook(
     except pm.PapermillExecutionError as err:
         where = _describe_cell(output, err.cell_index, err.source)
         raise NotebookError(
-            f"notebook {source.name} failed in {where}: {err.ename}: {_first_line(err.evalue)}; "
+            f"notebook {source.name} failed in {where}: {err.ename}: {first_line(err.evalue)}; "
             f"the executed notebook is kept at {output}",
             output_path=str(output),
             cell_index=err.cell_index,
@@ -110,7 +116,7 @@ def run_notebook(
             f"timed out after {timeout:g} s" if "Timeout" in name and timeout else "did not finish"
         )
         raise NotebookError(
-            f"notebook {source.name} {what}{where} ({name}: {_first_line(str(err))}); "
+            f"notebook {source.name} {what}{where} ({name}: {first_line(str(err))}); "
             f"the executed notebook is kept at {output}",
             output_path=str(output),
             cell_index=index,
@@ -164,14 +170,6 @@ class SharedKernel:
         self.shutdown()
 
 
-def notebook_parameters(path: str | os.PathLike) -> dict[str, Any]:
-    """The parameters a notebook declares in its ``parameters`` cell, with their defaults."""
-    import papermill as pm
-
-    declared = pm.inspect_notebook(str(_resolve(path)))
-    return {name: spec["default"] for name, spec in declared.items()}
-
-
 def _resolve(path: str | os.PathLike) -> Path:
     source = Path(path)
     if not source.exists():
@@ -187,8 +185,7 @@ def _resolve(path: str | os.PathLike) -> Path:
 def _output_path(source: Path, output_dir: str | os.PathLike | None) -> Path:
     folder = Path(output_dir) if output_dir else current_workspace().runs_dir / source.stem
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-    return (folder / f"{stamp}.ipynb").resolve()
+    return (folder / f"{stamp()}.ipynb").resolve()
 
 
 def _fill_parameters(source: Path, params: dict[str, Any]) -> dict[str, Any]:
@@ -253,7 +250,7 @@ def _describe_cell(output: Path, index: int | None, source: str | None) -> str:
         source = source or nb.cells[index].source
     except Exception:
         pass
-    first = _first_line(source or "")[:80]
+    first = first_line(source or "", limit=80)
     return f"{label} (`{first}`)" if first else label
 
 
@@ -273,8 +270,3 @@ def _running_cell(output: Path) -> tuple[int | None, str | None]:
     if started:  # the run stopped in the last cell it started
         return started[-1], nb.cells[started[-1]].source
     return None, None
-
-
-def _first_line(text: str) -> str:
-    text = (text or "").strip()
-    return text.splitlines()[0][:300] if text else ""

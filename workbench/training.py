@@ -6,12 +6,14 @@ pipeline for the chosen model family, fit it, and hand it to :func:`workbench.lo
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from workbench._core.names import TAG
+from workbench._core.progress import Progress, as_progress
+from workbench._core.tasks import task_of_values
 from workbench.data import split_xy
 from workbench.errors import DataError, UsageError
 from workbench.registry import ModelVersion, log_model
@@ -22,7 +24,6 @@ __all__ = [
     "build_model",
     "feature_columns",
     "hyperparameters",
-    "infer_task",
     "load_training_data",
     "train_and_log",
 ]
@@ -34,12 +35,17 @@ FAMILIES = {
 }
 _ALIASES = {"ridge": "linear_regression", "logistic": "logistic_regression"}
 
-Progress = Callable[[str, float], None]
-
 
 @dataclass
 class TrainingTable:
-    """A table to train on, with its target column and a name for the lineage."""
+    """A table to train on, with its target column and a name for the lineage.
+
+    Example:
+        >>> import pandas as pd
+        >>> table = TrainingTable(pd.DataFrame({"x": [1, 2], "y": [0, 1]}), "y", "tiny")
+        >>> "2 rows" in table._repr_html_()
+        True
+    """
 
     frame: pd.DataFrame
     target: str
@@ -99,15 +105,6 @@ def hyperparameters(
     if family == "logistic_regression":
         return {"C": float(C)}
     return {"alpha": 1.0 / float(C)}
-
-
-def infer_task(y: pd.Series) -> str:
-    """``classification`` for labels (text, bool, or few distinct integers), else ``regression``."""
-    if not pd.api.types.is_numeric_dtype(y.dtype) or pd.api.types.is_bool_dtype(y.dtype):
-        return "classification"
-    values = y.dropna()
-    is_whole = bool(((values % 1) == 0).all()) if len(values) else True
-    return "classification" if is_whole and values.nunique() <= 20 else "regression"
 
 
 def feature_columns(x: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
@@ -232,7 +229,7 @@ def train_and_log(
     """
     from sklearn.model_selection import train_test_split
 
-    report = progress or (lambda step, done: None)
+    report = as_progress(progress)
     report("preparing data", 0.05)
     x, y = split_xy(data, target)
     y_missing = int(y.isna().sum())
@@ -244,7 +241,7 @@ def train_and_log(
         raise DataError(
             f"the data has {len(x)} rows: at least 10 are needed to train and evaluate."
         )
-    task = task or infer_task(y)
+    task = task or task_of_values(y)
     numeric, categorical, dropped = feature_columns(x)
     if not numeric and not categorical:
         raise DataError("no usable feature columns: the table needs numeric or text columns.")
@@ -256,7 +253,7 @@ def train_and_log(
     report(f"training {family}", 0.2)
     model = build_model(family, task, numeric, categorical, params, seed).fit(x_tr, y_tr)
     report("logging to MLflow", 0.6)
-    tags = {"workbench.family": family, "workbench.dropped_columns": ",".join(dropped)}
+    tags = {TAG.FAMILY: family, TAG.DROPPED_COLUMNS: ",".join(dropped)}
     mv = log_model(
         model,
         name=name,

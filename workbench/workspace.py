@@ -14,7 +14,7 @@ from pathlib import Path
 
 from workbench.errors import WorkspaceError
 
-__all__ = ["Workspace", "current_workspace", "find_root", "open_workspace"]
+__all__ = ["Workspace", "current_workspace", "find_root", "mlflow_client", "open_workspace"]
 
 _MARKERS = ("mlruns", "pyproject.toml")
 _OWN = "WORKBENCH_SET_"  # marks environment values the workbench itself exported
@@ -162,6 +162,19 @@ def current_workspace() -> Workspace:
     with _lock:
         ws = _current
     return ws if ws is not None else open_workspace()
+
+
+def mlflow_client():
+    """An ``MlflowClient`` on the current workspace's tracking store and registry.
+
+    Opens the default workspace first when none is open (see :func:`open_workspace`), so that every
+    stage reads and writes the store the user chose: call this instead of ``current_workspace()``
+    for its side effect.
+    """
+    import mlflow
+
+    ws = current_workspace()
+    return mlflow.MlflowClient(ws.tracking_uri, mlflow.get_registry_uri() or ws.tracking_uri)
 
 
 def _create_store_once(db: Path, tracking_uri: str) -> None:

@@ -6,6 +6,7 @@ model's own predictions on them, so that a reload from the registry can be compa
 ``log_model`` stores both with the run (``profile.json``, ``reference.json``); the data-quality and
 reload checks read them back.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -14,10 +14,10 @@ VERSION = "0.1.0"
 
 
 def first_line(text: object, limit: int = 300) -> str:
-    """The first non-empty line of ``text`` (an error message, a log), cut to ``limit`` characters.
+    r"""The first non-empty line of ``text`` (an error message, a log), cut to ``limit`` characters.
 
     Example:
-        >>> first_line("  boom\\nTraceback ...")
+        >>> first_line("  boom\nTraceback ...")
         'boom'
     """
     text = str(text or "").strip()

@@ -46,7 +46,7 @@ class ChecksPanel(PanelBase):
         thresholds: dict[str, float] | None = None,
         report: Any = None,
     ):
-        from workbench._util import user_name
+        from workbench._core.text import user_name
         from workbench.registry import model_names
 
         super().__init__("Stage 2 - pre-deployment checks, promotion and rollback")

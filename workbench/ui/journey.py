@@ -57,6 +57,7 @@ class JourneyPanel(PanelBase):
         ]
 
     def report_progress(self, step: str, done: float) -> None:
+        """Move the bar and list each step of the journey as it starts."""
         super().report_progress(step, done)
         if step != "done":
             self.steps.value += f"<div class='wb-journey-step'>&#9654; {html.escape(step)}</div>"

@@ -108,13 +108,13 @@ class MonitorPanel(PanelBase):
         return {"reference": self.reference.value.strip(), "current": self.current.value.strip()}
 
     def _out_dir(self):
-        from datetime import UTC, datetime
         from pathlib import Path
 
+        from workbench._core.results import timestamped_folder
         from workbench.workspace import current_workspace
 
         base = Path(self.out) if self.out else current_workspace().reports_dir / "monitoring"
-        return base / datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        return timestamped_folder(base)
 
     def run(self):
         """What the Run button does: build, save (and log) the report; show the card and report."""
