@@ -16,21 +16,47 @@ reference rows         column                     method                        
 
 Nulls and infinities are dropped first, as Evidently does. Integer columns with at most 10 distinct
 values count as categorical (Evidently's ``INTEGER_CARDINALITY_LIMIT``). This module computes the
-same scores on all rows at a fraction of Evidently's time and memory; ``tests/unit/test_drift_stats.py``
-checks the scores against Evidently's own.
+same scores on all rows at a fraction of Evidently's time and memory;
+``tests/unit/monitoring/test_monitoring_statistics.py`` checks the scores against Evidently's own.
+
+:func:`columns_to_test` says which columns are tested and as what kind (dates and ids are not);
+:func:`column_verdicts` scores each of them.
+
+Example:
+    >>> import pandas as pd
+    >>> ref = pd.Series([0.0, 1.0, 2.0, 3.0, 4.0, 5.0] * 50)
+    >>> stat = column_stat("x", ref, ref + 3.0, "numerical")
+    >>> stat.method_name, stat.drifted
+    ('K-S p_value', True)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+__all__ = [
+    "INTEGER_CARDINALITY_LIMIT",
+    "METHODS",
+    "SMALL_REFERENCE",
+    "ColumnStat",
+    "choose_method",
+    "clean",
+    "column_kind",
+    "column_stat",
+    "column_verdicts",
+    "columns_to_test",
+    "dkw_bound",
+    "wasserstein_1d",
+]
+
 INTEGER_CARDINALITY_LIMIT = 10
 SMALL_REFERENCE = 1000
 
-# name -> (Evidently's display name, default threshold, drift when the score is above the threshold)
+#: name -> (Evidently's display name, default threshold, drift when the score is above the threshold)
 METHODS = {
     "ks": ("K-S p_value", 0.05, False),
     "chisquare": ("chi-square p_value", 0.05, False),
@@ -42,7 +68,16 @@ METHODS = {
 
 @dataclass(frozen=True)
 class ColumnStat:
-    """The drift statistic of one column."""
+    """The drift statistic of one column.
+
+    Attributes:
+        column: Column name.
+        kind: ``numerical`` or ``categorical``.
+        method: Key of :data:`METHODS` (``ks``, ``wasserstein``, ...).
+        score: The test's score (a p-value or a distance).
+        threshold: The threshold the score is compared with.
+        drifted: The verdict.
+    """
 
     column: str
     kind: str  # numerical | categorical
@@ -53,6 +88,7 @@ class ColumnStat:
 
     @property
     def method_name(self) -> str:
+        """Evidently's display name of the method (``Wasserstein distance (normed)``)."""
         return METHODS[self.method][0]
 
 
@@ -115,6 +151,104 @@ def column_stat(
     return ColumnStat(name, kind, method, score, threshold, bool(drifted))
 
 
+def column_verdicts(
+    ref: pd.DataFrame,
+    cur: pd.DataFrame,
+    kinds: dict[str, str],
+    thresholds: dict[str, float] | None = None,
+    methods: dict[str, str] | None = None,
+) -> list[ColumnStat]:
+    """The verdict of every column in ``kinds`` (as :func:`columns_to_test` returns them), on all
+    rows, with the caller's per-column ``methods`` and ``thresholds`` where given."""
+    out = []
+    for col, kind in kinds.items():
+        r, c = clean(ref[col]), clean(cur[col])
+        out.append(
+            column_stat(col, r, c, kind, (methods or {}).get(col), (thresholds or {}).get(col))
+        )
+    return out
+
+
+def columns_to_test(
+    ref: pd.DataFrame, cur: pd.DataFrame, target: str | None, ignore: Iterable[str]
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str], dict[str, str]]:
+    """Columns to test and their kinds (as Evidently infers them, from the reference).
+
+    Returns:
+        ``(ref, cur, kinds, ignored)``: the two tables with columns cast where the kinds need it
+        (text parsed as numbers, ``1`` and ``1.0`` made the same category), ``{column: kind}`` of
+        the tested columns, and ``{column: why}`` of the columns left out (dates always move,
+        ids on request, a target the current data lacks).
+    """
+    kinds: dict[str, str] = {}
+    ignored: dict[str, str] = {c: "ignored on request" for c in ignore if c in ref.columns}
+    cast_ref, cast_cur = {}, {}
+    for col in ref.columns:
+        if col in ignored or (col == target and target not in cur.columns):
+            if col == target:
+                ignored[col] = "no labels in the current data"
+            continue
+        kind = column_kind(ref[col])
+        if kind == "categorical" and _looks_like_dates(ref[col]):
+            kind = "datetime"
+        if kind == "datetime":
+            ignored[col] = "a date: it always moves"
+            continue
+        if kind is None:
+            ignored[col] = f"unsupported type {ref[col].dtype}"
+            continue
+        kinds[str(col)] = kind
+        if kind == "numerical" and not pd.api.types.is_numeric_dtype(cur[col].dtype):
+            cast_cur[col] = pd.to_numeric(cur[col], errors="coerce")
+        if kind == "categorical" and pd.api.types.is_numeric_dtype(ref[col].dtype):
+            if ref[col].dtype != cur[col].dtype:  # 1 and 1.0 are the same category
+                cast_ref[col] = ref[col].astype("float64")
+                cast_cur[col] = cur[col].astype("float64")
+    # No column subset here: on a large table that would copy it. The report subsets its sample.
+    ref = ref.assign(**cast_ref) if cast_ref else ref
+    cur = cur.assign(**cast_cur) if cast_cur else cur
+    return ref, cur, kinds, ignored
+
+
+def wasserstein_1d(u: np.ndarray, v: np.ndarray) -> float:
+    """First Wasserstein distance of two samples: the area between their empirical CDFs.
+
+    The same value as ``scipy.stats.wasserstein_distance`` (which Evidently calls), without its two
+    argsorts of the concatenated data: each sample is sorted once and the CDFs are read with
+    ``searchsorted``, about three times faster on a million rows.
+    """
+    u = np.sort(u)
+    v = np.sort(v)
+    points = np.concatenate([u, v])
+    points.sort(kind="stable")  # two sorted runs: a linear merge
+    deltas = np.diff(points)
+    cdf_u = np.searchsorted(u, points[:-1], side="right") / len(u)
+    cdf_v = np.searchsorted(v, points[:-1], side="right") / len(v)
+    return float(np.sum(np.abs(cdf_u - cdf_v) * deltas))
+
+
+def dkw_bound(n: int, alpha: float = 0.01) -> float:
+    """Dvoretzky-Kiefer-Wolfowitz: a uniform sample of ``n`` rows has every empirical CDF value
+    (and every bin share) within this distance of the full data's, with probability ``1 - alpha``."""
+    return float(np.sqrt(np.log(2.0 / alpha) / (2.0 * max(n, 1))))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _looks_like_dates(col: pd.Series) -> bool:
+    sample = col.dropna().head(50)
+    if not len(sample) or not all(isinstance(v, str) for v in sample):
+        return False
+    if not sample.str.match(r"^\d{4}-\d{2}-\d{2}").all():
+        return False
+    try:
+        pd.to_datetime(sample, format="ISO8601")
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 def _ks(ref: pd.Series, cur: pd.Series, kind: str) -> float:
     from scipy.stats import ks_2samp
 
@@ -158,23 +292,6 @@ def _wasserstein(ref: pd.Series, cur: pd.Series, kind: str) -> float:
     return wasserstein_1d(r, cur.to_numpy(dtype=float)) / norm
 
 
-def wasserstein_1d(u: np.ndarray, v: np.ndarray) -> float:
-    """First Wasserstein distance of two samples: the area between their empirical CDFs.
-
-    The same value as ``scipy.stats.wasserstein_distance`` (which Evidently calls), without its two
-    argsorts of the concatenated data: each sample is sorted once and the CDFs are read with
-    ``searchsorted``, about three times faster on a million rows.
-    """
-    u = np.sort(u)
-    v = np.sort(v)
-    points = np.concatenate([u, v])
-    points.sort(kind="stable")  # two sorted runs: a linear merge
-    deltas = np.diff(points)
-    cdf_u = np.searchsorted(u, points[:-1], side="right") / len(u)
-    cdf_v = np.searchsorted(v, points[:-1], side="right") / len(v)
-    return float(np.sum(np.abs(cdf_u - cdf_v) * deltas))
-
-
 def _jensenshannon(ref: pd.Series, cur: pd.Series, kind: str) -> float:
     from scipy.spatial import distance
 
@@ -197,9 +314,3 @@ _SCORERS = {
     "wasserstein": _wasserstein,
     "jensenshannon": _jensenshannon,
 }
-
-
-def dkw_bound(n: int, alpha: float = 0.01) -> float:
-    """Dvoretzky-Kiefer-Wolfowitz: a uniform sample of ``n`` rows has every empirical CDF value
-    (and every bin share) within this distance of the full data's, with probability ``1 - alpha``."""
-    return float(np.sqrt(np.log(2.0 / alpha) / (2.0 * max(n, 1))))

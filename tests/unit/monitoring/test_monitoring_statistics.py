@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import workbench as wb
-from workbench import _drift_stats as ds
 from workbench.data import credit_risk, production_batch
+from workbench.monitoring import statistics as ds
 
 
 def _evidently_scores(result) -> dict[str, tuple[float, str]]:
@@ -79,3 +79,21 @@ def test_fast_wasserstein_equals_scipys_with_ties_and_unequal_sizes():
         u = rng.normal(size=2000).round(1)  # many ties
         v = rng.normal(0.2, 1.3, size=n).round(1)
         assert ds.wasserstein_1d(u, v) == pytest.approx(wasserstein_distance(u, v), abs=1e-12)
+
+
+def test_columns_to_test_leaves_out_dates_requested_ids_and_absent_labels():
+    ref = pd.DataFrame(
+        {
+            "day": [f"2026-01-0{i % 9 + 1}" for i in range(40)],
+            "id": range(40),
+            "x": np.linspace(0, 1, 40),
+            "y": [0, 1] * 20,
+        }
+    )
+    cur = ref.drop(columns="y").assign(x=lambda f: f["x"].astype(str))
+    _, cast_cur, kinds, ignored = ds.columns_to_test(ref, cur, "y", ["id"])
+    assert kinds == {"x": "numerical"}
+    assert set(ignored) == {"day", "id", "y"} and "date" in ignored["day"]
+    assert pd.api.types.is_float_dtype(cast_cur["x"])  # text parsed back into numbers
+    verdicts = ds.column_verdicts(ref, cast_cur, kinds)
+    assert [(v.column, v.drifted) for v in verdicts] == [("x", False)]

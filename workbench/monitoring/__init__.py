@@ -1,0 +1,62 @@
+"""Stage 4: drift and performance monitoring with Evidently, logged to MLflow, that never says
+"no drift" by mistake.
+
+Evidently on its own drops a missing column and ignores nulls, so a column gone 67% null shows "no
+drift"; here such data is refused (``on_invalid="raise"``) or returned marked invalid with its
+reasons (``on_invalid="return"``, for scheduled runs).
+
+What lives where:
+
+* :mod:`~workbench.monitoring.report`       :func:`drift_report` (the entry point), :func:`check_status`
+* :mod:`~workbench.monitoring.validation`   every reason two tables cannot be compared
+* :mod:`~workbench.monitoring.statistics`   columns to test and their verdicts: Evidently's tests and
+  thresholds, in numpy, on all rows
+* :mod:`~workbench.monitoring.scoring`      the model: its registry identity, its predictions, its
+  performance
+* :mod:`~workbench.monitoring.evidently_adapter`  the Evidently report (the only module importing
+  Evidently)
+* :mod:`~workbench.monitoring.result`       :class:`ColumnDrift`, :class:`DriftResult` (show, save,
+  load, log)
+* :mod:`~workbench.monitoring.tracking`     a result logged as an MLflow run
+* :mod:`~workbench.monitoring.history`      :func:`monitoring_history`: the logged runs read back
+* :mod:`~workbench.monitoring.retrain`      :func:`apply_retrain_policy`: drift in k of n runs tags the
+  version
+* :mod:`~workbench.monitoring.simulation`   demo tables and a simulated week in production
+
+Example:
+    >>> import workbench as wb
+    >>> from workbench.data import credit_risk, production_batch
+    >>> ref = credit_risk(2000)
+    >>> result = wb.drift_report(ref, production_batch(5, "gradual_shift"))  # doctest: +SKIP
+    >>> result.drift_detected, [c.column for c in result.drifted_columns]    # doctest: +SKIP
+    (True, ['income', 'loan_amount'])
+"""
+
+from __future__ import annotations
+
+from workbench.errors import DataQualityError, DriftAlert
+from workbench.monitoring.history import MonitoringHistory, monitoring_history
+from workbench.monitoring.report import check_status, drift_report
+from workbench.monitoring.result import ColumnDrift, DriftResult
+from workbench.monitoring.retrain import RETRAIN_TAG, RetrainDecision, apply_retrain_policy
+from workbench.monitoring.scoring import PREDICTION
+from workbench.monitoring.simulation import WeekSimulation, batches, demo_data, simulate_week
+
+__all__ = [
+    "PREDICTION",
+    "RETRAIN_TAG",
+    "ColumnDrift",
+    "DataQualityError",
+    "DriftAlert",
+    "DriftResult",
+    "MonitoringHistory",
+    "RetrainDecision",
+    "WeekSimulation",
+    "apply_retrain_policy",
+    "batches",
+    "check_status",
+    "demo_data",
+    "drift_report",
+    "monitoring_history",
+    "simulate_week",
+]

@@ -1,0 +1,114 @@
+"""The model in a monitoring run: which registered version it is, its predictions on both tables,
+and its performance where the batch has labels.
+
+Predictions go into a :data:`PREDICTION` column, so the prediction's drift is tested like any other
+column; the task is the version's ``workbench.task`` tag, else read from the predictions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from workbench._core.names import TAG
+from workbench._core.refs import registry_version
+from workbench._core.tasks import metrics, task_of_values
+from workbench._core.text import first_line
+from workbench.errors import ModelError, ModelNotFoundError
+
+__all__ = [
+    "PERFORMANCE_METRICS",
+    "PREDICTION",
+    "ModelIdentity",
+    "model_identity",
+    "performance",
+    "score_tables",
+]
+
+#: The column that holds the model's predictions.
+PREDICTION = "prediction"
+#: The metrics monitoring reports per task (a subset of :func:`workbench._core.tasks.metrics`).
+PERFORMANCE_METRICS = {
+    "classification": ("accuracy", "precision", "recall", "f1"),
+    "regression": ("rmse", "mae"),
+}
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """A model URI's registered name, version and task (None for an unregistered model)."""
+
+    name: str | None = None
+    version: str | None = None
+    task: str | None = None
+
+
+def model_identity(uri: str) -> ModelIdentity:
+    """Registered name, version and task of ``models:/name/3`` or ``models:/name@alias``; empty for
+    other URIs (a logged model ``models:/m-...``, ``runs:/``, a path).
+
+    Raises:
+        ModelNotFoundError: the name, version or alias is not in the registry.
+    """
+    from workbench.workspace import mlflow_client
+
+    try:
+        mv = registry_version(uri, client=mlflow_client(), strict=True)
+    except ModelNotFoundError as err:
+        raise ModelNotFoundError(f"{err} Or run without a model for data drift only.") from err
+    if mv is None:
+        return ModelIdentity()
+    return ModelIdentity(mv.name, str(mv.version), (mv.tags or {}).get(TAG.TASK))
+
+
+def score_tables(
+    uri: str,
+    ref: pd.DataFrame,
+    cur: pd.DataFrame,
+    target: str | None,
+    task: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Both tables with the model's :data:`PREDICTION` column added, and the task.
+
+    The target is dropped before predicting and the tables are conformed to the model's input
+    signature. ``task`` None reads it from the reference predictions. A ``models:/`` URI is read
+    from the open workspace's registry (call :func:`model_identity` first).
+
+    Raises:
+        ModelError: the model cannot be loaded or fails to predict.
+        SchemaMismatchError: a table does not fit the model's signature.
+    """
+    import mlflow
+
+    from workbench.data import conform_to_signature
+    from workbench.registry import signature_frame
+
+    try:
+        model = mlflow.pyfunc.load_model(uri)
+    except Exception as err:
+        raise ModelError(
+            f"cannot load model {uri}: {first_line(err)}. Check the URI, or run without a "
+            "model for data drift only."
+        ) from err
+    schema = model.metadata.get_input_schema()
+    frames = []
+    for what, frame in (("the reference data", ref), ("the current data", cur)):
+        x = frame.drop(columns=[c for c in (target,) if c in frame.columns])
+        x = conform_to_signature(signature_frame(x), schema, allow_extra=True, what=what)
+        try:
+            pred = np.asarray(model.predict(x)).reshape(len(x), -1)[:, 0]
+        except Exception as err:
+            raise ModelError(
+                f"model {uri} failed to predict on {what}: {type(err).__name__}: {first_line(err)}"
+            ) from err
+        frames.append(frame.assign(**{PREDICTION: pred}))
+    return frames[0], frames[1], task or task_of_values(frames[0][PREDICTION])
+
+
+def performance(y_true: pd.Series, y_pred: pd.Series, task: str) -> dict[str, float]:
+    """The task's :data:`PERFORMANCE_METRICS` of ``y_pred`` against ``y_true`` (rows without a
+    label left out; empty when none has one)."""
+    names = PERFORMANCE_METRICS["regression" if task == "regression" else "classification"]
+    return metrics(y_true, y_pred, task=task, names=names)

@@ -1,0 +1,209 @@
+"""Input validation: every reason why two tables cannot be compared, each naming its column.
+
+Evidently on its own drops a missing column and ignores nulls, so a column gone 67% null shows "no
+drift". :func:`validate` finds empty tables, too few rows, a target the reference lacks, missing or
+extra columns, changed types (text in a numeric column), all-null columns and null surges; it raises
+the :class:`~workbench.errors.DataError` subclass that names the first problem, or returns the
+reasons for a result marked invalid.
+
+Example:
+    >>> import pandas as pd
+    >>> ref = pd.DataFrame({"a": range(40), "b": ["x"] * 40})
+    >>> validate(ref, ref.drop(columns="b"), on_invalid="return")[0][:40]
+    "column 'b' is in the reference data but "
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from workbench.errors import DataError, DataQualityError, MissingColumnError, SchemaMismatchError
+from workbench.monitoring.scoring import PREDICTION
+
+__all__ = ["Problem", "problems", "validate"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason the data cannot be compared.
+
+    Attributes:
+        column: The column concerned (None for the whole table).
+        message: What is wrong and what to do, in plain words.
+        error: The :class:`~workbench.errors.DataError` subclass that names the problem.
+    """
+
+    column: str | None
+    message: str
+    error: type[DataError]
+
+
+def validate(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    target: str | None = None,
+    min_rows: int = 30,
+    null_surge: float = 0.1,
+    ignore: Iterable[str] = (),
+    on_invalid: str = "raise",
+) -> list[str]:
+    """Every reason why ``current`` cannot be compared with ``reference``; empty when it can.
+
+    Args:
+        reference: The reference table.
+        current: The new batch.
+        target: The label column (it must be in the reference; the batch may lack it).
+        min_rows: Fewer rows than this in either table is invalid data.
+        null_surge: Largest allowed growth of a column's share of missing values (0.1 = ten
+            percentage points).
+        ignore: Columns that may be missing from either table and are not checked.
+        on_invalid: ``raise`` raises on the first problem (the others are listed in the message);
+            ``return`` returns the reasons.
+
+    Raises:
+        DataError: invalid data with ``on_invalid="raise"``; the subclass names the first problem
+            (:class:`~workbench.errors.MissingColumnError`,
+            :class:`~workbench.errors.SchemaMismatchError`,
+            :class:`~workbench.errors.DataQualityError`).
+    """
+    found = problems(reference, current, target, min_rows, null_surge, ignore)
+    if found and on_invalid == "raise":
+        _raise_first(found)
+    return [p.message for p in found]
+
+
+def problems(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    target: str | None,
+    min_rows: int,
+    null_surge: float,
+    ignore: Iterable[str],
+) -> list[Problem]:
+    """The :class:`Problem` list behind :func:`validate` (same arguments)."""
+    ignore = list(ignore)
+    out: list[Problem] = []
+    for what, frame in (("reference", reference), ("current", current)):
+        if len(frame) == 0 or frame.shape[1] == 0:
+            out.append(
+                Problem(None, f"the {what} data is empty: it needs rows and columns.", DataError)
+            )
+        elif len(frame) < min_rows:
+            out.append(
+                Problem(
+                    None,
+                    f"the {what} data has {len(frame)} rows, fewer than the minimum of {min_rows}: "
+                    "drift tests on so few rows are noise. Wait for a larger batch or lower min_rows.",
+                    DataQualityError,
+                )
+            )
+    if out:
+        return out
+    if target is not None and target not in reference.columns:
+        out.append(
+            Problem(
+                target,
+                f"target column {target!r} is not in the reference data: name the column that "
+                "holds the labels, or pass target=None.",
+                MissingColumnError,
+            )
+        )
+    optional = {target, PREDICTION} | set(ignore)
+    missing = [c for c in reference.columns if c not in current.columns and c not in optional]
+    extra = [c for c in current.columns if c not in reference.columns and c not in optional]
+    for col in missing:
+        out.append(
+            Problem(
+                str(col),
+                f"column {col!r} is in the reference data but missing from the current data: "
+                "Evidently would silently drop it. Fix the export, or ignore it explicitly.",
+                MissingColumnError,
+            )
+        )
+    for col in extra:
+        out.append(
+            Problem(
+                str(col),
+                f"column {col!r} is in the current data but not in the reference data: a renamed "
+                "or new column? Fix the export, or ignore it explicitly.",
+                SchemaMismatchError,
+            )
+        )
+    for col in reference.columns:
+        if col not in current.columns or col in ignore:
+            continue
+        problem = _column_problem(str(col), reference[col], current[col], null_surge)
+        if problem:
+            out.append(problem)
+    return out
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _column_problem(name: str, ref: pd.Series, cur: pd.Series, null_surge: float) -> Problem | None:
+    ref_numeric = pd.api.types.is_numeric_dtype(ref.dtype) and not pd.api.types.is_bool_dtype(
+        ref.dtype
+    )
+    cur_null = float(cur.isna().mean())
+    ref_null = float(ref.isna().mean())
+    if ref_null == 1.0:
+        return Problem(
+            name,
+            f"column {name!r} is entirely empty in the reference data: drop it or ignore it.",
+            DataQualityError,
+        )
+    if cur_null == 1.0:
+        return Problem(
+            name,
+            f"column {name!r} is entirely empty in the current data (all {len(cur)} values "
+            "missing): the export or an upstream join is broken.",
+            DataQualityError,
+        )
+    if ref_numeric and not pd.api.types.is_numeric_dtype(cur.dtype):
+        numeric = pd.to_numeric(cur, errors="coerce")
+        bad = cur[numeric.isna() & cur.notna()]
+        if len(bad):
+            return Problem(
+                name,
+                f"column {name!r} is numeric in the reference data but holds text in the current "
+                f"data, such as {bad.iloc[0]!r} ({len(bad)} values): fix the export or the parser.",
+                SchemaMismatchError,
+            )
+        if not pd.api.types.is_bool_dtype(cur.dtype):
+            return None
+    if not ref_numeric and pd.api.types.is_numeric_dtype(cur.dtype):
+        if not pd.api.types.is_datetime64_any_dtype(ref.dtype) and not (
+            pd.api.types.is_bool_dtype(ref.dtype) and pd.api.types.is_bool_dtype(cur.dtype)
+        ):
+            return Problem(
+                name,
+                f"column {name!r} changed type: {ref.dtype} (categories) in the reference data, "
+                f"{cur.dtype} (numbers) in the current data. Fix the export or the parser.",
+                SchemaMismatchError,
+            )
+    if cur_null - ref_null > null_surge:
+        return Problem(
+            name,
+            f"column {name!r} has a null surge: {cur_null:.0%} missing in the current data against "
+            f"{ref_null:.0%} in the reference (limit: +{null_surge:.0%}). Evidently ignores nulls "
+            "and would show no drift; find out why the values are missing.",
+            DataQualityError,
+        )
+    return None
+
+
+def _raise_first(found: list[Problem]) -> None:
+    """Raise the first problem's error, the others summarised in its message."""
+    first = found[0]
+    message = first.message
+    if len(found) > 1:
+        message += f" (and {len(found) - 1} more: " + "; ".join(
+            p.message.split(":")[0] for p in found[1:]
+        )
+        message += ")"
+    raise first.error(message)
