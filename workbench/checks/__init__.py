@@ -8,12 +8,23 @@ version and keeps the results with the version, where :func:`workbench.promote` 
                            protected="age_band")
     report.passed, report.failed
 
+Where things live:
+
+* :mod:`~workbench.checks.base`     ``Check``, ``CheckResult``, ``CheckReport`` (the result protocol)
+* :mod:`~workbench.checks.context`  ``CheckContext``: what the checks look at, metrics computed once
+* :mod:`~workbench.checks.builtin`  the built-in checks, one module per concern
+* :mod:`~workbench.checks.presets`  ``default_suite`` and the default metric bars
+* :mod:`~workbench.checks.runner`   ``run_checks`` (load, run, report, keep with the version) and
+  ``load_eval_data``
+* :mod:`~workbench.checks.card`     the model card
+
 Write your own check by subclassing :class:`Check` (settings in ``__init__``, work in ``run``).
 """
 
 from __future__ import annotations
 
-from workbench.checks.base import STATUSES, Check, CheckContext, CheckReport, CheckResult
+from workbench._core.tasks import LOWER_IS_BETTER
+from workbench.checks.base import STATUSES, Check, CheckReport, CheckResult
 from workbench.checks.builtin import (
     DataQuality,
     FairnessGap,
@@ -26,18 +37,16 @@ from workbench.checks.builtin import (
     ReloadReproducibility,
     SafeArtifact,
     SchemaContract,
+    ServingSmokeCheck,
 )
-from workbench.checks.suite import (
-    DEFAULT_THRESHOLDS,
-    RUN_TAG,
-    STATUS_TAG,
-    default_suite,
-    load_eval_data,
-    run_checks,
-)
+from workbench.checks.card import card_html, model_card
+from workbench.checks.context import CheckContext
+from workbench.checks.presets import DEFAULT_THRESHOLDS, default_suite
+from workbench.checks.runner import RUN_TAG, STATUS_TAG, load_eval_data, run_checks
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
+    "LOWER_IS_BETTER",
     "RUN_TAG",
     "STATUSES",
     "STATUS_TAG",
@@ -56,7 +65,10 @@ __all__ = [
     "ReloadReproducibility",
     "SafeArtifact",
     "SchemaContract",
+    "ServingSmokeCheck",
+    "card_html",
     "default_suite",
     "load_eval_data",
+    "model_card",
     "run_checks",
 ]

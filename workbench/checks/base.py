@@ -1,12 +1,16 @@
-"""The parts every check shares: ``Check``, ``CheckResult``, ``CheckReport`` and ``CheckContext``.
+"""The parts every check shares: ``Check``, ``CheckResult`` and ``CheckReport``.
 
-A check stores its settings in ``__init__`` and does its work in ``run(context)``, returning a
-:class:`CheckResult` with one of four statuses:
+A check stores its settings in ``__init__`` and does its work in ``run(context)`` (a
+:class:`~workbench.checks.context.CheckContext`), returning a :class:`CheckResult` with one of four
+statuses:
 
 * ``pass``: the model meets the bar;
 * ``warn``: worth a look, but it does not block promotion;
 * ``fail``: the model must not be promoted as it is;
 * ``error``: the check could not run (its detail says why); it blocks promotion too.
+
+A :class:`CheckReport` follows the workbench's result protocol (``to_dict``, atomic ``save``,
+``load``, ``log``, ``_repr_html_``).
 """
 
 from __future__ import annotations
@@ -14,25 +18,28 @@ from __future__ import annotations
 import html
 import json
 import os
+import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
 import pandas as pd
 
+from workbench._core.names import ARTIFACT
+from workbench._core.results import Result, atomic_write, jsonable, plain, utc_now
 from workbench.errors import CheckError, DataError, UsageError
 
-__all__ = ["STATUSES", "Check", "CheckContext", "CheckReport", "CheckResult"]
+if TYPE_CHECKING:
+    from workbench.checks.context import CheckContext
+
+__all__ = ["STATUSES", "Check", "CheckReport", "CheckResult"]
 
 #: The statuses a check can end with, best first.
 STATUSES = ("pass", "warn", "fail", "error")
 _COLOURS = {"pass": "#1a7f37", "warn": "#9a6700", "fail": "#cf222e", "error": "#8250df"}
 _BACKGROUNDS = {"pass": "#dafbe1", "warn": "#fff8c5", "fail": "#ffebe9", "error": "#fbefff"}
-#: Metrics where a lower value is better.
-LOWER_IS_BETTER = frozenset({"rmse", "mae", "log_loss"})
+_DIGITS = 6  # values and tables in checks.json are rounded to this many decimals
 
 
 @dataclass
@@ -76,12 +83,26 @@ class CheckResult:
         return {
             "name": self.name,
             "status": self.status,
-            "value": _plain(self.value),
-            "threshold": _plain(self.threshold),
+            "value": plain(self.value, _DIGITS),
+            "threshold": plain(self.threshold, _DIGITS),
             "detail": self.detail,
             "seconds": round(self.seconds, 4),
             "table": None if self.table is None else _records(self.table),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        """A result from what :meth:`to_dict` wrote."""
+        table = data.get("table")
+        return cls(
+            name=data["name"],
+            status=data["status"],
+            value=data.get("value"),
+            threshold=data.get("threshold"),
+            detail=data.get("detail", ""),
+            table=None if table is None else pd.DataFrame(table),
+            seconds=float(data.get("seconds") or 0.0),
+        )
 
     def _repr_html_(self) -> str:
         table = "" if self.table is None else _frame_html(self.table)
@@ -89,7 +110,7 @@ class CheckResult:
 
 
 @dataclass
-class CheckReport:
+class CheckReport(Result):
     """The results of a suite on one model version.
 
     Attributes:
@@ -104,12 +125,15 @@ class CheckReport:
         seconds: Wall time of the suite.
         created: UTC time the suite ran.
         run_id: The MLflow run holding ``checks.json``, ``checks.html`` and the model card.
+        model_card: The model card, in Markdown.
 
     Example:
         >>> rep = CheckReport("models:/m/1", [CheckResult("a", "pass"), CheckResult("b", "fail")])
         >>> rep.passed, rep.failed
         (False, ['b'])
     """
+
+    FILE_NAME: ClassVar[str] = ARTIFACT.CHECKS_JSON
 
     model_uri: str
     results: list[CheckResult]
@@ -119,7 +143,7 @@ class CheckReport:
     comparison: pd.DataFrame | None = None
     eval_rows: int = 0
     seconds: float = 0.0
-    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    created: str = field(default_factory=utc_now)
     run_id: str | None = None
     model_card: str | None = None
 
@@ -155,8 +179,8 @@ class CheckReport:
                 {
                     "check": r.name,
                     "status": r.status,
-                    "value": _plain(r.value),
-                    "threshold": _plain(r.threshold),
+                    "value": plain(r.value, _DIGITS),
+                    "threshold": plain(r.threshold, _DIGITS),
                     "detail": r.detail,
                     "seconds": round(r.seconds, 3),
                 }
@@ -183,17 +207,72 @@ class CheckReport:
             "results": [r.to_dict() for r in self.results],
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], model_card: str | None = None) -> CheckReport:
+        """A report from what :meth:`to_dict` wrote (``checks.json``)."""
+        comparison = data.get("comparison")
+        return cls(
+            model_uri=data["model_uri"],
+            results=[CheckResult.from_dict(r) for r in data.get("results", [])],
+            name=data.get("name"),
+            version=data.get("version"),
+            champion_version=data.get("champion_version"),
+            comparison=None if comparison is None else pd.DataFrame(comparison),
+            eval_rows=int(data.get("eval_rows") or 0),
+            seconds=float(data.get("seconds") or 0.0),
+            created=data.get("created") or utc_now(),
+            run_id=data.get("run_id"),
+            model_card=model_card,
+        )
+
     def save(self, folder: str | os.PathLike) -> Path:
-        """Write ``checks.json`` and ``checks.html`` (and ``model_card.md`` when there is one)
-        into ``folder`` and return it."""
+        """Write ``checks.json`` and ``checks.html`` (and ``model_card.md`` when there is one).
+
+        Each file is written atomically: a reader never sees half of one.
+
+        Args:
+            folder: Where to write them (created when missing).
+
+        Returns:
+            The folder.
+        """
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "checks.json").write_text(json.dumps(self.to_dict(), indent=2, default=str))
-        page = f"<!doctype html><meta charset='utf-8'><title>checks</title>{self._repr_html_()}"
-        (out / "checks.html").write_text(page)
+        payload = json.dumps(jsonable(self.to_dict()), indent=2, default=str)
+        atomic_write(out / ARTIFACT.CHECKS_JSON, payload)
+        atomic_write(out / ARTIFACT.CHECKS_HTML, self.html_page())
         if self.model_card:
-            (out / "model_card.md").write_text(self.model_card)
+            atomic_write(out / ARTIFACT.MODEL_CARD_MD, self.model_card)
         return out
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> CheckReport:
+        """Read a report written by :meth:`save` (its folder, or its ``checks.json``)."""
+        source = Path(path)
+        if source.is_dir():
+            source = source / ARTIFACT.CHECKS_JSON
+        card = source.with_name(ARTIFACT.MODEL_CARD_MD)
+        return cls.from_dict(
+            json.loads(source.read_text()), card.read_text() if card.exists() else None
+        )
+
+    def log(self, run_id: str | None = None) -> None:
+        """Log the saved files and the model card's HTML page to MLflow.
+
+        Args:
+            run_id: The run to log into (default: the active run).
+        """
+        import mlflow
+
+        from workbench.checks.card import card_html
+
+        with tempfile.TemporaryDirectory(prefix="wb-checks-out-") as tmp:
+            folder = self.save(tmp)
+            atomic_write(folder / ARTIFACT.MODEL_CARD_HTML, card_html(self.model_card or ""))
+            if run_id:
+                mlflow.MlflowClient().log_artifacts(run_id, str(folder))
+            else:
+                mlflow.log_artifacts(str(folder))
 
     def summary(self) -> str:
         """A few plain lines: one per check, then the verdict."""
@@ -209,6 +288,10 @@ class CheckReport:
         )
         lines.append(f"{what}: {verdict} ({self.seconds:.1f} s, {self.eval_rows} eval rows)")
         return "\n".join(lines)
+
+    def html_page(self) -> str:
+        """The report as a stand-alone HTML page (``checks.html``)."""
+        return f"<!doctype html><meta charset='utf-8'><title>checks</title>{self._repr_html_()}"
 
     def _repr_html_(self) -> str:
         what = (
@@ -245,13 +328,16 @@ class CheckReport:
 class Check:
     """A pre-deployment check: settings in ``__init__``, the work in ``run(context)``.
 
-    Subclasses set ``name`` and ``protects`` (one plain sentence: what could go wrong without it)
-    and implement :meth:`run`. Calling the check runs it safely: an exception becomes an ``error``
+    Subclasses set ``name`` and ``protects`` (plain words: what could go wrong without it),
+    store each ``__init__`` argument as an attribute of the same name (and nothing else), and
+    implement :meth:`run`; the built-in checks also declare a ``failing_example()`` (see
+    :mod:`workbench.checks.builtin`). Calling the check runs it safely: an exception becomes an ``error``
     result naming the check, never a crash of the whole suite.
 
     Example:
         >>> class AlwaysPass(Check):
         ...     name = "always_pass"
+        ...     protects = "nothing at all"
         ...     def run(self, context):
         ...         return self.result("pass", detail="nothing to see")
         >>> AlwaysPass()(None).status
@@ -266,6 +352,7 @@ class Check:
         raise NotImplementedError
 
     def __call__(self, context: CheckContext) -> CheckResult:
+        """Run the check and time it; an exception becomes an ``error`` result."""
         started = time.perf_counter()
         try:
             result = self.run(context)
@@ -292,179 +379,15 @@ class Check:
         return f"{type(self).__name__}({settings})"
 
 
-@dataclass
-class CheckContext:
-    """What the checks look at. :func:`workbench.run_checks` builds it from a model URI;
-    :meth:`from_model` builds one from an in-memory estimator (checks before logging).
-
-    Attributes:
-        model: The candidate as a scikit-learn estimator (for metrics and probabilities).
-        data: The eval features as given (target removed).
-        target: The eval labels (``None`` when there are none).
-        task: ``classification`` or ``regression``.
-        signature: The model's MLflow signature (``None`` when it has none).
-        profile: The training-data profile (see :mod:`workbench.checks.profile`).
-        champion: The current ``@champion`` as an estimator, or ``None``.
-        champion_version: Its version number.
-        pyfunc: The candidate as MLflow's pyfunc (what the server runs), or ``None``.
-        reference: Rows and the predictions the model made on them when it was logged.
-        artifact_dir: Local copy of the logged model's files.
-        model_uri: The candidate's URI.
-        name: Registered model name.
-        version: Version number.
-        expected_extra: Columns the model drops on purpose (dates, ids): not a schema problem.
-        description: The version's description (the model card's intended use).
-    """
-
-    model: Any
-    data: pd.DataFrame
-    target: pd.Series | None
-    task: str
-    signature: Any = None
-    profile: dict[str, Any] | None = None
-    champion: Any = None
-    champion_version: int | None = None
-    pyfunc: Any = None
-    reference: dict[str, Any] | None = None
-    artifact_dir: Path | None = None
-    model_uri: str = ""
-    name: str | None = None
-    version: int | None = None
-    expected_extra: tuple[str, ...] = ()
-    description: str = ""
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def from_model(
-        cls,
-        model: Any,
-        data: pd.DataFrame,
-        target: str | pd.Series | None = None,
-        *,
-        train: pd.DataFrame | None = None,
-        champion: Any = None,
-    ) -> CheckContext:
-        """A context for an in-memory fitted estimator (no registry involved).
-
-        Args:
-            model: A fitted scikit-learn estimator or Pipeline.
-            data: Eval data, with the target column when ``target`` names one.
-            target: The target column name, or the labels.
-            train: Training features: the profile and the signature are taken from them.
-            champion: Another fitted estimator to compare with.
-        """
-        from workbench.checks.profile import training_profile
-        from workbench.registry import _task_of, signature_frame
-
-        x, y = _split(data, target)
-        signature = profile = None
-        if train is not None:
-            from mlflow.models import infer_signature
-
-            sig_frame = signature_frame(train)
-            signature = infer_signature(sig_frame, model.predict(sig_frame.head(20)))
-            profile = training_profile(sig_frame)
-        return cls(
-            model=model,
-            data=x,
-            target=y,
-            task=_task_of(model),
-            signature=signature,
-            profile=profile,
-            champion=champion,
-            champion_version=None,
-        )
-
-    @property
-    def x(self) -> pd.DataFrame:
-        """The eval features the model takes, cast to its signature's types.
-
-        Raises:
-            DataError: the eval data does not match the signature (see the schema check).
-        """
-        if "x" not in self._cache:
-            from workbench.data import conform_to_signature
-
-            frame = self.data.drop(columns=[c for c in self.expected_extra if c in self.data])
-            self._cache["x"] = conform_to_signature(
-                frame, self.signature, allow_extra=True, what="the eval data"
-            )
-        return self._cache["x"]
-
-    def input_types(self) -> dict[str, str]:
-        """Column -> MLflow type name (``double``, ``long``, ``string``...) from the signature."""
-        inputs = getattr(self.signature, "inputs", None)
-        if inputs is None or not inputs.has_input_names():
-            return {str(c): _kind_of(self.data[c]) for c in self.data.columns}
-        return {spec.name: str(spec.type).split(".")[-1].lower() for spec in inputs.inputs}
-
-    def predict(self, x: pd.DataFrame) -> np.ndarray:
-        """Predictions as served: through the pyfunc model when there is one."""
-        model = self.pyfunc if self.pyfunc is not None else self.model
-        return np.asarray(model.predict(x))
-
-    def metrics(self, which: str = "candidate") -> dict[str, float]:
-        """Metrics of the candidate (or the ``champion``) on the eval data, computed once."""
-        from workbench.registry import evaluate
-
-        key = f"metrics_{which}"
-        if key not in self._cache:
-            if self.target is None:
-                raise CheckError("the eval data has no target column: metrics need labels.")
-            model = self.model if which == "candidate" else self.champion
-            if model is None:
-                raise CheckError(f"there is no {which} model to evaluate.")
-            x = self.x
-            champion_signature = self._cache.get("champion_signature")
-            if which == "champion" and champion_signature is not None:
-                from workbench.data import conform_to_signature
-
-                x = conform_to_signature(
-                    self.data, champion_signature, allow_extra=True, what="the eval data"
-                )
-            self._cache[key] = evaluate(model, x, self.target, self.task)
-        return self._cache[key]
-
-
 # --------------------------------------------------------------------------- helpers
 
 
-def _split(data: pd.DataFrame, target: str | pd.Series | None):
-    from workbench.data import split_xy
-
-    if isinstance(target, str):
-        return split_xy(data, target)
-    return data, target
-
-
-def _kind_of(col: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(col.dtype):
-        return "boolean"
-    if pd.api.types.is_integer_dtype(col.dtype):
-        return "long"
-    if pd.api.types.is_numeric_dtype(col.dtype):
-        return "double"
-    if pd.api.types.is_datetime64_any_dtype(col.dtype):
-        return "datetime"
-    return "string"
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if isinstance(value, float):
-        return round(value, 6)
-    return value
-
-
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    return jsonable(frame.to_dict("records"), _DIGITS)
 
 
 def _short(value: Any) -> str:
-    value = _plain(value)
+    value = plain(value, _DIGITS)
     if value is None:
         return ""
     if isinstance(value, float):

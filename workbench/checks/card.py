@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from workbench.checks.base import CheckContext, CheckReport
+if TYPE_CHECKING:
+    from workbench.checks.base import CheckReport
+    from workbench.checks.context import CheckContext
 
 __all__ = ["card_html", "model_card"]
 

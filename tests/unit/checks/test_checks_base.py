@@ -1,15 +1,13 @@
-"""The shared parts: results, the report (frame, dict, files, HTML), the safe call, the presets."""
+"""The shared parts: results, the report (frame, dict, files, HTML, load), the safe call."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pandas as pd
 import pytest
 
-import workbench as wb
-from workbench.checks import Check, CheckReport, CheckResult, default_suite
+from workbench.checks import Check, CheckReport, CheckResult
 
 
 def _report() -> CheckReport:
@@ -65,30 +63,13 @@ def test_a_check_that_raises_becomes_an_error_result_not_a_crash():
     assert result.seconds >= 0
 
 
-def test_default_suite_is_a_list_of_small_checks():
-    names = [c.name for c in default_suite("classification", protected="age_band")]
-    assert names[:3] == ["schema_contract", "metric_roc_auc", "no_regression"]
-    assert "fairness_gap" in names and "safe_artifact" in names
-    assert "fairness_gap" not in [c.name for c in default_suite("classification")]
-    reg = default_suite("regression", thresholds={"rmse": 60.0, "r2": 0.3})
-    by_name = {c.name: c for c in reg}
-    assert by_name["metric_rmse"].maximum == 60.0 and by_name["metric_r2"].minimum == 0.3
-    with pytest.raises(ValueError, match="unknown task"):
-        default_suite("ranking")
-
-
-def test_serving_smoke_hook_is_lazy_and_clear():
-    if importlib.util.find_spec("workbench.checks.serving_smoke") is None:
-        with pytest.raises(wb.CheckError, match="serving_smoke"):
-            default_suite(serving=True)
-    else:
-        names = [type(c).__name__ for c in default_suite(serving=True)]
-        assert names[-1] == "ServingSmokeCheck"
-
-
-def test_model_card_html_renders_tables_and_lists():
-    from workbench.checks.card import card_html
-
-    page = card_html("# Card\n\n## Metrics\n| a | b |\n|---|---|\n| 1 | `x` |\n- one\n- **two**\n")
-    assert "<h1>Card</h1>" in page and "<td>1</td>" in page and "<code>x</code>" in page
-    assert "<li><b>two</b></li>" in page
+def test_a_saved_report_loads_back(tmp_path):
+    report = _report()
+    report.model_card = "# Model card\n"
+    report.save(tmp_path)
+    again = CheckReport.load(tmp_path)
+    assert again.to_dict() == report.to_dict()
+    assert again["fairness_gap"].table.to_dict("records") == [{"slice": "a"}]
+    assert again.model_card == "# Model card\n"
+    assert CheckReport.load(tmp_path / "checks.json").status == "failed"
+    assert not list(tmp_path.glob(".*.tmp"))  # written through a rename, nothing left behind

@@ -1,15 +1,16 @@
 """The serving smoke check: the version starts in MLflow's model server and answers like in-process.
 
 It is off in the default suite because it starts a real server (seconds); add it with
-``default_suite(serving=True)`` or ``checks=[..., ServingSmokeCheck()]``.
+``default_suite(serving=True)`` or ``suite=[..., ServingSmokeCheck()]``.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from workbench.checks.base import Check, CheckContext, CheckResult
+from workbench.checks.base import Check, CheckResult
+from workbench.checks.builtin._shared import same_predictions
+from workbench.checks.context import CheckContext
 from workbench.errors import CheckError, ServingError
 
 __all__ = ["ServingSmokeCheck"]
@@ -26,7 +27,7 @@ class ServingSmokeCheck(Check):
         start_timeout: Seconds the server may take to answer ``/ping``.
 
     Example:
-        >>> from workbench.checks import default_suite
+        >>> import workbench as wb
         >>> report = wb.run_checks(uri, data=df, target="default",
         ...                        suite=[ServingSmokeCheck()])  # doctest: +SKIP
     """
@@ -39,7 +40,35 @@ class ServingSmokeCheck(Check):
         self.workers = workers
         self.start_timeout = start_timeout
 
+    @classmethod
+    def failing_example(cls) -> tuple[ServingSmokeCheck, CheckContext]:
+        """A served model that is not the one tested: the server answers differently.
+
+        It starts a real server (seconds), in the workspace that is open.
+        """
+        import mlflow
+        from sklearn.dummy import DummyClassifier
+
+        from workbench.checks.builtin._examples import (
+            example_context,
+            example_folder,
+            example_model,
+        )
+
+        context = example_context()
+        guesser = example_model(DummyClassifier(strategy="prior"))
+        folder = example_folder() / "model"
+        import skops.io
+
+        own_types = skops.io.get_untrusted_types(data=skops.io.dumps(guesser))  # built just above
+        mlflow.sklearn.save_model(
+            guesser, str(folder), signature=context.signature, skops_trusted_types=own_types
+        )
+        context.model_uri = str(folder)
+        return cls(rows=20), context
+
     def run(self, context: CheckContext) -> CheckResult:
+        """Serve the version, send good and bad requests, compare, stop the server."""
         from workbench.serving import ModelServer
 
         if not context.model_uri:
@@ -56,7 +85,7 @@ class ServingSmokeCheck(Check):
         except ServingError as err:
             return self.result("fail", detail=f"the server failed: {err}")
         expected = context.predict(sample)
-        same = _same(served, expected)
+        same = same_predictions(served, expected, rtol=1e-9, atol=1e-12)
         rows = [
             {"request": "input example + eval rows", "expected": "200, same predictions",
              "got": f"200, {same.mean():.0%} identical"},
@@ -129,13 +158,3 @@ def _bad_request_statuses(server, sample: pd.DataFrame) -> dict[str, int]:
         "malformed JSON": server.post(b'{"dataframe_split": {')[0],
     }
     return statuses
-
-
-def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape:
-        return np.zeros(max(len(a), len(b)), dtype=bool)
-    if np.issubdtype(a.dtype, np.number) and np.issubdtype(b.dtype, np.number):
-        close = np.isclose(a.astype(float), b.astype(float), rtol=1e-9, atol=1e-12)
-        return close.reshape(len(a), -1).all(axis=1)
-    return (a == b).reshape(len(a), -1).all(axis=1)

@@ -1,0 +1,361 @@
+"""The runner: :func:`run_checks` runs a suite on a model version and keeps the results with it.
+
+It reads like its steps: load the candidate and what it remembers (signature, training profile,
+log-time predictions) and the current ``@champion``, run each check with a progress bar, write the
+report and the model card, then keep them with the version (a run with ``checks.json``,
+``checks.html``, the model card and metrics; the gate's tags on the version, see
+:mod:`workbench._core.names`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from workbench._core.names import (
+    ARTIFACT,
+    CHECKS_FAILED_TAG,
+    CHECKS_RUN_TAG,
+    CHECKS_STATUS_TAG,
+    TAG,
+)
+from workbench._core.progress import Progress, as_progress
+from workbench._core.refs import parse_model_uri, registry_version, version_uri
+from workbench.checks.base import Check, CheckReport, CheckResult
+from workbench.checks.context import CheckContext, split_eval
+from workbench.checks.presets import default_suite
+from workbench.errors import ModelNotFoundError, RegistryError
+
+__all__ = ["FAILED_TAG", "RUN_TAG", "STATUS_TAG", "load_eval_data", "run_checks"]
+
+#: The gate's tags on a version (aliases of :mod:`workbench._core.names`, kept for callers).
+STATUS_TAG = CHECKS_STATUS_TAG
+RUN_TAG = CHECKS_RUN_TAG
+FAILED_TAG = CHECKS_FAILED_TAG
+
+
+def run_checks(
+    model_uri: str,
+    *,
+    data: pd.DataFrame,
+    target: str | None,
+    suite: list[Check] | None = None,
+    protected: str | None = None,
+    thresholds: dict[str, float] | None = None,
+    progress: bool | Progress = True,
+    log: bool = True,
+    serving: bool = False,
+) -> CheckReport:
+    """Run the pre-deployment suite on a model version and keep the results with it.
+
+    Args:
+        model_uri: ``models:/name/3``, ``models:/name@challenger`` or any MLflow model URI.
+        data: Eval data, with the ``target`` column.
+        target: The label column (``None`` when there are no labels: metric checks then error).
+        suite: The checks; default :func:`~workbench.checks.presets.default_suite` for the
+            model's task.
+        protected: Protected column for the default suite's fairness check.
+        thresholds: Absolute metric bars for the default suite.
+        progress: ``True`` for a text progress bar, or a ``progress(step, fraction)`` callback.
+        log: Keep the results with the version (a run, tags, the model card).
+        serving: Add the serving smoke check to the default suite (starts the real model server:
+            about 10 s more).
+
+    Returns:
+        A :class:`CheckReport`; ``report.passed`` says whether it may be promoted.
+
+    Raises:
+        ModelNotFoundError: the model or version does not exist.
+        MissingColumnError: ``target`` is not a column of ``data``.
+        RegistryError: the results could not be written to MLflow (nothing is left half-written).
+    """
+    started = time.perf_counter()
+    step = as_progress(progress, desc="checks")
+    with _quiet_downloads(), tempfile.TemporaryDirectory(prefix="wb-checks-") as tmp:
+        step("loading the model", 0.0)
+        context = _load_context(model_uri, data, target, Path(tmp))
+        if suite is None:
+            suite = default_suite(
+                context.task, thresholds=thresholds, protected=protected, serving=serving
+            )
+        results = _run_suite(suite, context, step)
+        report = _write_report(context, results, time.perf_counter() - started)
+        if log and context.name and context.version:
+            step("saving the results", len(suite) / (len(suite) + 1))
+            report.run_id = _keep_with_version(report, context)
+    report.seconds = time.perf_counter() - started
+    step("done", 1.0)
+    return report
+
+
+def load_eval_data(
+    data: str | os.PathLike | pd.DataFrame | None = None, n: int = 2000, seed: int = 7
+) -> pd.DataFrame:
+    """The eval table: ``data`` itself, a CSV / Parquet file, or fresh demo rows.
+
+    Args:
+        data: A DataFrame, a file, or ``None`` for demo credit-risk rows the demo model never saw
+            (``credit_risk(n, seed)``).
+        n: Demo rows.
+        seed: Demo seed.
+
+    Raises:
+        DataFileError: the file is missing or does not parse.
+    """
+    from workbench.data import credit_risk, load_table
+
+    if data is None:
+        return credit_risk(n, seed=seed)
+    if isinstance(data, pd.DataFrame):
+        return data
+    return load_table(data)
+
+
+# --------------------------------------------------------------------------- the steps
+
+
+def _load_context(model_uri: str, data: pd.DataFrame, target: str | None, tmp: Path):
+    """The candidate (as served and as an estimator), its memory and the ``@champion``."""
+    import mlflow
+
+    from workbench._core.tasks import task_of_estimator
+    from workbench.workspace import mlflow_client
+
+    x, y = split_eval(data, target)
+    client = mlflow_client()  # opens the workspace: MLflow reads the store the user chose
+    mv = _model_version(client, model_uri)
+    uri = version_uri(mv.name, mv.version) if mv else model_uri
+    try:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(tmp)))
+        pyfunc = mlflow.pyfunc.load_model(str(local))
+    except Exception as err:
+        raise ModelNotFoundError(
+            f"cannot load the model {model_uri}: {err}. Check the URI (models:/NAME/VERSION)."
+        ) from err
+    estimator = _raw_model(pyfunc)
+    tags = dict(mv.tags or {}) if mv else {}
+    run_id = mv.run_id if mv else None
+    champion, champion_version, champion_signature = _champion(client, mv)
+    return CheckContext(
+        model=estimator,
+        data=x,
+        target=y,
+        task=tags.get(TAG.TASK) or task_of_estimator(estimator, fallback=True),
+        signature=pyfunc.metadata.signature,
+        profile=_run_json(run_id, ARTIFACT.PROFILE),
+        champion=champion,
+        champion_version=champion_version,
+        pyfunc=pyfunc,
+        reference=_run_json(run_id, ARTIFACT.REFERENCE),
+        artifact_dir=local,
+        model_uri=uri,
+        name=mv.name if mv else None,
+        version=int(mv.version) if mv else None,
+        expected_extra=tuple(c for c in tags.get(TAG.DROPPED_COLUMNS, "").split(",") if c),
+        description=(mv.description or "") if mv else "",
+        champion_signature=champion_signature,
+    )
+
+
+def _run_suite(suite: list[Check], context: CheckContext, step: Progress) -> list[CheckResult]:
+    """Each check in turn (a check that breaks is an ``error`` result, not a crash)."""
+    results = []
+    for i, check in enumerate(suite):
+        step(check.name, i / (len(suite) + 1))
+        results.append(check(context))
+    return results
+
+
+def _write_report(context: CheckContext, results: list[CheckResult], seconds: float):
+    """The report, with candidate and champion metrics side by side and the model card."""
+    from workbench.checks.card import model_card
+
+    report = CheckReport(
+        model_uri=context.model_uri,
+        results=results,
+        name=context.name,
+        version=context.version,
+        champion_version=context.champion_version,
+        comparison=_comparison(context),
+        eval_rows=len(context.data),
+        seconds=seconds,
+    )
+    report.model_card = model_card(report, context)
+    return report
+
+
+def _keep_with_version(report: CheckReport, context: CheckContext) -> str:
+    """A run holding the report, then the gate's tags on the version; returns the run id."""
+    run_id = _log_run(report, context)
+    _tag_version(report, run_id)
+    return run_id
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _model_version(client: Any, model_uri: str) -> Any | None:
+    """The registry's version ``model_uri`` names, or None for a URI outside the registry.
+
+    Raises:
+        ModelNotFoundError: the model, the version or the alias does not exist.
+    """
+    from workbench.registry.versions import registered_model
+
+    ref = parse_model_uri(model_uri)
+    if not ref.registered:
+        return None
+    registered_model(client, ref.name)  # names the model when it is not there at all
+    return registry_version(ref, client, strict=True)
+
+
+def _champion(client: Any, mv: Any) -> tuple[Any, int | None, Any]:
+    """The ``@champion`` as an estimator, its version and its signature (Nones without one)."""
+    import mlflow
+
+    if mv is None:
+        return None, None, None
+    champ = registry_version(parse_model_uri(f"models:/{mv.name}@champion"), client)
+    if champ is None:
+        return None, None, None
+    version = int(champ.version)
+    if version == int(mv.version):
+        return None, version, None
+    try:
+        pyfunc = mlflow.pyfunc.load_model(version_uri(mv.name, version))
+    except Exception as err:
+        raise ModelNotFoundError(
+            f"cannot load the @champion of {mv.name!r} (version {version}): {err}"
+        ) from err
+    return _raw_model(pyfunc), version, pyfunc.metadata.signature
+
+
+def _raw_model(pyfunc: Any) -> Any:
+    try:
+        model = pyfunc.get_raw_model()
+    except Exception:
+        model = None
+    return model if hasattr(model, "predict") else pyfunc
+
+
+def _run_json(run_id: str | None, path: str) -> dict[str, Any] | None:
+    if not run_id:
+        return None
+    import mlflow
+
+    try:
+        return mlflow.artifacts.load_dict(f"runs:/{run_id}/{path}")
+    except Exception:
+        return None  # logged before the workbench kept it: the checks say so
+
+
+def _comparison(context: CheckContext) -> pd.DataFrame | None:
+    """Candidate and champion metrics side by side, when both were computed."""
+    cand = context.known_metrics("candidate")
+    if not cand:
+        return None
+    champ = context.known_metrics("champion") or {}
+    rows = [
+        {
+            "metric": k,
+            "candidate": v,
+            "champion": champ.get(k),
+            "delta": v - champ[k] if k in champ else None,
+        }
+        for k, v in cand.items()
+    ]
+    return pd.DataFrame(rows)
+
+
+@contextlib.contextmanager
+def _quiet_downloads():
+    """No per-file download bars from MLflow while the suite draws its own."""
+    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    before = os.environ.get(key)
+    os.environ[key] = "false"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
+
+
+# --------------------------------------------------------------------------- keeping the results
+
+
+def _log_run(report: CheckReport, context: CheckContext) -> str:
+    """A finished run with the report's metrics and files; FAILED (and raising) when it cannot."""
+    from mlflow.entities import Metric
+    from mlflow.utils.mlflow_tags import MLFLOW_RUN_NOTE
+
+    from workbench._core.text import user_name
+    from workbench.workspace import current_workspace, mlflow_client
+
+    client = mlflow_client()
+    name, version = report.name, report.version
+    tags = {
+        TAG.KIND: "checks",
+        TAG.MODEL: name,
+        TAG.MODEL_VERSION: str(version),
+        TAG.USER: user_name(),
+        CHECKS_STATUS_TAG: report.status,
+        MLFLOW_RUN_NOTE: f"Pre-deployment checks of {name} version {version}: {report.status}.",
+    }
+    if context.champion_version:
+        tags[TAG.CHAMPION_VERSION] = str(context.champion_version)
+    experiment_id = current_workspace().experiment_id(name)
+    run = client.create_run(experiment_id, run_name=f"checks-{name}-v{version}", tags=tags)
+    run_id = report.run_id = run.info.run_id
+    try:
+        now = int(time.time() * 1000)
+        metrics = [Metric(key, value, now, 0) for key, value in _run_metrics(report, context)]
+        client.log_batch(run_id, metrics=metrics)
+        report.log(run_id)
+        client.set_terminated(run_id)
+    except Exception as err:
+        client.set_terminated(run_id, status="FAILED")
+        raise RegistryError(
+            f"saving the check results of {name} version {version} failed: {err}. The run "
+            f"{run_id} is marked FAILED and the version's tags were not changed."
+        ) from err
+    return run_id
+
+
+def _run_metrics(report: CheckReport, context: CheckContext) -> list[tuple[str, float]]:
+    """The verdict, each check's numeric value and the candidate's eval metrics."""
+    out = [
+        ("checks.passed", float(report.passed)),
+        ("checks.failed_count", float(len(report.failed))),
+        ("checks.seconds", float(report.seconds)),
+    ]
+    for result in report.results:
+        if isinstance(result.value, int | float) and pd.notna(result.value):
+            out.append((f"check.{result.name}", float(result.value)))
+    for key, value in (context.known_metrics("candidate") or {}).items():
+        out.append((f"eval_{key}", float(value)))
+    return out
+
+
+def _tag_version(report: CheckReport, run_id: str) -> None:
+    """Status "pending" first, the verdict last: a half-done update never reads "passed"."""
+    from workbench.workspace import mlflow_client
+
+    client = mlflow_client()
+    name, version = report.name, str(report.version)
+    try:
+        client.set_model_version_tag(name, version, CHECKS_STATUS_TAG, "pending")
+        client.set_model_version_tag(name, version, CHECKS_RUN_TAG, run_id)
+        client.set_model_version_tag(name, version, CHECKS_FAILED_TAG, ",".join(report.failed))
+        client.set_model_version_tag(name, version, CHECKS_STATUS_TAG, report.status)
+    except Exception as err:
+        raise RegistryError(
+            f"tagging {name} version {version} with its check results failed: {err}"
+        ) from err
