@@ -21,7 +21,7 @@ import psutil
 import pytest
 
 import workbench as wb
-from workbench.serving import encode_frame, in_process_predict
+from workbench.serving import decode_predictions, encode_frame, in_process_predict
 
 pytestmark = pytest.mark.server
 
@@ -116,7 +116,7 @@ def test_bad_requests_get_4xx_without_stack_trace_and_the_server_keeps_serving(
     status, raw = server.post(body)
     assert 400 <= status < 500, raw[:300]
     with pytest.raises(wb.ServerRequestError) as info:
-        wb.serving._predictions(status, raw)
+        decode_predictions(status, raw)
     assert info.value.status_code == status
     assert fragment in str(info.value)
     assert "Traceback" not in str(info.value) and "stack_trace" not in str(info.value)
@@ -253,7 +253,7 @@ def test_champion_vs_challenger_reports_disagreement_and_latency_side_by_side(tr
 
 
 def test_serving_smoke_check_passes_for_a_sound_version(trained):
-    from workbench.checks.serving_smoke import ServingSmokeCheck
+    from workbench.checks import ServingSmokeCheck
 
     data = trained.frame.drop(columns="application_date").head(200)
     report = wb.run_checks(

@@ -22,7 +22,7 @@ def _served_pids() -> set[int]:
     for proc in psutil.process_iter(["cmdline", "status"]):
         cmd = " ".join(proc.info["cmdline"] or [])
         if proc.info["status"] != psutil.STATUS_ZOMBIE and (
-            "workbench._serve_launcher" in cmd or "models serve" in cmd
+            "workbench.serving._launcher" in cmd or "models serve" in cmd
         ):
             found.add(proc.pid)
     return found

@@ -1,6 +1,6 @@
 """Run MLflow's own scoring server with the garbage collector tuned for steady latency.
 
-``python -m workbench._serve_launcher -m URI -h HOST -p PORT -w WORKERS -t TIMEOUT`` does what
+``python -m workbench.serving._launcher -m URI -h HOST -p PORT -w WORKERS -t TIMEOUT`` does what
 ``mlflow models serve -m URI --env-manager local ...`` does (download the model, then run
 ``uvicorn mlflow.pyfunc.scoring_server.app:app`` with the same host, port, workers and request
 timeout, so the endpoints, payloads and error answers are MLflow's own), with one difference: each
@@ -19,12 +19,12 @@ import os
 import sys
 
 #: uvicorn imports this in each worker; it loads the model and tunes the collector there.
-APP = "workbench._serve_app:app"
+APP = "workbench.serving._app:app"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The subset of ``mlflow models serve`` flags the workbench uses, with the same names."""
-    p = argparse.ArgumentParser(prog="python -m workbench._serve_launcher", add_help=False)
+    p = argparse.ArgumentParser(prog="python -m workbench.serving._launcher", add_help=False)
     p.add_argument("-m", "--model-uri", required=True)
     p.add_argument("-h", "--host", default="127.0.0.1")
     p.add_argument("-p", "--port", type=int, default=5000)
@@ -43,14 +43,16 @@ def main(argv: list[str] | None = None) -> int:
     from mlflow.tracking.artifact_utils import _download_artifact_from_uri
     from mlflow.utils.file_utils import path_to_local_file_uri
 
-    local_path = _download_artifact_from_uri(args.model_uri)  # as mlflow's pyfunc backend does
-    os.environ[scoring_server._SERVER_MODEL_PATH] = path_to_local_file_uri(local_path)
+    # MLflow's own private names, used exactly as its pyfunc backend uses them before uvicorn starts
+    local_path = _download_artifact_from_uri(args.model_uri)
+    model_path_variable = scoring_server._SERVER_MODEL_PATH  # noqa: SLF001
+    os.environ[model_path_variable] = path_to_local_file_uri(local_path)
     timeout = args.timeout or MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT.get()
     os.environ[MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT.name] = str(timeout)
     if args.workers > 1:  # spawned workers import APP themselves
         uvicorn.run(APP, host=args.host, port=args.port, workers=args.workers)
         return 0
-    from workbench._serve_app import app
+    from workbench.serving._app import app
 
     uvicorn.run(app, host=args.host, port=args.port)
     return 0

@@ -1,4 +1,4 @@
-"""MLflow's scoring-server app, loaded, with the garbage collector tuned (see ``_serve_launcher``).
+"""MLflow's scoring-server app, loaded, with the garbage collector tuned (see ``_launcher``).
 
 Importing this module loads the model named by MLflow's ``__pyfunc_model_path__`` environment variable
 exactly as ``mlflow.pyfunc.scoring_server.app`` does, then:

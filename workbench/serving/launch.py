@@ -1,0 +1,75 @@
+"""How the model server is started: its command line, its environment and its log file.
+
+By default the server is MLflow's own scoring app run by ``python -m workbench.serving._launcher``,
+which takes the flags of ``mlflow models serve`` and only tunes the garbage collector after the model
+loads (the slowest requests were collector pauses). ``gc_tuned=False`` runs ``mlflow models serve``
+itself. Either way the flags are the same: host, port, workers and request timeout.
+
+Example:
+    >>> launch_command("models:/credit-risk/3", port=5001, workers=2)[1:3]
+    ['-m', 'workbench.serving._launcher']
+    >>> launch_command("models:/credit-risk/3", port=5001, workers=2)[-8:]
+    ['-h', '127.0.0.1', '-p', '5001', '-w', '2', '-t', '60']
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from workbench._core.process import HOST, python_bin_path
+
+__all__ = ["LAUNCHER", "default_workers", "launch_command", "launch_environment", "new_log"]
+
+#: The module ``python -m`` runs for the tuned server (see :mod:`workbench.serving._launcher`).
+LAUNCHER = "workbench.serving._launcher"
+
+
+def default_workers() -> int:
+    """Workers per server by default: the machine's cores (at least 1)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def launch_command(
+    model_uri: str, port: int, workers: int, request_timeout: int = 60, gc_tuned: bool = True
+) -> list[str]:
+    """The argv that serves ``model_uri`` on 127.0.0.1:``port``.
+
+    Args:
+        model_uri: What to serve (a URI MLflow resolves in the child).
+        port: Port to bind on 127.0.0.1.
+        workers: Server processes.
+        request_timeout: Seconds one request may take before the server answers 504.
+        gc_tuned: The workbench launcher (collector tuned after the model loads); ``False`` runs
+            ``mlflow models serve`` with the same flags.
+    """
+    flags = ["-h", HOST, "-p", str(port), "-w", str(workers), "-t", str(request_timeout)]
+    if gc_tuned:
+        return [sys.executable, "-m", LAUNCHER, "-m", model_uri, *flags]
+    return [
+        sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri,
+        "--env-manager", "local", *flags,
+    ]  # fmt: skip
+
+
+def launch_environment(tracking_uri: str) -> dict[str, str]:
+    """This process's environment for the server: the same tracking store and registry, this
+    interpreter's ``mlflow`` and ``uvicorn`` first on ``PATH``, unbuffered output."""
+    env = dict(os.environ)
+    env["MLFLOW_TRACKING_URI"] = tracking_uri
+    env.setdefault("MLFLOW_REGISTRY_URI", tracking_uri)
+    env["PATH"] = python_bin_path(env)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def new_log(port: int) -> Path:
+    """A new, empty temporary file for the output of the server on ``port``."""
+    fd, path = tempfile.mkstemp(prefix=f"wb-serve-{port}-", suffix=".log")
+    os.close(fd)
+    return Path(path)

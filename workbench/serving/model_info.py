@@ -1,0 +1,109 @@
+"""What the workbench reads about a served model without asking the server.
+
+The model's MLflow info (its signature and input example) and the model loaded in this process (the
+floor a load test compares against, what served predictions must equal) are cached per tracking store
+and per *pinned* URI: ``models:/name@alias`` is resolved to the version it points at now first, so
+a moved alias is never answered from the cache of its old version.
+
+Example:
+    >>> resolved_version("models:/credit-risk/3"), resolved_version("runs:/abc/model")
+    ('3', None)
+    >>> pinned_uri("models:/credit-risk/3")
+    'models:/credit-risk/3'
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from workbench._core.refs import parse_model_uri, registry_version
+from workbench._core.text import first_line
+from workbench.errors import ServingError
+
+__all__ = [
+    "in_process_model",
+    "in_process_predict",
+    "input_example",
+    "model_info",
+    "pinned_uri",
+    "resolved_version",
+]
+
+
+def model_info(model_uri: str):
+    """The model's ``mlflow.models.ModelInfo``, cached per tracking store and resolved version.
+
+    Raises:
+        ServingError: the model cannot be found (nothing is started).
+    """
+    import mlflow
+
+    return _model_info_cached(mlflow.get_tracking_uri(), pinned_uri(model_uri))
+
+
+def resolved_version(model_uri: str) -> str | None:
+    """The registry version ``model_uri`` names now: its number, the version its alias points at,
+    or None (not a registered reference, or an alias the registry does not know)."""
+    ref = parse_model_uri(model_uri)
+    if ref.kind == "version":
+        return ref.version
+    if ref.kind != "alias":
+        return None
+    try:
+        found = registry_version(ref)
+    except Exception:
+        return None
+    return str(found.version) if found is not None else None
+
+
+def pinned_uri(model_uri: str) -> str:
+    """``models:/name@alias`` as the version it points at now (other URIs unchanged)."""
+    ref = parse_model_uri(model_uri)
+    return ref.pinned(resolved_version(model_uri)) if ref.kind == "alias" else model_uri
+
+
+def input_example(info) -> pd.DataFrame | None:
+    """The input example logged with the model of ``info``, as a DataFrame (None without one)."""
+    import mlflow
+
+    model = mlflow.models.Model.load(info.model_uri)
+    example = model.load_input_example()
+    if example is None:
+        return None
+    return example if isinstance(example, pd.DataFrame) else pd.DataFrame(example)
+
+
+def in_process_model(model_uri: str):
+    """``model_uri`` loaded in this process as a pyfunc model (the last few are cached)."""
+    import mlflow
+
+    return _in_process_model_cached(mlflow.get_tracking_uri(), pinned_uri(model_uri))
+
+
+def in_process_predict(model_uri: str, data: pd.DataFrame) -> np.ndarray:
+    """Predictions of ``model_uri`` loaded in this process (what the server should return)."""
+    return np.asarray(in_process_model(model_uri).predict(data))
+
+
+@lru_cache(maxsize=32)
+def _model_info_cached(tracking_uri: str, model_uri: str):
+    import mlflow
+
+    try:
+        return mlflow.models.get_model_info(model_uri)
+    except Exception as err:
+        raise ServingError(
+            f"cannot find model {model_uri}: {first_line(err) or type(err).__name__}. Check the "
+            "name, version or alias (`workbench history NAME`, or the registry in the MLflow UI); "
+            "nothing was started."
+        ) from err
+
+
+@lru_cache(maxsize=4)
+def _in_process_model_cached(tracking_uri: str, model_uri: str):
+    import mlflow
+
+    return mlflow.pyfunc.load_model(model_uri)
