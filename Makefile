@@ -20,11 +20,11 @@ demo: $(STAMP)
 	$(VENV)/bin/workbench demo
 
 test: $(STAMP)
-	$(PY) -m pytest tests workbench --doctest-modules --timeout=900
+	$(PY) -m pytest tests workbench --doctest-modules --ignore=workbench/serving/_app.py --timeout=900
 	$(PY) -m benchmarks --smoke
 
 test-fast: $(STAMP)
-	$(PY) -m pytest tests workbench --doctest-modules -m "not browser and not notebook and not server"
+	$(PY) -m pytest tests workbench --doctest-modules --ignore=workbench/serving/_app.py -m "not browser and not notebook and not server"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check workbench tests benchmarks

@@ -71,6 +71,11 @@ class WeekSimulation:
         results: One drift result per day.
         decision: The retrain policy's decision (None when nothing was logged or no model given).
         batches: The production batches, with their labels.
+
+    Example:
+        >>> week = WeekSimulation("none", results=[])
+        >>> week.to_dict()
+        {'scenario': 'none', 'days': [], 'decision': None}
     """
 
     scenario: str
