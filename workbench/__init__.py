@@ -53,6 +53,8 @@ _LAZY = {
     "versions": "workbench.registry",
     "get_version": "workbench.registry",
     "model_names": "workbench.registry",
+    "ModelContract": "workbench.contract",
+    "model_contract": "workbench.registry",
     "TrainingTable": "workbench.training",
     "load_training_data": "workbench.training",
     "hyperparameters": "workbench.training",
@@ -116,6 +118,7 @@ __all__ = [
     "MissingColumnError",
     "ModelError",
     "ModelNotFoundError",
+    "ModelContract",
     "ModelServer",
     "ModelVersion",
     "MonitoringError",
@@ -153,6 +156,7 @@ __all__ = [
     "load_test",
     "load_training_data",
     "log_model",
+    "model_contract",
     "model_names",
     "monitoring_history",
     "open_workspace",
@@ -202,6 +206,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         load_eval_data,
         run_checks,
     )
+    from workbench.contract import ModelContract
     from workbench.data import demo_dataset, load_table, production_batch
     from workbench.demo import DemoSummary, run_demo
     from workbench.monitoring import (
@@ -223,6 +228,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         get_version,
         history,
         log_model,
+        model_contract,
         model_names,
         promote,
         rollback,

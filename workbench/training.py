@@ -13,7 +13,7 @@ import pandas as pd
 
 from workbench._core.names import TAG
 from workbench._core.progress import Progress, as_progress
-from workbench._core.tasks import task_of_values
+from workbench.contract import infer_contract, infer_roles
 from workbench.data import split_xy
 from workbench.errors import DataError, UsageError
 from workbench.registry import ModelVersion, log_model
@@ -108,19 +108,12 @@ def hyperparameters(
 
 
 def feature_columns(x: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
-    """Split columns into (numeric, categorical, dropped). Dates and ids are dropped."""
-    numeric, categorical, dropped = [], [], []
-    for col in x.columns:
-        dtype = x[col].dtype
-        if pd.api.types.is_datetime64_any_dtype(dtype):
-            dropped.append(col)
-        elif pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
-            numeric.append(col)
-        elif x[col].nunique(dropna=True) > max(50, 0.5 * len(x)):
-            dropped.append(col)  # free text or an identifier: no use as a category
-        else:
-            categorical.append(col)
-    return numeric, categorical, dropped
+    """Split columns into (numeric, categorical, dropped) by the model contract's rules:
+    identifiers, dates and free text are dropped."""
+    roles = infer_roles(x)
+    numeric = [r.name for r in roles if r.feature and r.kind in ("numeric", "boolean")]
+    categorical = [r.name for r in roles if r.feature and r.name not in numeric]
+    return numeric, categorical, [r.name for r in roles if not r.feature]
 
 
 def build_model(
@@ -205,6 +198,11 @@ def train_and_log(
     alias: str | None = "challenger",
     dataset_name: str = "train",
     progress: Progress | None = None,
+    positive_label: Any = None,
+    id_columns: list[str] | None = None,
+    date_columns: list[str] | None = None,
+    ignore: list[str] | None = None,
+    protected: list[str] | None = None,
 ) -> ModelVersion:
     """Split ``data``, fit a pipeline of ``family`` and log it as a new version of ``name``.
 
@@ -220,12 +218,20 @@ def train_and_log(
         alias: Alias for the new version.
         dataset_name: Name of the training data in the lineage.
         progress: Called with (step, fraction done) as the work goes on.
+        positive_label: The class that counts as positive (see :func:`workbench.log_model`).
+        id_columns: Identifier columns (never features; more are inferred).
+        date_columns: Date/time columns (never features; more are inferred).
+        ignore: Columns to leave out of the features.
+        protected: Attributes fairness is measured on (features unless also ignored).
 
     Returns:
-        The new :class:`~workbench.ModelVersion`.
+        The new :class:`~workbench.ModelVersion`; ``wb.model_contract(mv.model_uri)`` shows the
+        column roles it was trained with.
 
     Raises:
         DataError: empty data, a missing target, or too few rows to split.
+        MissingColumnError: a declared column is not in the data (nothing is logged).
+        UsageError: the positive label is unknown, or a label pair needs one.
     """
     from sklearn.model_selection import train_test_split
 
@@ -241,11 +247,17 @@ def train_and_log(
         raise DataError(
             f"the data has {len(x)} rows: at least 10 are needed to train and evaluate."
         )
-    task = task or task_of_values(y)
-    numeric, categorical, dropped = feature_columns(x)
+    contract = infer_contract(
+        data, target, task=task, positive_label=positive_label, id_columns=id_columns or (),
+        date_columns=date_columns or (), ignore=ignore or (), protected=protected or (),
+    )  # fmt: skip
+    task, numeric, categorical = contract.task, contract.numeric, contract.categorical
     if not numeric and not categorical:
-        raise DataError("no usable feature columns: the table needs numeric or text columns.")
-    x = x[numeric + categorical]
+        raise DataError(
+            "no usable feature columns: every column is the target, an identifier, a date or "
+            "ignored (see wb.model_contract roles); the table needs numeric or text features."
+        )
+    x = x[contract.features]
     stratify = y if task == "classification" and y.value_counts().min() >= 2 else None
     x_tr, x_ev, y_tr, y_ev = train_test_split(
         x, y, test_size=test_size, random_state=seed, stratify=stratify
@@ -253,7 +265,7 @@ def train_and_log(
     report(f"training {family}", 0.2)
     model = build_model(family, task, numeric, categorical, params, seed).fit(x_tr, y_tr)
     report("logging to MLflow", 0.6)
-    tags = {TAG.FAMILY: family, TAG.DROPPED_COLUMNS: ",".join(dropped)}
+    tags = {TAG.FAMILY: family, TAG.DROPPED_COLUMNS: ",".join(contract.skipped)}
     mv = log_model(
         model,
         name=name,
@@ -263,6 +275,7 @@ def train_and_log(
         tags=tags,
         alias=alias,
         dataset_name=dataset_name,
+        contract=contract,
     )
     report("done", 1.0)
     return mv

@@ -50,6 +50,7 @@ class TAG:
     DATA_CURRENT = "workbench.data.current"
     RETRAIN_REQUESTED = "workbench.retrain_requested"
     RETRAIN_REASON = "workbench.retrain_reason"
+    POSITIVE_LABEL = "workbench.positive_label"
 
 
 #: The gate's tags on a model version, written by ``run_checks`` and read by ``promote``.
@@ -62,6 +63,7 @@ class ARTIFACT:
     """Artifact file names written with runs and saved results."""
 
     PROFILE = "profile.json"
+    CONTRACT = "contract.json"
     REFERENCE = "reference.json"
     CHECKS_JSON = "checks.json"
     CHECKS_HTML = "checks.html"

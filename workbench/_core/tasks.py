@@ -134,11 +134,12 @@ def metrics(
     task: str = "classification",
     classes: Any = None,
     names: Iterable[str] | None = None,
+    positive_label: Any = None,
 ) -> dict[str, float]:
     """The task's metrics of predictions ``pred`` (and probabilities ``proba``) against ``y``.
 
-    Rows where ``y`` is missing are left out. Binary labels are scored on the larger label as the
-    positive class; multiclass on macro averages.
+    Rows where ``y`` is missing are left out. Binary labels are scored on ``positive_label`` (the
+    model contract's; without one, the larger label); multiclass on macro averages.
 
     Args:
         y: True values.
@@ -147,6 +148,7 @@ def metrics(
         task: ``classification`` or ``regression``.
         classes: The model's ``classes_`` (for ROC AUC and log loss on probabilities).
         names: Keep only these metrics (default: all the task has).
+        positive_label: The class precision, recall, F1 and ROC AUC are measured on (binary).
     """
     from sklearn import metrics as skm
 
@@ -165,7 +167,7 @@ def metrics(
             "r2": float(skm.r2_score(y_arr, pred)) if len(y_arr) > 1 else float("nan"),
         }
     else:
-        out = _classification_metrics(y_arr, pred, proba, classes)
+        out = _classification_metrics(y_arr, pred, proba, classes, positive_label)
     return out if names is None else {k: v for k, v in out.items() if k in set(names)}
 
 
@@ -175,17 +177,23 @@ def final_step(model: Any) -> Any:
     return final_step(steps[-1][1]) if steps else model
 
 
-def _classification_metrics(y, pred, proba, classes) -> dict[str, float]:
+def _classification_metrics(y, pred, proba, classes, positive_label=None) -> dict[str, float]:
     from sklearn import metrics as skm
 
-    labels = np.unique(np.concatenate([np.asarray(y), np.asarray(pred)]))
-    binary = len(labels) <= 2
+    labels = _labels(y, pred)
+    binary = len(labels) <= 2 and (positive_label is None or len(_labels(classes, [])) <= 2)
     average = "binary" if binary else "macro"
-    pos_label = labels.max() if binary else 1
+    pos_label = (positive_label if positive_label is not None else labels[-1]) if binary else 1
     # one pass for the three: precision_score, recall_score and f1_score each call this
-    precision, recall, f1, _ = skm.precision_recall_fscore_support(
-        y, pred, average=average, pos_label=pos_label, zero_division=0
-    )
+    if binary:  # per the positive label, present in this batch or not
+        scores = skm.precision_recall_fscore_support(
+            y, pred, labels=[pos_label], average=None, zero_division=0
+        )
+        precision, recall, f1 = (float(s[0]) for s in scores[:3])
+    else:
+        precision, recall, f1, _ = skm.precision_recall_fscore_support(
+            y, pred, average=average, zero_division=0
+        )
     out = {
         "accuracy": float(skm.accuracy_score(y, pred)),
         "precision": float(precision),
@@ -195,7 +203,10 @@ def _classification_metrics(y, pred, proba, classes) -> dict[str, float]:
     if proba is not None and len(np.unique(y)) > 1:
         try:
             if binary and proba.shape[1] == 2:
-                out["roc_auc"] = float(skm.roc_auc_score(y, proba[:, 1]))
+                order = list(classes) if classes is not None else sorted(labels.tolist())
+                column = order.index(pos_label) if pos_label in order else 1
+                positive = np.asarray(y) == pos_label
+                out["roc_auc"] = float(skm.roc_auc_score(positive, proba[:, column]))
             else:
                 out["roc_auc"] = float(
                     skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes)
@@ -204,6 +215,14 @@ def _classification_metrics(y, pred, proba, classes) -> dict[str, float]:
         except (ValueError, AttributeError, TypeError):
             pass  # e.g. an eval label the model never saw: the other metrics still stand
     return out
+
+
+def _labels(y: Any, pred: Any) -> np.ndarray:
+    values = np.concatenate([np.asarray(y if y is not None else []), np.asarray(pred)])
+    try:
+        return np.unique(values)
+    except TypeError:  # mixed types: order them as text
+        return np.array(sorted(set(values.tolist()), key=str), dtype=object)
 
 
 def _transformed(model: Any, x: Any) -> tuple[Any, Any]:

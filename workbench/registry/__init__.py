@@ -10,6 +10,8 @@ What lives where:
   save, the logged model, the compact skops file): every vendor-private API, and only here
 * :mod:`~workbench.registry.versions`       register a version; model names, versions, one version
 * :mod:`~workbench.registry.model_version`  :class:`ModelVersion`, what the above return
+* :mod:`~workbench.registry.contracts`      the model contract of a version: made at log time,
+  stored with the run, read back by :func:`model_contract`
 * :mod:`~workbench.registry.gate`           :func:`promote` and :func:`rollback`: the checks'
   verdict decides, aliases move only with an audit entry
 * :mod:`~workbench.registry.audit`          :class:`AuditEntry` and :func:`history`: the audit log
@@ -24,6 +26,7 @@ from __future__ import annotations
 from workbench._core.names import AUDIT_EXPERIMENT
 from workbench._core.tasks import evaluate
 from workbench.registry.audit import AuditEntry, history
+from workbench.registry.contracts import model_contract
 from workbench.registry.gate import promote, rollback
 from workbench.registry.log import log_model
 from workbench.registry.model_version import ModelVersion
@@ -38,6 +41,7 @@ __all__ = [
     "get_version",
     "history",
     "log_model",
+    "model_contract",
     "model_names",
     "promote",
     "rollback",

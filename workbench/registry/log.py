@@ -29,6 +29,7 @@ from workbench._core.refs import version_uri
 from workbench._core.tasks import metrics as task_metrics
 from workbench._core.tasks import predict, task_of_estimator
 from workbench._core.text import VERSION, git_commit, user_name
+from workbench.contract import ModelContract
 from workbench.errors import (
     DataError,
     MissingColumnError,
@@ -43,6 +44,7 @@ from workbench.registry._mlflow_private import (
     save_sklearn_flavor,
     staging_dir,
 )
+from workbench.registry.contracts import contract_for_model, log_contract
 from workbench.registry.model_version import ModelVersion
 from workbench.registry.trust import (
     pip_requirements,
@@ -70,6 +72,9 @@ def log_model(
     trusted_types: list[str] | None = None,
     alias: str | None = "challenger",
     dataset_name: str = "train",
+    positive_label: Any = None,
+    protected: list[str] | None = None,
+    contract: ModelContract | None = None,
 ) -> ModelVersion:
     """Evaluate a fitted scikit-learn model, log it to MLflow and register a new version.
 
@@ -85,12 +90,20 @@ def log_model(
             to load (your own transformers).
         alias: Alias to point at the new version (``None`` for none).
         dataset_name: Name of the training data set in the lineage.
+        positive_label: The class precision, recall, F1 and fairness measure (required for a
+            binary target whose labels are not 0/1, False/True, yes/no, true/false or
+            positive/negative).
+        protected: Attributes fairness is measured on; they need not be features.
+        contract: A :class:`~workbench.contract.ModelContract` inferred on the whole table (what
+            ``train_and_log`` passes), to keep the roles of the columns the model does not take.
 
     Returns:
-        The new :class:`ModelVersion`.
+        The new :class:`ModelVersion`; :func:`~workbench.registry.model_contract` reads its
+        contract back.
 
     Raises:
         NotFittedError: ``model`` was not fitted.
+        UsageError: the positive label is unknown, or a label pair needs one (nothing is logged).
         DataError: empty data, a missing target, or eval columns that differ from train.
         UntrustedTypeError: the model holds a type skops cannot vouch for.
         RegistryError: MLflow refused to log or register (nothing is left registered).
@@ -100,8 +113,15 @@ def log_model(
     x_eval, y_eval = _as_xy(eval, "eval") if eval is not None else (x_train, y_train)
     _check_same_columns(x_train, x_eval)
     task = task_of_estimator(model)
+    contract = contract_for_model(
+        model, x_train, y_train, task, contract=contract, positive_label=positive_label,
+        protected=protected or (),
+    )  # fmt: skip
     held_out = (x_eval, y_eval) if eval is not None else None
-    metrics, train_metrics, eval_pred = _evaluate(model, (x_train, y_train), held_out, task)
+    metrics, train_metrics, eval_pred = _evaluate(
+        model, (x_train, y_train), held_out, task, contract.positive_label
+    )
+    contract.reference = dict(metrics)
     sig_frame = signature_frame(x_train)
     trusted = types_to_trust(model, trusted_types or [])
 
@@ -122,6 +142,7 @@ def log_model(
         tags=run_tags,
         lineage=lineage,
         eval_pred=eval_pred,
+        contract=contract,
     )
     version = register_version(name, logged_uri, run_id, alias, run_tags, description)
     return ModelVersion(
@@ -202,7 +223,7 @@ def _check_same_columns(x_train: pd.DataFrame, x_eval: pd.DataFrame) -> None:
 
 
 def _evaluate(
-    model: Any, train: XY, held_out: XY | None, task: str
+    model: Any, train: XY, held_out: XY | None, task: str, positive_label: Any = None
 ) -> tuple[dict[str, float], dict[str, float], np.ndarray]:
     """Eval metrics, train metrics (empty without ``held_out``) and the eval predictions.
 
@@ -213,7 +234,7 @@ def _evaluate(
     classes = getattr(model, "classes_", None)
 
     def score(y, pred, proba):
-        return task_metrics(y, pred, proba, task, classes=classes)
+        return task_metrics(y, pred, proba, task, classes=classes, positive_label=positive_label)
 
     x_train, y_train = train
     if held_out is None:
@@ -282,6 +303,7 @@ def _log_run(
     tags: dict[str, str],
     lineage: list[tuple[pd.DataFrame, pd.Series, str, str]],
     eval_pred: np.ndarray | None = None,
+    contract: ModelContract | None = None,
 ) -> tuple[str, str, str]:
     """Log the run and its model: the steps of ``mlflow.sklearn.log_model``, done directly.
 
@@ -329,6 +351,8 @@ def _log_run(
                     datasets=datasets,
                 )
                 _log_check_baseline(model, sig_frame, x_eval)
+                if contract is not None:
+                    log_contract(contract)
             except Exception as err:
                 if logged is not None:
                     finalize_quietly(logged.model_id, failed=True)
