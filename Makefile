@@ -20,11 +20,13 @@ demo: $(STAMP)
 	$(VENV)/bin/workbench demo
 
 test: $(STAMP)
-	$(PY) -m pytest tests workbench --doctest-modules --ignore=workbench/serving/_app.py --timeout=900
+	$(PY) -m pytest workbench --doctest-modules --ignore=workbench/serving/_app.py -q
+	$(PY) -m pytest tests --timeout=900
 	$(PY) -m benchmarks --smoke
 
 test-fast: $(STAMP)
-	$(PY) -m pytest tests workbench --doctest-modules --ignore=workbench/serving/_app.py -m "not browser and not notebook and not server"
+	$(PY) -m pytest workbench --doctest-modules --ignore=workbench/serving/_app.py -q
+	$(PY) -m pytest tests -m "not browser and not notebook and not server"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check workbench tests benchmarks
