@@ -223,15 +223,15 @@ class ModelContract(Result):
         return cls.from_dict(json.loads(source.read_text()))
 
     def _repr_html_(self) -> str:
+        positive = self.positive_label
+        label = (
+            f", positive label <code>{html.escape(str(positive))}</code>"
+            if positive is not None
+            else ""
+        )
         head = (
             f"<b>Model contract</b>: predicts <code>{html.escape(self.target)}</code> "
-            f"({self.task}"
-            + (
-                f", positive label <code>{html.escape(str(self.positive_label))}</code>"
-                if self.positive_label is not None
-                else ""
-            )
-            + f"), {len(self.features)} features"
+            f"({self.task}{label}), {len(self.features)} features"
         )
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         table = self.roles_table().to_html(index=False, classes="wb-column-roles", border=0)
@@ -405,7 +405,7 @@ def _inferred(name: str, col: pd.Series, kind: str, is_protected: bool) -> Colum
     if kind == "text" and n and _parses_as_dates(values):
         return ColumnRole(name, "date", "datetime", "its values parse as dates", is_protected)
     distinct = values.nunique()
-    if kind == "text" and n >= 20 and distinct >= ID_UNIQUE_SHARE * n:
+    if kind == "text" and n >= 20 and distinct >= ID_UNIQUE_SHARE * n and _token_like(values):
         share = distinct / n
         return ColumnRole(name, "id", kind, f"unique on {share:.0%} of rows", is_protected)
     if kind == "numeric" and _integral(values) and n >= 20 and distinct == n:
@@ -448,6 +448,12 @@ def _parses_as_dates(values: pd.Series) -> bool:
         warnings.simplefilter("ignore")
         parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
     return bool(parsed.notna().mean() >= DATE_SHARE)
+
+
+def _token_like(values: pd.Series) -> bool:
+    """Short values without spaces (``C-000123``, a UUID), unlike free text."""
+    sample = values.astype(str).head(500)
+    return bool(sample.str.contains(r"\s").mean() < 0.1 and sample.str.len().median() <= 40)
 
 
 def _integral(values: pd.Series) -> bool:

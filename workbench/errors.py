@@ -160,9 +160,15 @@ class DriftAlert(MonitoringError):
 
 
 class NotebookError(WorkbenchError):
-    """A notebook run failed; the message names the cell and its exception, the output is kept."""
+    """A notebook run failed; the message names the cell and its exception, the output is kept.
+
+    ``ename`` is the name of the exception the cell raised (``GateError`` when a notebook's gate said
+    no), ``summary`` what the notebook's ``summary`` cells printed before it stopped.
+    """
 
     def __init__(self, message: str, output_path: str | None = None, cell_index: int | None = None):
         super().__init__(message)
         self.output_path = output_path
         self.cell_index = cell_index
+        self.ename: str | None = None
+        self.summary: str = ""

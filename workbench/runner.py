@@ -17,7 +17,7 @@ from workbench._core.text import first_line
 from workbench.errors import DataError, DataFileError, NotebookError
 from workbench.workspace import current_workspace
 
-__all__ = ["NotebookRun", "SharedKernel", "run_notebook"]
+__all__ = ["NotebookRun", "SharedKernel", "notebook_summary", "run_notebook"]
 
 
 @dataclass
@@ -29,6 +29,7 @@ class NotebookRun:
         output_path: The executed copy (``runs/<notebook>/<UTC timestamp>.ipynb`` by default).
         parameters: The parameters it ran with.
         seconds: Wall time of the run.
+        summary: What the notebook's cells tagged ``summary`` printed (its verdict, the version).
 
     Example:
         >>> run = NotebookRun("notebooks/04_monitor_drift.ipynb", "runs/04/x.ipynb", {"day": 3}, 2.5)
@@ -40,6 +41,7 @@ class NotebookRun:
     output_path: str
     parameters: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    summary: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready fields."""
@@ -102,12 +104,15 @@ def run_notebook(
         )
     except pm.PapermillExecutionError as err:
         where = _describe_cell(output, err.cell_index, err.source)
-        raise NotebookError(
+        failure = NotebookError(
             f"notebook {source.name} failed in {where}: {err.ename}: {first_line(err.evalue)}; "
             f"the executed notebook is kept at {output}",
             output_path=str(output),
             cell_index=err.cell_index,
-        ) from err
+        )
+        failure.ename = err.ename
+        failure.summary = notebook_summary(output)
+        raise failure from err
     except Exception as err:  # timeouts, dead kernels
         name = type(err).__name__
         index, cell_source = _running_cell(output)
@@ -121,7 +126,31 @@ def run_notebook(
             output_path=str(output),
             cell_index=index,
         ) from err
-    return NotebookRun(str(source), str(output), params, round(time.perf_counter() - started, 2))
+    seconds = round(time.perf_counter() - started, 2)
+    return NotebookRun(str(source), str(output), params, seconds, notebook_summary(output))
+
+
+def notebook_summary(path: str | os.PathLike) -> str:
+    """The text printed by the cells tagged ``summary`` of an executed notebook (its verdict).
+
+    ``workbench run`` prints it, so a scheduled run's log says what the notebook concluded.
+    """
+    try:
+        import nbformat
+
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception:
+        return ""
+    texts = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "summary" not in cell.metadata.get("tags", []):
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                texts.append(out.get("text", ""))
+            elif "text/plain" in out.get("data", {}):
+                texts.append(out["data"]["text/plain"])
+    return "".join(texts).strip()
 
 
 class SharedKernel:

@@ -45,6 +45,18 @@ class ModelVersion:
         """Plain, JSON-ready fields."""
         return asdict(self)
 
+    def summary(self) -> str:
+        """One line: name, version, aliases and the held-out metrics.
+
+        Example:
+            >>> ModelVersion("m", 2, "models:/m/2", "r", {"recall": 0.5}, aliases=["challenger"]).summary()
+            'm version 2 (@challenger): recall 0.5 (models:/m/2)'
+        """
+        aliases = ", ".join(f"@{a}" for a in self.aliases)
+        scores = ", ".join(f"{k} {v:.4g}" for k, v in sorted(self.metrics.items()))
+        head = f"{self.name} version {self.version}" + (f" ({aliases})" if aliases else "")
+        return f"{head}: {scores or 'no metrics'} ({self.model_uri})"
+
     def _repr_html_(self) -> str:
         rows = "".join(
             f"<tr><td>{html.escape(k)}</td><td style='text-align:right'>{v:.4f}</td></tr>"

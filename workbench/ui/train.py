@@ -36,6 +36,8 @@ class TrainPanel(PanelBase):
         n_estimators: int = 100,
         max_depth: int | None = None,
         C: float = 1.0,
+        positive_label: str | None = None,
+        protected: list[str] | None = None,
     ):
         from workbench.data import DEMO_DATASETS
 
@@ -66,6 +68,18 @@ class TrainPanel(PanelBase):
         self.max_depth = w.IntText(value=max_depth or 0, description="Max depth")
         self.C = w.FloatLogSlider(value=C, base=10, min=-3, max=3, description="C")
         self.name = w.Text(value=name, description="Model name")
+        self.positive_label = w.Text(
+            value="" if positive_label is None else str(positive_label),
+            placeholder="inferred for 0/1, yes/no",
+            description="Positive",
+        )
+        self.id_columns = w.Text(placeholder="col, col (more inferred)", description="Ids")
+        self.ignore = w.Text(placeholder="col, col", description="Ignore")
+        self.protected = w.Text(
+            value=", ".join(protected or []), placeholder="col, col", description="Protected"
+        )
+        self.contract_view = w.HTML("")
+        self.contract_view.add_class("wb-contract-view")
         self.train_button = w.Button(description="Train & log", button_style="primary", icon="play")
         self.train_button.add_class("wb-train-button")
         self.train_button.on_click(lambda _: self.train())
@@ -83,10 +97,14 @@ class TrainPanel(PanelBase):
             w.HBox([self.target, self.task]),
             w.HBox([self.family, self.name]),
             w.HBox([self.n_estimators, self.max_depth, self.C]),
+            w.HTML("<b>Model contract</b>: the positive class, and columns that are not features"),
+            w.HBox([self.positive_label, self.protected]),
+            w.HBox([self.id_columns, self.ignore]),
             self.train_button,
             w.HBox([self.progress, self.progress_label]),
             self.status,
             self.result,
+            self.contract_view,
         ]
 
     def _sync(self) -> None:
@@ -114,6 +132,10 @@ class TrainPanel(PanelBase):
             "family": family,
             "task": None if self.task.value == "auto" else self.task.value,
             "params": params,
+            "positive_label": self.positive_label.value.strip() or None,
+            "id_columns": _names(self.id_columns.value),
+            "ignore": _names(self.ignore.value),
+            "protected": _names(self.protected.value),
         }
 
     def load_data(self):
@@ -126,10 +148,11 @@ class TrainPanel(PanelBase):
 
     def train(self):
         """What the button does: load, train and log; show the version or the error."""
+        from workbench.registry import model_contract
         from workbench.training import train_and_log
 
         self.train_button.disabled = True
-        self.result.value = ""
+        self.result.value = self.contract_view.value = ""
         self.set_status("training...", "info")
         try:
             table = self.load_data()
@@ -146,4 +169,10 @@ class TrainPanel(PanelBase):
         self.last_version = mv
         self.set_status(f"logged {mv.name} version {mv.version} as @challenger", "ok")
         self.result.value = mv._repr_html_()
+        self.contract_view.value = model_contract(mv.model_uri)._repr_html_()
         return mv
+
+
+def _names(text: str) -> list[str]:
+    """Column names typed as ``a, b`` (empty: none)."""
+    return [name.strip() for name in text.split(",") if name.strip()]
