@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "AUDIT_EXPERIMENT",
+    "AUDIT_HEAD_TAG",
     "AUDIT_PREFIX",
     "CHECKS_FAILED_TAG",
     "CHECKS_RUN_TAG",
@@ -22,6 +23,8 @@ __all__ = [
 AUDIT_EXPERIMENT = "workbench-audit"
 #: Prefix of the audit entry's tags (``workbench.audit.by``, ...).
 AUDIT_PREFIX = "workbench.audit."
+#: Tag on the registered model holding ``seq:hash`` of the audit log's last entry (the chain head).
+AUDIT_HEAD_TAG = "workbench.audit.head"
 #: Monitoring runs go to ``monitoring/<model name>`` (``monitoring/data`` without a model).
 MONITORING_EXPERIMENT_PREFIX = "monitoring/"
 

@@ -14,8 +14,9 @@ What lives where:
   stored with the run, read back by :func:`model_contract`
 * :mod:`~workbench.registry.gate`           :func:`promote` and :func:`rollback`: the checks'
   verdict decides, aliases move only with an audit entry
-* :mod:`~workbench.registry.audit`          :class:`AuditEntry` and :func:`history`: the audit log
-  in the ``workbench-audit`` experiment
+* :mod:`~workbench.registry.audit`          :class:`AuditEntry`, :func:`history` and
+  :func:`verify_history`: the audit log in the ``workbench-audit`` experiment
+* :mod:`~workbench.registry.chain`          the audit log's hash chain and its verification
 
 Layering: the registry imports :mod:`workbench.errors`, :mod:`workbench.workspace` and
 :mod:`workbench._core`; training, serving, checks and everything above may import it.
@@ -25,7 +26,8 @@ from __future__ import annotations
 
 from workbench._core.names import AUDIT_EXPERIMENT
 from workbench._core.tasks import evaluate
-from workbench.registry.audit import AuditEntry, history
+from workbench.registry.audit import AuditEntry, history, verify_history
+from workbench.registry.chain import AuditCheck
 from workbench.registry.contracts import model_contract
 from workbench.registry.gate import promote, rollback
 from workbench.registry.log import log_model
@@ -35,6 +37,7 @@ from workbench.registry.versions import get_version, model_names, versions
 
 __all__ = [
     "AUDIT_EXPERIMENT",
+    "AuditCheck",
     "AuditEntry",
     "ModelVersion",
     "evaluate",
@@ -46,5 +49,6 @@ __all__ = [
     "promote",
     "rollback",
     "signature_frame",
+    "verify_history",
     "versions",
 ]

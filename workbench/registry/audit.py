@@ -1,9 +1,11 @@
 """The audit log: every promotion and rollback, who did it, when and why.
 
 It lives in the tracking store itself (experiment ``workbench-audit``, one run per entry, never
-overwritten), so a shared tracking server keeps it for the whole team. :func:`record` writes an
-entry, :func:`history` reads them back, :func:`previous_holder` replays them to find where a
-rollback goes.
+overwritten), so a shared tracking server keeps it for the whole team. Entries are hash-chained
+(:mod:`workbench.registry.chain`): :func:`record` writes an entry with its sequence number and the
+previous entry's hash and moves the chain's head (a tag on the registered model), :func:`history`
+reads the entries back, :func:`verify_history` says whether the chain is intact and every audited
+alias is where the log says, :func:`previous_holder` replays them to find where a rollback goes.
 """
 
 from __future__ import annotations
@@ -14,11 +16,20 @@ from typing import Any
 
 import pandas as pd
 
-from workbench._core.names import AUDIT_EXPERIMENT, AUDIT_PREFIX
+from workbench._core.names import AUDIT_EXPERIMENT, AUDIT_HEAD_TAG, AUDIT_PREFIX
+from workbench.registry.chain import AuditCheck, entry_hash, verify_entries
 from workbench.registry.versions import registered_model
 from workbench.workspace import current_workspace, mlflow_client
 
-__all__ = ["HISTORY_COLUMNS", "AuditEntry", "history", "previous_holder", "record"]
+__all__ = [
+    "HISTORY_COLUMNS",
+    "AuditEntry",
+    "chain_head",
+    "history",
+    "previous_holder",
+    "record",
+    "verify_history",
+]
 
 #: The columns of :func:`history`'s table, in order.
 HISTORY_COLUMNS = [
@@ -33,6 +44,9 @@ HISTORY_COLUMNS = [
     "forced",
     "checks_status",
     "run_id",
+    "seq",
+    "prev_hash",
+    "hash",
 ]
 
 
@@ -52,6 +66,9 @@ class AuditEntry:
         forced: Promoted although the checks had not passed.
         checks_status: The new version's checks at the time: ``passed``, ``failed`` or ``never ran``.
         run_id: The audit run in the ``workbench-audit`` experiment.
+        seq: Its number in the model's audit log (1, 2, ...).
+        prev_hash: The hash of the entry before it (empty for the first).
+        hash: The SHA-256 of its fields, ``prev_hash`` included.
 
     Example:
         >>> e = AuditEntry("2026-11-22T10:00:00+00:00", "promote", "m", "champion", None, 1,
@@ -71,6 +88,9 @@ class AuditEntry:
     forced: bool
     checks_status: str
     run_id: str | None = None
+    seq: int = 0
+    prev_hash: str = ""
+    hash: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready fields."""
@@ -109,29 +129,40 @@ def history(name: str, alias: str | None = None) -> pd.DataFrame:
     """
     client = mlflow_client()
     registered_model(client, name)
+    rows = [e.to_dict() for e in _entries(client, name, alias)]
+    frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    return frame.astype({"old_version": "Int64", "new_version": "Int64", "forced": bool})
+
+
+def _entries(client: Any, name: str, alias: str | None) -> list[AuditEntry]:
+    """Every audit entry of ``name`` (of one ``alias``), in log order (sequence, then time)."""
     experiment = client.get_experiment_by_name(AUDIT_EXPERIMENT)
     if experiment is None:
-        return pd.DataFrame(columns=HISTORY_COLUMNS)
+        return []
     quoted = name.replace("'", "\\'")
     query = f"tags.`{AUDIT_PREFIX}model` = '{quoted}'"
     if alias:
         query += f" and tags.`{AUDIT_PREFIX}alias` = '{alias}'"
-    rows, token = [], None
+    found, token = [], None
     while True:
         page = client.search_runs(
             [experiment.experiment_id], filter_string=query, max_results=1000, page_token=token
         )
-        rows.extend((_entry_of(run).to_dict(), run.info.start_time) for run in page)
+        found.extend((_entry_of(run), run.info.start_time) for run in page)
         token = page.token
         if not token:
             break
-    rows.sort(key=lambda pair: (pair[0]["time"], pair[1]))
-    frame = pd.DataFrame([r for r, _ in rows], columns=HISTORY_COLUMNS)
-    return frame.astype({"old_version": "Int64", "new_version": "Int64", "forced": bool})
+    found.sort(key=lambda pair: (pair[0].seq, pair[0].time, pair[1]))
+    return [entry for entry, _ in found]
 
 
-def record(client: Any, entry: AuditEntry) -> str:
-    """Write ``entry`` to the audit experiment as a finished run of its own; returns the run id."""
+def record(client: Any, entry: AuditEntry, head: tuple[int, str] | None) -> str:
+    """Write ``entry`` as the next link of the chain whose head is ``head``: its number and the
+    previous hash are set, its own hash computed, the run written, the head moved. Returns the run
+    id."""
+    entry.seq = (head[0] if head else 0) + 1
+    entry.prev_hash = head[1] if head else ""
+    entry.hash = entry_hash(entry.to_dict())
     experiment_id = current_workspace().experiment_id(AUDIT_EXPERIMENT)
     tags = {AUDIT_PREFIX + k: "" if v is None else str(v) for k, v in entry.to_dict().items()}
     tags.pop(AUDIT_PREFIX + "run_id")
@@ -140,7 +171,45 @@ def record(client: Any, entry: AuditEntry) -> str:
     run_name = f"{entry.action} {entry.model}@{entry.alias} {old}->v{entry.new_version}"
     run = client.create_run(experiment_id, run_name=run_name, tags=tags)
     client.set_terminated(run.info.run_id)
+    client.set_registered_model_tag(entry.model, AUDIT_HEAD_TAG, f"{entry.seq}:{entry.hash}")
     return run.info.run_id
+
+
+def chain_head(client: Any, name: str) -> tuple[int, str] | None:
+    """``(seq, hash)`` of the last entry written for ``name``, from the registered model's tag."""
+    tags = registered_model(client, name).tags or {}
+    value = tags.get(AUDIT_HEAD_TAG, "")
+    seq, _, digest = value.partition(":")
+    return (int(seq), digest) if seq.isdigit() and digest else None
+
+
+def verify_history(name: str) -> AuditCheck:
+    """Whether the audit log of ``name`` is intact and every audited alias is where it says.
+
+    Returns:
+        An :class:`~workbench.registry.chain.AuditCheck`: ``ok``, and each problem in plain words
+        (an edited, deleted or inserted entry; an alias moved outside the workbench).
+
+    Raises:
+        ModelNotFoundError: no registered model is called ``name``.
+
+    Example:
+        >>> import workbench as wb
+        >>> wb.verify_history("credit-risk").ok  # doctest: +SKIP
+        True
+    """
+    import mlflow
+
+    client = mlflow_client()
+    registered_model(client, name)
+    entries = [e.to_dict() for e in _entries(client, name, None)]
+    holders = {}
+    for alias in {e["alias"] for e in entries}:
+        try:
+            holders[alias] = int(client.get_model_version_by_alias(name, alias).version)
+        except mlflow.exceptions.MlflowException:
+            holders[alias] = None
+    return verify_entries(name, entries, chain_head(client, name), holders)
 
 
 def previous_holder(log: pd.DataFrame, current: int | None) -> int | None:
@@ -194,4 +263,7 @@ def _entry_of(run: Any) -> AuditEntry:
         forced=get("forced") == "True",
         checks_status=get("checks_status"),
         run_id=run.info.run_id,
+        seq=int(get("seq")) if get("seq").isdigit() else 0,
+        prev_hash=get("prev_hash"),
+        hash=get("hash"),
     )

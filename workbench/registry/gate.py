@@ -4,10 +4,17 @@ The policy is the checks' status tags on the version (written by ``run_checks``,
 :mod:`workbench._core.names`): ``passed`` promotes; anything else is refused unless forced with a
 reason, which the audit log keeps. An alias never moves without an audit entry: when the entry
 cannot be written, the alias is put back.
+
+Alias moves are compare-and-set: under the workspace's audit lock, the holder is read, the chain
+verified, the alias moved and the entry written with the holder it really replaced, so of several
+concurrent promoters each entry names the version it replaced. Promote and rollback refuse to build
+on a broken audit chain (or an alias moved outside the workbench) unless forced with a reason.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from workbench._core.names import CHECKS_FAILED_TAG, CHECKS_RUN_TAG, CHECKS_STATUS_TAG
@@ -15,10 +22,17 @@ from workbench._core.refs import version_uri
 from workbench._core.results import utc_now
 from workbench._core.text import user_name
 from workbench.errors import DataError, GateError, RegistryError
-from workbench.registry.audit import AuditEntry, history, previous_holder, record
+from workbench.registry.audit import (
+    AuditEntry,
+    chain_head,
+    history,
+    previous_holder,
+    record,
+    verify_history,
+)
 from workbench.registry.model_version import ModelVersion
 from workbench.registry.versions import get_version, registered_model
-from workbench.workspace import mlflow_client
+from workbench.workspace import current_workspace, mlflow_client
 
 __all__ = ["promote", "rollback"]
 
@@ -51,7 +65,7 @@ def promote(
     Raises:
         ModelNotFoundError: no such model or version.
         GateError: the version's latest checks did not pass or never ran (the message names the
-            failing checks).
+            failing checks), or the audit chain is broken and ``force`` was not given.
         DataError: ``force`` was given without a reason.
         RegistryError: the registry refused; the alias is left as it was.
 
@@ -69,23 +83,30 @@ def promote(
         )
     if status != "passed" and not force:
         raise GateError(_refusal(name, target, alias, status))
-    entry = AuditEntry(
-        time=utc_now("microseconds"),
-        action="promote",
-        model=name,
-        alias=alias,
-        old_version=_alias_holder(client, name, alias),
-        new_version=target.version,
-        by=by or user_name(),
-        reason=(reason or "").strip(),
-        forced=bool(force),
-        checks_status=status,
-    )
-    return _move_alias(client, entry)
+    with _audit_lock(name):
+        _refuse_on_broken_chain(name, alias, force)
+        entry = AuditEntry(
+            time=utc_now("microseconds"),
+            action="promote",
+            model=name,
+            alias=alias,
+            old_version=_alias_holder(client, name, alias),
+            new_version=target.version,
+            by=by or user_name(),
+            reason=(reason or "").strip(),
+            forced=bool(force),
+            checks_status=status,
+        )
+        return _move_alias(client, entry)
 
 
 def rollback(
-    name: str, alias: str = "champion", *, by: str | None = None, reason: str | None = None
+    name: str,
+    alias: str = "champion",
+    *,
+    by: str | None = None,
+    reason: str | None = None,
+    force: bool = False,
 ) -> AuditEntry:
     """Return ``alias`` to the version that held it before the current one, and record it.
 
@@ -97,6 +118,7 @@ def rollback(
         alias: The alias to move back (``champion``).
         by: Who rolls back.
         reason: Why (required: the audit log keeps it).
+        force: Roll back although the audit chain is broken (recorded as forced).
 
     Returns:
         The :class:`AuditEntry` written to the audit log.
@@ -104,34 +126,37 @@ def rollback(
     Raises:
         ModelNotFoundError: no such model, or the earlier version was deleted.
         DataError: no reason was given (exit code 2: bad usage, not a refusal).
-        RegistryError: there is no earlier holder to return to, or the registry refused.
+        GateError: there is no earlier holder to return to, or the audit chain is broken.
+        RegistryError: the registry refused.
     """
     if not (reason or "").strip():
         raise DataError(f"rolling back {name}@{alias} needs a reason (reason=... / --reason).")
     client = mlflow_client()
     registered_model(client, name)
-    current = _alias_holder(client, name, alias)
-    log = history(name)
-    previous = previous_holder(log[log["alias"] == alias], current)
-    if previous is None:
-        raise RegistryError(
-            f"{name}@{alias} has no earlier holder to return to (now: "
-            f"{'v' + str(current) if current else 'none'}): promote a version instead."
+    with _audit_lock(name):
+        _refuse_on_broken_chain(name, alias, force)
+        current = _alias_holder(client, name, alias)
+        log = history(name)
+        previous = previous_holder(log[log["alias"] == alias], current)
+        if previous is None:
+            raise GateError(
+                f"{name}@{alias} has no earlier holder to return to (now: "
+                f"{'v' + str(current) if current else 'none'}): promote a version instead."
+            )
+        target = get_version(name, previous)
+        entry = AuditEntry(
+            time=utc_now("microseconds"),
+            action="rollback",
+            model=name,
+            alias=alias,
+            old_version=current,
+            new_version=target.version,
+            by=by or user_name(),
+            reason=reason.strip(),
+            forced=bool(force),
+            checks_status=target.tags.get(CHECKS_STATUS_TAG) or NEVER_RAN,
         )
-    target = get_version(name, previous)
-    entry = AuditEntry(
-        time=utc_now("microseconds"),
-        action="rollback",
-        model=name,
-        alias=alias,
-        old_version=current,
-        new_version=target.version,
-        by=by or user_name(),
-        reason=reason.strip(),
-        forced=False,
-        checks_status=target.tags.get(CHECKS_STATUS_TAG) or NEVER_RAN,
-    )
-    return _move_alias(client, entry)
+        return _move_alias(client, entry)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -162,6 +187,40 @@ def _alias_holder(client: Any, name: str, alias: str) -> int | None:
         return None
 
 
+@contextlib.contextmanager
+def _audit_lock(name: str) -> Iterator[None]:
+    """Serialise alias moves of one workspace: read holder, move, record happen as one step.
+
+    On a local store every process shares the workspace folder, so a file lock makes the move a
+    compare-and-set. A shared tracking server has no such lock (MLflow offers none); there the
+    chain's head and the holder check catch a move that raced another.
+    """
+    ws = current_workspace()
+    if ws.shared:
+        yield
+        return
+    import fcntl
+
+    path = ws.root / "mlruns" / ".audit.lock"
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _refuse_on_broken_chain(name: str, alias: str, force: bool) -> None:
+    check = verify_history(name)
+    if check.ok or force:
+        return
+    raise GateError(
+        f"refused: {check.summary()}\nThe audit log of {name} cannot be trusted, so @{alias} is "
+        "not moved. See `workbench history --verify`; force with a reason to act anyway (the "
+        "entry records it)."
+    )
+
+
 def _move_alias(client: Any, entry: AuditEntry) -> AuditEntry:
     """Point the alias at the new version, then write the audit entry; undo the move if the
     entry cannot be written, so the alias never moves without a record."""
@@ -173,7 +232,7 @@ def _move_alias(client: Any, entry: AuditEntry) -> AuditEntry:
             f"pointing {name}@{alias} at version {entry.new_version} failed: {err}"
         ) from err
     try:
-        entry.run_id = record(client, entry)
+        entry.run_id = record(client, entry, chain_head(client, name))
     except Exception as err:
         try:
             if entry.old_version is None:
