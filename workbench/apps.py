@@ -16,7 +16,7 @@ from pathlib import Path
 
 from workbench._core.process import HOST, ManagedProcess, free_port, python_bin_path
 from workbench.errors import WorkbenchError
-from workbench.workspace import Workspace, current_workspace
+from workbench.workspace import Workspace, current_workspace, telemetry_off
 
 __all__ = ["AppProcess", "free_port", "start_dashboard", "start_lab", "start_mlflow_ui", "stop_all"]
 
@@ -31,8 +31,17 @@ class AppProcess(ManagedProcess):
         extra: App-specific values (JupyterLab's ``token``).
     """
 
-    def __init__(self, name: str, command: list[str], ws: Workspace, url: str, ready_url: str):
-        env = dict(os.environ, WORKBENCH_WORKSPACE=str(ws.root))
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        ws: Workspace,
+        url: str,
+        ready_url: str,
+        secret_env: dict[str, str] | None = None,
+    ):
+        telemetry_off()
+        env = dict(os.environ, WORKBENCH_WORKSPACE=str(ws.root), **(secret_env or {}))
         env["PATH"] = python_bin_path(env)
         super().__init__(
             name, command, env=env, cwd=ws.root, log_path=ws.runs_dir / f"{name}.log",
@@ -82,13 +91,19 @@ def start_mlflow_ui(ws: Workspace | None = None, port: int = 5000) -> AppProcess
 def start_lab(
     ws: Workspace | None = None, port: int = 8888, token: str | None = None
 ) -> AppProcess:
-    """JupyterLab on the workspace (notebooks/ open), at http://127.0.0.1:PORT with a token."""
+    """JupyterLab on the workspace (notebooks/ open), at http://127.0.0.1:PORT with a token.
+
+    The token reaches JupyterLab through its environment (``JUPYTER_TOKEN``), never the command
+    line, which every local user can read in ``ps``. JupyterLab's news feed and update check are
+    off: nothing is fetched from outside.
+    """
     ws = ws or current_workspace()
     port, token = free_port(port), token or secrets.token_hex(16)
     cmd = [
         sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
-        f"--port={port}", "--port-retries=0", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={ws.root}",
+        f"--port={port}", "--port-retries=0", f"--ServerApp.root_dir={ws.root}",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
     ]  # fmt: skip
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
@@ -99,6 +114,7 @@ def start_lab(
         ws,
         f"{base}/lab/tree/notebooks?token={token}",
         f"{base}/api/status?token={token}",
+        secret_env={"JUPYTER_TOKEN": token},
     )
     app.extra["token"] = token
     return app
@@ -122,9 +138,15 @@ def start_dashboard(
 
 
 def _launch(
-    name: str, cmd: list[str], ws: Workspace, url: str, ready_url: str, ready_timeout: float = 90
+    name: str,
+    cmd: list[str],
+    ws: Workspace,
+    url: str,
+    ready_url: str,
+    ready_timeout: float = 90,
+    secret_env: dict[str, str] | None = None,
 ) -> AppProcess:
-    app = AppProcess(name, cmd, ws, url, ready_url)
+    app = AppProcess(name, cmd, ws, url, ready_url, secret_env)
     app.log_path.write_text("")  # a fresh log per start
     app.start()
     try:

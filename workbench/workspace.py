@@ -14,7 +14,15 @@ from pathlib import Path
 
 from workbench.errors import WorkspaceError
 
-__all__ = ["Workspace", "current_workspace", "find_root", "mlflow_client", "open_workspace"]
+__all__ = [
+    "TELEMETRY_OPT_IN",
+    "Workspace",
+    "current_workspace",
+    "find_root",
+    "mlflow_client",
+    "open_workspace",
+    "telemetry_off",
+]
 
 _MARKERS = ("mlruns", "pyproject.toml")
 _OWN = "WORKBENCH_SET_"  # marks environment values the workbench itself exported
@@ -224,6 +232,34 @@ def _configure_mlflow_env() -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    telemetry_off()
+
+
+#: Set to ``on`` to let MLflow and Evidently send their usage telemetry (off by default).
+TELEMETRY_OPT_IN = "WORKBENCH_TELEMETRY"
+
+
+def telemetry_off() -> bool:
+    """Turn MLflow's and Evidently's usage telemetry off in this process and every process it
+    starts (kernels, servers, apps inherit the environment), unless ``WORKBENCH_TELEMETRY=on``.
+
+    Returns:
+        True when telemetry is off.
+    """
+    if os.environ.get(TELEMETRY_OPT_IN, "").strip().lower() in ("on", "1", "true", "yes"):
+        return False
+    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    os.environ["DO_NOT_TRACK"] = "true"  # Evidently: any value; MLflow: "true"
+    import sys
+
+    if "mlflow" in sys.modules:  # imported before the workspace opened: drop its client now
+        try:
+            from mlflow.telemetry import set_telemetry_client
+
+            set_telemetry_client()
+        except Exception:  # noqa: S110 - an MLflow without telemetry has nothing to drop
+            pass
+    return True
 
 
 def _slug(name: str) -> str:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -64,6 +65,8 @@ def test_lab_and_mlflow_ui_start_and_stop_together(tmp_path):
             assert r.status == 200
         apps[:] = _pgrep("-P", proc.pid)  # JupyterLab and the MLflow UI, each its own session
         assert len(apps) == 2, apps
+        for pid in apps:  # the token is not on any command line, which every local user can read
+            assert token not in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
         children = [pid for app in apps for pid in _pgrep("-s", app)]  # with their workers
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0

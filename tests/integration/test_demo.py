@@ -1,8 +1,17 @@
-"""`workbench demo` end to end on a fresh workspace, then again on the same one."""
+"""`workbench demo` end to end on a fresh workspace, then again on the same one.
+
+The first run also proves that nothing leaves the machine: every Python process it starts (the CLI,
+its kernel, the model servers) loads ``netaudit/sitecustomize.py``, which records each outbound
+connection attempt and name lookup, and each process's telemetry settings. ``CI`` is unset for it,
+as MLflow turns its telemetry off by itself under CI.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,10 +23,16 @@ import workbench as wb
 
 pytestmark = [pytest.mark.notebook, pytest.mark.server]
 ROOT = Path(__file__).resolve().parents[2]
+NETAUDIT = Path(__file__).resolve().parent / "netaudit"
+_CI_MARKERS = ("CI", "PYTEST_CURRENT_TEST", "GITHUB_ACTIONS", "DO_NOT_TRACK")
 
 
-def _demo(workspace: Path, *extra: str) -> subprocess.CompletedProcess:
+def _demo(workspace: Path, *extra: str, net_log: Path | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "WORKBENCH_SET_"))}
+    if net_log is not None:
+        env = {k: v for k, v in env.items() if k not in _CI_MARKERS}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NETAUDIT), env.get("PYTHONPATH")]))
+        env["WB_NET_LOG"] = str(net_log)
     return subprocess.run(
         [sys.executable, "-m", "workbench.cli", "--workspace", str(workspace), "demo", *extra],
         capture_output=True,
@@ -28,9 +43,31 @@ def _demo(workspace: Path, *extra: str) -> subprocess.CompletedProcess:
     )
 
 
+def _local(record: dict) -> bool:
+    if record["family"] == socket.AF_UNIX:
+        return True
+    host = str(record["address"][0])
+    return host == "localhost" or ipaddress.ip_address(host).is_loopback
+
+
+def _check_nothing_left_the_machine(net_log: Path) -> None:
+    records = [json.loads(line) for line in net_log.read_text().splitlines()]
+    starts = [r for r in records if r["event"] == "start"]
+    assert len(starts) >= 3, "the CLI, its kernel and the model servers were audited"
+    outside = [r for r in records if r["event"] == "connect" and not _local(r)]
+    lookups = {r["host"] for r in records if r["event"] == "lookup"}
+    assert outside == [], f"outbound connection attempts: {outside[:5]}"
+    assert lookups <= {"127.0.0.1", "localhost", "::1", "None"}, f"name lookups: {lookups}"
+    children = starts[1:]  # started after the workspace opened: they inherit its settings
+    assert all(s["MLFLOW_DISABLE_TELEMETRY"] == "true" for s in children), children
+    assert all(s["DO_NOT_TRACK"] == "true" for s in children), children
+
+
 def test_demo_runs_the_whole_journey_and_reruns(tmp_path):
-    first = _demo(tmp_path, "--quick")
+    net_log = tmp_path / "net.jsonl"
+    first = _demo(tmp_path, "--quick", net_log=net_log)
     assert first.returncode == 0, first.stderr[-3000:]
+    _check_nothing_left_the_machine(net_log)
     out = first.stdout
     assert "Champion: version 3; retrain requested after the week: True" in out
     assert "mlflow ui --backend-store-uri" in out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import workbench as wb
 
 
@@ -32,3 +34,44 @@ def test_a_users_tracking_uri_wins_but_ours_does_not_stick(tmp_path, monkeypatch
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'team.db'}")
     shared = wb.open_workspace(tmp_path / "c")
     assert shared.shared and shared.tracking_uri.endswith("team.db")
+
+
+def _python(code: str, env: dict) -> str:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip()
+
+
+def test_open_workspace_turns_telemetry_off_for_itself_and_its_children(tmp_path):
+    # MLflow turns telemetry off by itself under CI or pytest: unset those to see the workbench's
+    # own setting at work (importing mlflow happens after the workspace opened, so nothing starts).
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_CURRENT_TEST")}
+    env = {k: v for k, v in env.items() if k not in ("DO_NOT_TRACK", "MLFLOW_DISABLE_TELEMETRY")}
+    code = (
+        "import os, subprocess, sys, workbench as wb\n"
+        f"wb.open_workspace({str(tmp_path)!r})\n"
+        "from mlflow.telemetry import get_telemetry_client\n"
+        "from mlflow.telemetry.utils import is_telemetry_disabled\n"
+        "child = subprocess.run([sys.executable, '-c', 'import os; "
+        'print(os.environ.get("DO_NOT_TRACK"), os.environ.get("MLFLOW_DISABLE_TELEMETRY"))\'],'
+        " capture_output=True, text=True).stdout.strip()\n"
+        "print(is_telemetry_disabled(), get_telemetry_client() is None, child)\n"
+    )
+    assert _python(code, env) == "True True true true"
+
+
+def test_telemetry_is_an_explicit_opt_in(tmp_path):
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DO_NOT_TRACK", "MLFLOW_DISABLE_TELEMETRY")
+    }
+    env["CI"] = "true"  # keep MLflow's own CI switch on: this test must not start a client
+    env["WORKBENCH_TELEMETRY"] = "on"
+    code = (
+        "import os, workbench as wb\n"
+        f"wb.open_workspace({str(tmp_path)!r})\n"
+        "print(os.environ.get('DO_NOT_TRACK'), os.environ.get('MLFLOW_DISABLE_TELEMETRY'))\n"
+    )
+    assert _python(code, env) == "None None"
