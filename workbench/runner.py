@@ -17,7 +17,13 @@ from workbench._core.text import first_line
 from workbench.errors import DataError, DataFileError, NotebookError
 from workbench.workspace import current_workspace
 
-__all__ = ["NotebookRun", "SharedKernel", "notebook_summary", "run_notebook"]
+__all__ = [
+    "NotebookRun",
+    "SharedKernel",
+    "notebook_summary",
+    "parameters_from_text",
+    "run_notebook",
+]
 
 
 @dataclass
@@ -203,12 +209,73 @@ def _resolve(path: str | os.PathLike) -> Path:
     source = Path(path)
     if not source.exists():
         candidate = current_workspace().root / "notebooks" / source.name
-        if candidate.exists():
-            return candidate.resolve()
+        if not candidate.exists():
+            raise DataFileError(
+                f"notebook {source} does not exist: give a path such as "
+                "notebooks/01_train_and_log.ipynb."
+            )
+        source = candidate
+    source = source.resolve()
+    _check_notebook(source)
+    return source
+
+
+def parameters_from_text(path: str | os.PathLike, raw: dict[str, str]) -> dict[str, Any]:
+    """Command-line parameter values (text) as the types the notebook's defaults have.
+
+    A parameter whose default is text keeps the text as typed (``-p model_name 007`` stays
+    ``"007"``, where papermill would read the number 7); others are read as JSON (``20``, ``0.5``,
+    ``true``, ``null``, ``["a", "b"]``), or kept as text when they are not JSON.
+
+    Raises:
+        DataFileError: the notebook does not exist or is not a notebook.
+        DataError: a parameter the notebook does not declare.
+    """
+    import json
+
+    import papermill as pm
+
+    source = _resolve(path)
+    declared = pm.inspect_notebook(str(source))
+    out: dict[str, Any] = {}
+    for name, text in raw.items():
+        spec = declared.get(name)
+        default = str(spec.get("default")) if spec else ""
+        if default.startswith(("'", '"')):
+            out[name] = text
+            continue
+        try:
+            out[name] = json.loads(text)
+        except ValueError:
+            out[name] = text
+    return out
+
+
+def _check_notebook(source: Path) -> None:
+    """Refuse a file that is not a Jupyter notebook, or a notebook that names no kernel."""
+    import json
+
+    if source.suffix != ".ipynb" or not source.is_file():
         raise DataFileError(
-            f"notebook {source} does not exist: give a path such as notebooks/01_train_and_log.ipynb."
+            f"{source.name} is not a notebook: give a Jupyter notebook (.ipynb), such as "
+            "notebooks/04_monitor_drift.ipynb."
         )
-    return source.resolve()
+    try:
+        content = json.loads(source.read_text())
+        cells = content["cells"]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise DataFileError(
+            f"{source.name} is not a valid notebook (not Jupyter's JSON format): open it in "
+            "JupyterLab and save it again."
+        ) from None
+    if not isinstance(cells, list):
+        raise DataFileError(f"{source.name} is not a valid notebook: it has no list of cells.")
+    kernel = (content.get("metadata") or {}).get("kernelspec") or {}
+    if not kernel.get("name"):
+        raise DataFileError(
+            f"notebook {source.name} names no kernel (metadata.kernelspec): open it in JupyterLab, "
+            "choose the Python kernel and save it."
+        )
 
 
 def _output_path(source: Path, output_dir: str | os.PathLike | None) -> Path:
@@ -229,9 +296,48 @@ def _fill_parameters(source: Path, params: dict[str, Any]) -> dict[str, Any]:
             f"{source.name} has no parameter {', '.join(map(repr, unknown))}: it takes "
             f"{', '.join(sorted(declared))}."
         )
+    for name, value in params.items():
+        _check_type(source, name, value, declared[name])
     if "workspace" in declared and params.get("workspace") is None:
         params["workspace"] = str(current_workspace().root)
     return params
+
+
+#: What a parameter whose default has this type accepts (None accepted everywhere).
+_ACCEPTS = {
+    "int": (int,),
+    "float": (int, float),
+    "str": (str,),
+    "bool": (bool,),
+    "list": (list, tuple),
+    "dict": (dict,),
+}
+
+
+def _check_type(source: Path, name: str, value: Any, spec: dict[str, Any]) -> None:
+    """A value of the wrong type for a parameter is bad input (exit 2), not a cell failure."""
+    import ast
+
+    try:
+        default = ast.literal_eval(str(spec.get("default")))
+    except (ValueError, SyntaxError):
+        return  # an expression as default: nothing to compare with
+    kind = type(default).__name__
+    accepted = _ACCEPTS.get(kind)
+    if value is None or default is None or accepted is None:
+        return
+    wrong_bool = isinstance(value, bool) and kind in ("int", "float")
+    if isinstance(value, accepted) and not wrong_bool:
+        return
+    raise DataError(
+        f"parameter {name!r} of {source.name} takes {_article(kind)} (default {default!r}), "
+        f"got {value!r} ({type(value).__name__}): pass a value of that type."
+    )
+
+
+def _article(kind: str) -> str:
+    names = {"int": "a whole number", "float": "a number", "str": "text", "bool": "true or false"}
+    return names.get(kind, f"a {kind}")
 
 
 def _kernel_name() -> str:
@@ -241,11 +347,15 @@ def _kernel_name() -> str:
 
 def _own_kernel_manager():
     """A kernel manager that starts ``sys.executable -m ipykernel_launcher``: the workbench's own
-    environment, even when a user-level ``python3`` kernelspec points at another Python."""
+    environment, even when a user-level ``python3`` kernelspec points at another Python. The
+    kernel's own output (its transport warning, tracebacks of its shutdown after a time-out) goes
+    to ``runs/kernels.log``, not to the user's terminal."""
     import sys
 
     from jupyter_client.kernelspec import KernelSpec
     from jupyter_client.manager import AsyncKernelManager
+
+    log_path = current_workspace().runs_dir / "kernels.log"
 
     class _WorkbenchKernelManager(AsyncKernelManager):
         @property
@@ -257,6 +367,15 @@ def _own_kernel_manager():
                     language="python",
                 )
             return self._kernel_spec
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(log_path, "ab") as log:  # the child keeps its own copy of the handle
+                kw.setdefault("stdout", log)
+                kw.setdefault("stderr", log)
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+
+        _launch_kernel = _async_launch_kernel
 
     return _WorkbenchKernelManager
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from workbench._core.names import TAG
 from workbench._core.progress import Progress, as_progress
+from workbench._core.refs import check_model_name
 from workbench.contract import infer_contract, infer_roles
 from workbench.data import split_xy
 from workbench.errors import DataError, UsageError
@@ -235,6 +236,7 @@ def train_and_log(
     """
     from sklearn.model_selection import train_test_split
 
+    check_model_name(name)
     report = as_progress(progress)
     report("preparing data", 0.05)
     x, y = split_xy(data, target)

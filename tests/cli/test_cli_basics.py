@@ -48,3 +48,31 @@ def test_missing_notebook_is_one_clear_line_exit_2(tmp_path):
 def test_main_returns_the_error_exit_code(tmp_path, capsys):
     assert main(["--workspace", str(tmp_path), "run", str(tmp_path / "x.ipynb")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_cell_time_out_is_one_line_without_a_traceback(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("workspace = None")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("import time; time.sleep(60)")]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, str(tmp_path / "slow.ipynb"))
+    out = _workbench(
+        "--workspace", str(tmp_path), "run", "slow.ipynb", "--timeout", "2", cwd=tmp_path
+    )
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr and "ZMQError" not in out.stderr, out.stderr[-2000:]
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error")]
+    assert len(errors) == 1 and "timed out after 2 s" in errors[0]
+
+
+def test_wrong_parameters_and_files_are_exit_2(tmp_path):
+    (tmp_path / "table.csv").write_text("a,b\n1,2\n")
+    out = _workbench("--workspace", str(tmp_path), "run", "table.csv", cwd=tmp_path)
+    assert out.returncode == 2 and "not a notebook" in out.stderr and "Traceback" not in out.stderr

@@ -185,3 +185,38 @@ def test_processes_opening_a_new_workspace_at_once_all_succeed(tmp_path):
     ]
     failures = [p.stderr.read()[-300:] for p in procs if p.wait() != 0]
     assert failures == []
+
+
+def _store_state(ws):
+    client = mlflow.MlflowClient(ws.tracking_uri)
+    experiments = sorted(e.name for e in client.search_experiments())
+    runs = sum(len(client.search_runs([e.experiment_id])) for e in client.search_experiments())
+    files = sorted(
+        str(p.relative_to(ws.root)) for p in ws.root.rglob("*") if "mlflow.db" not in p.name
+    )
+    outside = sorted(p.name for p in ws.root.parent.iterdir())
+    return experiments, runs, client.search_registered_models(), files, outside
+
+
+HOSTILE_NAMES = ["../../x", "..", "a/b", "", " lead", "x" * 101, "a\nb", None]
+BAD_ALIASES = ["latest", "v3", "cham pion", "../x", ""]
+
+
+def test_hostile_names_and_aliases_create_nothing(workspace):
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = split_xy(credit_risk(200, seed=2)[["income", "age", "default"]].dropna(), "default")
+    model = LogisticRegression().fit(x, y)
+    before = _store_state(workspace)
+    for name in HOSTILE_NAMES:
+        with pytest.raises(wb.UsageError, match="model name") as info:
+            wb.log_model(model, name=name, train=(x, y))
+        assert info.value.exit_code == 2
+        with pytest.raises(wb.UsageError, match="model name"):
+            wb.train_and_log(credit_risk(200), "default", name=name)
+        with pytest.raises(wb.UsageError, match="model name"):
+            wb.promote(name, 1, by="ana", reason="x")
+    for alias in BAD_ALIASES:
+        with pytest.raises(wb.UsageError, match="alias"):
+            wb.log_model(model, name="ok", train=(x, y), alias=alias)
+    assert _store_state(workspace) == before

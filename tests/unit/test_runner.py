@@ -101,3 +101,53 @@ def test_shared_kernel_runs_several_notebooks_in_one_process_and_exits_gracefull
         run_notebook(source, {"value": 2}, kernel=kernel)
     assert len(set(pids.read_text().split())) == 1  # one kernel for both runs
     assert done.read_text() == "stopped"  # atexit hooks ran: servers a notebook started stop
+
+
+def test_a_file_that_is_not_a_notebook_is_bad_input(workspace, tmp_path):
+    (tmp_path / "data.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(wb.DataFileError, match="data.csv is not a notebook"):
+        run_notebook(tmp_path / "data.csv")
+    (tmp_path / "broken.ipynb").write_text("a,b\n1,2\n")
+    with pytest.raises(wb.DataFileError, match="not a valid notebook"):
+        run_notebook(tmp_path / "broken.ipynb")
+
+
+def test_a_notebook_without_a_kernel_is_bad_input(workspace, tmp_path):
+    path = _notebook(tmp_path / "nokernel.ipynb", "print(value)")
+    nb = nbformat.read(str(path), as_version=4)
+    nb.metadata.pop("kernelspec")
+    nbformat.write(nb, str(path))
+    with pytest.raises(wb.DataFileError, match="names no kernel") as info:
+        run_notebook(path)
+    assert info.value.exit_code == 2
+
+
+def test_parameters_are_checked_against_their_defaults(workspace, tmp_path):
+    from workbench.runner import parameters_from_text
+
+    path = _notebook(
+        tmp_path / "typed.ipynb",
+        "print(repr(name), n, share)",
+        params="workspace = None\nn = 3\nshare = 0.5\nname = 'x'",
+    )
+    typed = parameters_from_text(path, {"name": "007", "n": "4", "share": "1"})
+    assert typed == {"name": "007", "n": 4, "share": 1}
+    with pytest.raises(
+        wb.DataError, match="'n' of typed.ipynb takes a whole number.*'abc'"
+    ) as info:
+        run_notebook(path, {"n": "abc"})
+    assert info.value.exit_code == 2
+    with pytest.raises(wb.DataError, match="got 2.5"):
+        run_notebook(path, {"n": 2.5})
+    assert not list((workspace.runs_dir / "typed").glob("*.ipynb"))  # refused before running
+
+
+def test_the_kernels_own_output_goes_to_a_log_not_the_terminal(workspace, tmp_path, capfd):
+    path = _notebook(
+        tmp_path / "loud.ipynb", "import sys; print('to the kernel log', file=sys.__stderr__)"
+    )
+    run_notebook(path)
+    captured = capfd.readouterr()
+    assert "to the kernel log" not in captured.err + captured.out
+    assert "Kernel is running over TCP" not in captured.err
+    assert "to the kernel log" in (workspace.runs_dir / "kernels.log").read_text()

@@ -26,9 +26,20 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from workbench.errors import ModelNotFoundError
+from workbench.errors import ModelNotFoundError, UsageError
 
-__all__ = ["ModelRef", "model_name_of", "parse_model_uri", "registry_version", "version_uri"]
+__all__ = [
+    "ModelRef",
+    "check_alias",
+    "check_model_name",
+    "model_name_of",
+    "parse_model_uri",
+    "registry_version",
+    "version_uri",
+]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$")
+_ALIAS = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 
 _REGISTERED = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[^/@]+))/?$")
 _LOGGED = re.compile(r"^models:/(?P<id>m-[0-9a-fA-F]+)/?$")
@@ -70,6 +81,47 @@ def parse_model_uri(uri: str) -> ModelRef:
     if uri.startswith("runs:/"):
         return ModelRef(uri, "run")
     return ModelRef(uri, "path")
+
+
+def check_model_name(name: object) -> str:
+    """``name`` when it is a safe registered-model name, else a :class:`UsageError`.
+
+    Letters, digits, spaces, ``.``, ``_`` and ``-``, starting with a letter or digit, at most 100
+    characters, never ``..``: a name also names an experiment and an artifact folder, so a name
+    such as ``../../x`` must be refused before anything is created.
+
+    Example:
+        >>> check_model_name("credit-risk")
+        'credit-risk'
+        >>> check_model_name("../x")
+        Traceback (most recent call last):
+        ...
+        workbench.errors.UsageError: model name '../x' is not allowed: use letters, digits, spaces, '.', '_' and '-' (starting with a letter or digit, at most 100 characters), e.g. credit-risk.
+    """
+    text = str(name) if isinstance(name, str) else ""
+    if not _NAME.match(text) or ".." in text or text != text.strip():
+        raise UsageError(
+            f"model name {name!r} is not allowed: use letters, digits, spaces, '.', '_' and '-' "
+            "(starting with a letter or digit, at most 100 characters), e.g. credit-risk."
+        )
+    return text
+
+
+def check_alias(alias: object) -> str:
+    """``alias`` when MLflow accepts it as an alias (letters, digits, ``_``, ``-``; not ``latest``,
+    not ``v`` followed by digits), else a :class:`UsageError`.
+
+    Example:
+        >>> check_alias("champion")
+        'champion'
+    """
+    text = alias if isinstance(alias, str) else ""
+    if not _ALIAS.match(text) or text.lower() == "latest" or re.fullmatch(r"[vV]\d+", text):
+        raise UsageError(
+            f"alias {alias!r} is not allowed: use letters, digits, '_' and '-' (not 'latest' and "
+            "not v<number>), e.g. champion."
+        )
+    return text
 
 
 def version_uri(name: str, version: str | int) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from workbench._core.names import CHECKS_FAILED_TAG, CHECKS_RUN_TAG, CHECKS_STATUS_TAG
-from workbench._core.refs import version_uri
+from workbench._core.refs import check_alias, check_model_name, version_uri
 from workbench._core.results import utc_now
 from workbench._core.text import user_name
 from workbench.errors import DataError, GateError, RegistryError
@@ -73,6 +73,8 @@ def promote(
         >>> import workbench as wb
         >>> wb.promote("credit-risk", 3, by="ana", reason="beats v2 on recall")  # doctest: +SKIP
     """
+    check_model_name(name)
+    check_alias(alias)
     client = mlflow_client()
     target = get_version(name, version)
     status = target.tags.get(CHECKS_STATUS_TAG) or NEVER_RAN
@@ -129,6 +131,8 @@ def rollback(
         GateError: there is no earlier holder to return to, or the audit chain is broken.
         RegistryError: the registry refused.
     """
+    check_model_name(name)
+    check_alias(alias)
     if not (reason or "").strip():
         raise DataError(f"rolling back {name}@{alias} needs a reason (reason=... / --reason).")
     client = mlflow_client()

@@ -25,7 +25,7 @@ from workbench._core.profile import (
     reference_predictions,
     training_profile,
 )
-from workbench._core.refs import version_uri
+from workbench._core.refs import check_alias, check_model_name, version_uri
 from workbench._core.tasks import metrics as task_metrics
 from workbench._core.tasks import predict, task_of_estimator
 from workbench._core.text import VERSION, git_commit, user_name
@@ -103,11 +103,15 @@ def log_model(
 
     Raises:
         NotFittedError: ``model`` was not fitted.
-        UsageError: the positive label is unknown, or a label pair needs one (nothing is logged).
+        UsageError: the name or alias is not allowed, the positive label is unknown, or a label
+            pair needs one (nothing is logged).
         DataError: empty data, a missing target, or eval columns that differ from train.
         UntrustedTypeError: the model holds a type skops cannot vouch for.
         RegistryError: MLflow refused to log or register (nothing is left registered).
     """
+    name = check_model_name(name)
+    if alias is not None:
+        check_alias(alias)
     _check_fitted(model)
     x_train, y_train = _as_xy(train, "train")
     x_eval, y_eval = _as_xy(eval, "eval") if eval is not None else (x_train, y_train)
