@@ -13,7 +13,8 @@ subclass to handle one kind of failure::
     │   └── DataQualityError            a batch cannot be trusted: null surge, all-null column, too few rows
     ├── ModelError                      the model cannot be logged or used as given
     │   ├── NotFittedError              the estimator was never fitted
-    │   └── UntrustedTypeError          skops cannot vouch for a type inside the model
+    │   ├── UntrustedTypeError          skops cannot vouch for a type inside the model
+    │   └── UnsafeModelError            loading the model could run arbitrary code: refused (exit 2)
     ├── RegistryError                   the MLflow registry refused or failed
     │   ├── ModelNotFoundError          no such registered model, version or alias
     │   └── GateError                   promotion refused: the checks did not pass (exit code 3)
@@ -55,6 +56,7 @@ __all__ = [
     "SchemaMismatchError",
     "ServerRequestError",
     "ServingError",
+    "UnsafeModelError",
     "UntrustedTypeError",
     "UsageError",
     "WorkbenchError",
@@ -115,6 +117,11 @@ class NotFittedError(ModelError):
 
 class UntrustedTypeError(ModelError):
     """skops cannot vouch for a type inside the model; the message lists what to pass as trusted."""
+
+
+class UnsafeModelError(ModelError):
+    """A model whose loading could run arbitrary code (pickle, untrusted skops types): refused
+    before any byte of it is deserialised, unless the user allows it explicitly."""
 
 
 class RegistryError(WorkbenchError):

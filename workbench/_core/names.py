@@ -54,6 +54,8 @@ class TAG:
     RETRAIN_REQUESTED = "workbench.retrain_requested"
     RETRAIN_REASON = "workbench.retrain_reason"
     POSITIVE_LABEL = "workbench.positive_label"
+    TRUSTED_TYPES = "workbench.trusted_types"
+    ALLOW_PICKLE = "workbench.allow_pickle"
 
 
 #: The gate's tags on a model version, written by ``run_checks`` and read by ``promote``.

@@ -16,6 +16,8 @@ What lives where:
   verdict decides, aliases move only with an audit entry
 * :mod:`~workbench.registry.audit`          :class:`AuditEntry`, :func:`history` and
   :func:`verify_history`: the audit log in the ``workbench-audit`` experiment
+* :mod:`~workbench.registry.safety`         no model is deserialised before its format is checked:
+  :func:`fetch_model` downloads and refuses pickle and untrusted skops types
 * :mod:`~workbench.registry.chain`          the audit log's hash chain and its verification
 
 Layering: the registry imports :mod:`workbench.errors`, :mod:`workbench.workspace` and
@@ -32,15 +34,19 @@ from workbench.registry.contracts import model_contract
 from workbench.registry.gate import promote, rollback
 from workbench.registry.log import log_model
 from workbench.registry.model_version import ModelVersion
+from workbench.registry.safety import ArtifactSafety, ensure_loadable, fetch_model
 from workbench.registry.trust import signature_frame
 from workbench.registry.versions import get_version, model_names, versions
 
 __all__ = [
     "AUDIT_EXPERIMENT",
+    "ArtifactSafety",
     "AuditCheck",
     "AuditEntry",
     "ModelVersion",
+    "ensure_loadable",
     "evaluate",
+    "fetch_model",
     "get_version",
     "history",
     "log_model",

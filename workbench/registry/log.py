@@ -131,6 +131,8 @@ def log_model(
 
     ws = current_workspace()
     run_tags = _run_tags(ws, task, eval is None, tags, y_train)
+    if trusted_types:  # the logger vouched for these: later loads accept them (and say so)
+        run_tags[TAG.TRUSTED_TYPES] = ",".join(sorted(trusted_types))
     lineage = [(x_train, y_train, dataset_name, "training")]
     if held_out is not None:
         lineage.append((x_eval, y_eval, "eval", "evaluation"))
