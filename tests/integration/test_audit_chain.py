@@ -16,16 +16,35 @@ import pandas as pd
 import pytest
 
 import workbench as wb
-from workbench._core.names import AUDIT_EXPERIMENT, AUDIT_PREFIX, CHECKS_STATUS_TAG
+from workbench._core.names import (
+    AUDIT_EXPERIMENT,
+    AUDIT_PREFIX,
+    CHECKS_RUN_TAG,
+    CHECKS_STATUS_TAG,
+    TAG,
+)
+
+
+def _recorded_pass() -> str:
+    """A check run whose checks.json satisfies the default gate policy (what run_checks writes)."""
+    from workbench.registry.policy import GatePolicy
+
+    names = GatePolicy().required_checks("classification")
+    results = [{"name": n, "status": "pass", "threshold": ">= 0.65"} for n in names]
+    with mlflow.start_run(run_name="recorded checks") as run:
+        mlflow.log_dict({"results": results}, "checks.json")
+    return run.info.run_id
 
 
 def _model(name: str, source_uri: str, count: int) -> None:
     client = mlflow.MlflowClient()
     client.create_registered_model(name)
     info = mlflow.models.get_model_info(source_uri)
+    checks_run = _recorded_pass()
     for _ in range(count):
-        mv = client.create_model_version(name, info.model_uri)
+        mv = client.create_model_version(name, info.model_uri, tags={TAG.TASK: "classification"})
         client.set_model_version_tag(name, mv.version, CHECKS_STATUS_TAG, "passed")
+        client.set_model_version_tag(name, mv.version, CHECKS_RUN_TAG, checks_run)
 
 
 def _promote_three(name, trained):

@@ -47,6 +47,8 @@ HISTORY_COLUMNS = [
     "seq",
     "prev_hash",
     "hash",
+    "policy_hash",
+    "allow_pickle",
 ]
 
 
@@ -69,6 +71,8 @@ class AuditEntry:
         seq: Its number in the model's audit log (1, 2, ...).
         prev_hash: The hash of the entry before it (empty for the first).
         hash: The SHA-256 of its fields, ``prev_hash`` included.
+        policy_hash: The gate policy the promotion was judged by.
+        allow_pickle: The version was allowed to load although its format is unsafe.
 
     Example:
         >>> e = AuditEntry("2026-11-22T10:00:00+00:00", "promote", "m", "champion", None, 1,
@@ -91,6 +95,8 @@ class AuditEntry:
     seq: int = 0
     prev_hash: str = ""
     hash: str = ""
+    policy_hash: str = ""
+    allow_pickle: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready fields."""
@@ -266,4 +272,6 @@ def _entry_of(run: Any) -> AuditEntry:
         seq=int(get("seq")) if get("seq").isdigit() else 0,
         prev_hash=get("prev_hash"),
         hash=get("hash"),
+        policy_hash=get("policy_hash"),
+        allow_pickle=get("allow_pickle") == "True",
     )

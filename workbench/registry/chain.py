@@ -36,6 +36,8 @@ HASHED_FIELDS = (
     "checks_status",
     "seq",
     "prev_hash",
+    "policy_hash",
+    "allow_pickle",
 )
 
 

@@ -17,7 +17,13 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from workbench._core.names import CHECKS_FAILED_TAG, CHECKS_RUN_TAG, CHECKS_STATUS_TAG
+from workbench._core.names import (
+    ARTIFACT,
+    CHECKS_FAILED_TAG,
+    CHECKS_RUN_TAG,
+    CHECKS_STATUS_TAG,
+    TAG,
+)
 from workbench._core.refs import check_alias, check_model_name, version_uri
 from workbench._core.results import utc_now
 from workbench._core.text import user_name
@@ -31,6 +37,7 @@ from workbench.registry.audit import (
     verify_history,
 )
 from workbench.registry.model_version import ModelVersion
+from workbench.registry.policy import GatePolicy, gate_policy
 from workbench.registry.versions import get_version, registered_model
 from workbench.workspace import current_workspace, mlflow_client
 
@@ -85,6 +92,9 @@ def promote(
         )
     if status != "passed" and not force:
         raise GateError(_refusal(name, target, alias, status))
+    policy = gate_policy()
+    if status == "passed":
+        status = _judged(name, target, alias, policy, force)
     with _audit_lock(name):
         _refuse_on_broken_chain(name, alias, force)
         entry = AuditEntry(
@@ -98,6 +108,8 @@ def promote(
             reason=(reason or "").strip(),
             forced=bool(force),
             checks_status=status,
+            policy_hash=policy.hash,
+            allow_pickle=target.tags.get(TAG.ALLOW_PICKLE) == "true",
         )
         return _move_alias(client, entry)
 
@@ -164,6 +176,42 @@ def rollback(
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _judged(name: str, target: ModelVersion, alias: str, policy: GatePolicy, force: bool) -> str:
+    """``passed`` when the version's recorded check run satisfies the current policy; else a
+    :class:`GateError` (or, forced, the status that says why it did not)."""
+    import mlflow
+
+    run_id = target.tags.get(CHECKS_RUN_TAG, "")
+    try:
+        report = mlflow.artifacts.load_dict(f"runs:/{run_id}/{ARTIFACT.CHECKS_JSON}")
+    except Exception:
+        report = None
+    if report is None:
+        problems = [f"the check run {run_id or '(none)'} left no {ARTIFACT.CHECKS_JSON}"]
+    else:
+        protected = _protected_of(target)
+        problems = policy.judge(report, target.task or "classification", protected)
+    if not problems:
+        return "passed"
+    if force:
+        return "passed, not by the policy"
+    raise GateError(
+        f"refused: the checks of {name} version {target.version} ran, but not as the gate policy "
+        f"({policy.source}, {policy.hash}) requires: {'; '.join(problems)}. Run the policy's "
+        f"suite (workbench check {version_uri(name, target.version)} --data FILE --target COL) "
+        f"before promoting to @{alias}, or force with a reason."
+    )
+
+
+def _protected_of(target: ModelVersion) -> list[str]:
+    from workbench.registry.contracts import model_contract
+
+    try:
+        return list(model_contract(version_uri(target.name, target.version)).protected)
+    except Exception:
+        return []
 
 
 def _refusal(name: str, target: ModelVersion, alias: str, status: str) -> str:
