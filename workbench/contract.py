@@ -223,12 +223,8 @@ class ModelContract(Result):
         return cls.from_dict(json.loads(source.read_text()))
 
     def _repr_html_(self) -> str:
-        positive = self.positive_label
-        label = (
-            f", positive label <code>{html.escape(str(positive))}</code>"
-            if positive is not None
-            else ""
-        )
+        pos = self.positive_label
+        label = "" if pos is None else f", positive label <code>{html.escape(str(pos))}</code>"
         head = (
             f"<b>Model contract</b>: predicts <code>{html.escape(self.target)}</code> "
             f"({self.task}{label}), {len(self.features)} features"

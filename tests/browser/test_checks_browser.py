@@ -24,7 +24,13 @@ def checked_notebook(lab):
     from workbench.data import credit_risk
 
     wb.open_workspace(lab.workspace)
-    wb.train_and_log(credit_risk(2000, seed=1), "default", name=MODEL, family="logistic_regression")
+    wb.train_and_log(
+        credit_risk(2000, seed=1),
+        "default",
+        name=MODEL,
+        family="logistic_regression",
+        protected=["age_band"],  # the fairness check slices by it (notebook 02: the contract's)
+    )
     nb = nbformat.read(lab.root / "notebooks" / "02_predeploy_checks.ipynb", as_version=4)
     params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     assert 'model_name = "credit-risk"' in params.source

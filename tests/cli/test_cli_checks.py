@@ -1,6 +1,7 @@
 """`workbench check / promote / rollback / history`: exit codes 0, 2 and 3, JSON, one-line errors.
 
-The promote test relies on the check test before it (file order): it promotes what that test checked.
+The promote test relies on the check test before it (file order): it promotes what that test checked;
+the tests after it check again (the last check of a version is what the gate reads).
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def test_promote_refused_forced_rollback_and_history(cli_model, capsys):
     code, out, _ = _run(capsys, "rollback", "cli-model", "--by", "carol", "--reason", "undo")
     assert code == 0 and "v2 -> v1" in out
     code, out, _ = _run(capsys, "history", "cli-model", "--json")
-    log = json.loads(out)
+    log = json.loads(out)["entries"]
     assert [e["action"] for e in log] == ["promote", "promote", "rollback"]
     assert log[0]["old_version"] is None and log[1]["forced"] is True
     code, out, _ = _run(capsys, "history", "cli-model")
@@ -95,3 +96,24 @@ def test_the_installed_command_exits_3_when_the_suite_fails(cli_model, tmp_path)
     assert "FAILED (metric_roc_auc)" in done.stdout
     assert json.loads((tmp_path / "out" / "checks.json").read_text())["status"] == "failed"
     assert "Traceback" not in done.stderr
+
+
+def test_a_mistyped_protected_attribute_exits_2_before_anything_runs(cli_model, capsys):
+    import time
+
+    _, csv = cli_model
+    client = mlflow.MlflowClient()
+    experiment = client.get_experiment_by_name("cli-model")
+    runs_before = len(client.search_runs([experiment.experiment_id])) if experiment else 0
+    started = time.perf_counter()
+    code, out, err = _run(capsys, "check", "models:/cli-model/1", "--data", str(csv), "--target", "default", "--protected", "age_bnd")  # fmt: skip
+    seconds = time.perf_counter() - started
+    assert code == 2 and "'age_bnd'" in err and "Did you mean 'age_band'" in err, err
+    assert len(err.strip().splitlines()) == 1 and out == ""
+    assert seconds < 5, f"refusing a typo took {seconds:.1f} s"
+    experiment = client.get_experiment_by_name("cli-model")
+    assert (len(client.search_runs([experiment.experiment_id])) if experiment else 0) == runs_before
+
+    code, out, _ = _run(capsys, "check", "models:/cli-model/1", "--data", str(csv), "--target", "default", "--protected", "age_band", "--protected", "region", "--json")  # fmt: skip
+    fairness = next(r for r in json.loads(out)["results"] if r["name"] == "fairness_gap")
+    assert {row["attribute"] for row in fairness["table"]} == {"age_band", "region"}

@@ -107,3 +107,111 @@ def test_unknown_models_and_missing_targets_raise_clear_errors(trained, eval_dat
         wb.run_checks("models:/credit-risk/99", data=eval_data, target="default")
     with pytest.raises(wb.MissingColumnError, match="'label'"):
         wb.run_checks(trained.linear.model_uri, data=eval_data, target="label")
+
+
+# --------------------------------------------------------------------------- tables as users have them
+
+
+@pytest.fixture(scope="module")
+def worded(_trained_session):
+    """Model "worded": labels defaulted/repaid (positive "defaulted", the smaller word), a text
+    customer id, and a protected attribute ``gender`` that the model deliberately does not take."""
+    import numpy as np
+
+    wb.open_workspace(_trained_session.ws.root)
+
+    def table(rows, seed):
+        frame = credit_risk(rows, seed=seed).drop(columns="application_date")
+        rng = np.random.default_rng(seed)
+        return frame.assign(
+            customer_id=[f"C{seed}-{i:05d}" for i in range(rows)],
+            gender=rng.choice(["f", "m"], rows),
+            outcome=np.where(frame.pop("default") == 1, "defaulted", "repaid"),
+        )
+
+    mv = wb.train_and_log(
+        table(2000, 1), "outcome", name="worded", family="logistic_regression",
+        positive_label="defaulted", protected=["gender"], ignore=["gender"],
+    )  # fmt: skip
+    return mv, table(1500, 7)
+
+
+def test_checks_obey_the_contract_on_a_table_as_users_have_it(worded):
+    from sklearn.metrics import recall_score
+
+    mv, evaluation = worded
+    contract = wb.model_contract(mv.model_uri)
+    assert contract.positive_label == "defaulted" and contract.protected == ["gender"]
+    assert "gender" not in contract.features and "customer_id" in contract.id_columns
+    report = wb.run_checks(mv.model_uri, data=evaluation, target="outcome", progress=False)
+    statuses = {r.name: r.status for r in report.results}
+    assert statuses["schema_contract"] == "pass", report["schema_contract"].detail
+    assert "customer_id" in report["schema_contract"].detail  # listed, not failed
+    assert "gender" in set(report["schema_contract"].table["column"])
+    assert statuses["data_quality"] == "pass", report["data_quality"].detail
+    fairness = report["fairness_gap"]  # from the contract, on a column the model does not take
+    assert set(fairness.table["attribute"]) == {"gender"} and "of 'defaulted'" in fairness.detail
+
+    pyfunc = mlflow.pyfunc.load_model(mv.model_uri)
+    pred = pyfunc.predict(contract.feature_frame(evaluation).astype({"age": "float64", "loan_term_months": "float64"}))  # fmt: skip
+    on_defaulters = recall_score(evaluation["outcome"], pred, pos_label="defaulted")
+    recall = report.comparison.set_index("metric").loc["recall", "candidate"]
+    assert recall == pytest.approx(on_defaulters)
+    assert recall != pytest.approx(recall_score(evaluation["outcome"], pred, pos_label="repaid"))
+
+    card = report.model_card
+    assert "## Columns and outputs" in card and "| customer_id | id |" in card
+    assert "| gender | ignored |" in card and "Positive label: `defaulted`" in card
+    assert "`proba_defaulted`, the probability of the positive class `defaulted`" in card
+    assert "X.astype({c: 'float64' for c in int_cols})" in card
+    assert "int_cols = ['age', 'loan_term_months']" in card
+
+
+def test_an_unknown_protected_attribute_is_refused_before_anything_runs(worded):
+    mv, evaluation = worded
+    client = mlflow.MlflowClient()
+    experiment = client.get_experiment_by_name("worded").experiment_id
+    runs_before = len(client.search_runs([experiment]))
+    started = time.perf_counter()
+    with pytest.raises(wb.MissingColumnError, match="'gendr'.*Did you mean 'gender'"):
+        wb.run_checks(mv.model_uri, data=evaluation, target="outcome", protected=["gendr"])
+    with pytest.raises(wb.MissingColumnError, match="'gender'.*protected=\\[\\]"):
+        wb.run_checks(mv.model_uri, data=evaluation.drop(columns="gender"), target="outcome")
+    assert time.perf_counter() - started < 5
+    assert len(client.search_runs([experiment])) == runs_before  # nothing was logged
+    report = wb.run_checks(
+        mv.model_uri, data=evaluation.drop(columns="gender"), target="outcome", protected=[],
+        log=False, progress=False,
+    )  # fmt: skip
+    assert "fairness_gap" not in report.names()
+
+
+def test_a_challenger_with_another_feature_set_is_compared_with_the_champion(worded):
+    mv, evaluation = worded
+    frame = evaluation.sample(frac=1.0, random_state=3)
+    client = mlflow.MlflowClient()
+    client.set_registered_model_alias("worded", "champion", str(mv.version))
+    try:
+        narrow = wb.train_and_log(
+            frame, "outcome", name="worded", family="logistic_regression",
+            positive_label="defaulted", ignore=["gender", "income"],
+        )  # fmt: skip
+        assert "income" not in wb.model_contract(narrow.model_uri).features
+        report = wb.run_checks(
+            narrow.model_uri, data=evaluation, target="outcome", log=False, progress=False
+        )
+        result = report["no_regression"]
+        assert result.status in ("pass", "fail") and result.table is not None, result.detail
+        assert report.champion_version == mv.version
+        assert report.comparison["champion"].notna().all()
+
+        lacking = evaluation.drop(columns="income")  # only the champion needs it
+        report = wb.run_checks(
+            narrow.model_uri, data=lacking, target="outcome", log=False, progress=False
+        )
+        assert report["schema_contract"].status == "pass"
+        result = report["no_regression"]
+        assert result.status == "warn" and "'income'" in result.detail, result.detail
+        assert f"@champion (version {mv.version})" in result.detail
+    finally:
+        client.delete_registered_model_alias("worded", "champion")

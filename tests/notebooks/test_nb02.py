@@ -1,5 +1,5 @@
-"""Notebook 02 headless (papermill: the gate promotes, or refuses and the run fails) and its panel
-clicked inside a real kernel."""
+"""Notebook 02 headless (papermill: the gate promotes, or the checks fail and ``workbench run``
+exits 3 with the verdict) and its panel clicked inside a real kernel."""
 
 from __future__ import annotations
 
@@ -36,23 +36,33 @@ def _champion(name: str) -> str | None:
         return None
 
 
-def test_notebook_02_gates_and_promotes_unattended(_trained_session):
+def test_notebook_02_gates_and_promotes_unattended(_trained_session, capsys):
+    """``workbench run`` of notebook 02: the verdict printed, exit code 3 when the checks fail."""
+    import re
+
     from tests.conftest import NOTEBOOKS
+    from workbench.cli import main
 
     _copy_model(_trained_session, "nb02")
-    with pytest.raises(wb.NotebookError, match="GateError") as info:
-        run_notebook(
-            NOTEBOOKS / "02_predeploy_checks.ipynb",
-            {"model_name": "nb02", "approve": True, "thresholds": {"roc_auc": 0.99}},
-        )
+    argv = ["--workspace", str(_trained_session.ws.root), "run"]
+    argv += [str(NOTEBOOKS / "02_predeploy_checks.ipynb"), "-p", "model_name", "nb02"]
+    code = main([*argv, "-p", "approve", "true", "-p", "thresholds", '{"roc_auc": 0.99}'])
+    out, err = capsys.readouterr()
+    assert code == 3, err
+    assert "FAIL   metric_roc_auc" in out and "nb02 version 1: FAILED (metric_roc_auc)" in out
+    assert "GateError" in err and "failed its pre-deployment checks" in err
     assert _champion("nb02") is None  # refused: nothing moved
-    failed = nbformat.read(info.value.output_path, as_version=4)
-    assert "metric_roc_auc" in json.dumps([c.get("outputs", []) for c in failed.cells])
+    failed = nbformat.read(re.search(r"kept at (\S+\.ipynb)", err).group(1), as_version=4)
+    outputs = json.dumps([c.get("outputs", []) for c in failed.cells])
+    assert "metric_roc_auc" in outputs and "not promoted: the checks failed" in outputs
+    last = [c for c in failed.cells if c.cell_type == "code"][-1]  # the verdict, after the panel
+    assert [o.get("ename") for o in last.outputs if o.output_type == "error"] == ["GateError"]
 
     run = run_notebook(
         NOTEBOOKS / "02_predeploy_checks.ipynb",
         {"model_name": "nb02", "approve": True, "approved_by": "nightly", "reason": "green"},
     )
+    assert "nb02 version 1: PASSED" in run.summary
     assert str(_champion("nb02")) == "1"
     log = wb.history("nb02")
     assert list(log["by"]) == ["nightly"] and list(log["checks_status"]) == ["passed"]

@@ -4,9 +4,13 @@ A suite is a list of small checks (:func:`default_suite`); :func:`run_checks` ru
 version and keeps the results with the version, where :func:`workbench.promote` looks for them::
 
     import workbench as wb
-    report = wb.run_checks("models:/credit-risk@challenger", data=df, target="default",
-                           protected="age_band")
+    report = wb.run_checks("models:/credit-risk@challenger", data=df, target="default")
     report.passed, report.failed
+    report.verdict(fail=True)  # prints the verdict; GateError (exit code 3) when it failed
+
+The checks obey the version's model contract (``wb.model_contract(uri)``): each model is fed its
+own features from the eval table (extra columns are fine), metrics and fairness are measured on its
+positive label, and fairness slices by its protected attributes (or ``protected=[...]``).
 
 Where things live:
 

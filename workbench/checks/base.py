@@ -28,7 +28,7 @@ import pandas as pd
 
 from workbench._core.names import ARTIFACT
 from workbench._core.results import Result, atomic_write, jsonable, plain, utc_now
-from workbench.errors import CheckError, DataError, UsageError
+from workbench.errors import CheckError, DataError, GateError, UsageError
 
 if TYPE_CHECKING:
     from workbench.checks.context import CheckContext
@@ -288,6 +288,28 @@ class CheckReport(Result):
         )
         lines.append(f"{what}: {verdict} ({self.seconds:.1f} s, {self.eval_rows} eval rows)")
         return "\n".join(lines)
+
+    def verdict(self, fail: bool = False) -> None:
+        """Print the summary (one line per check, then the verdict); with ``fail``, stop when the
+        checks did not pass.
+
+        A scheduled notebook ends with ``report.verdict(fail=True)``: ``workbench run`` then prints
+        the verdict and exits with code 3 when the gate said no.
+
+        Args:
+            fail: Raise :class:`~workbench.errors.GateError` when the checks did not pass.
+
+        Raises:
+            GateError: ``fail`` is set and a check failed or could not run (exit code 3).
+        """
+        print(self.summary(), flush=True)
+        if fail and not self.passed:
+            what = f"{self.name} version {self.version}" if self.name else self.model_uri
+            raise GateError(
+                f"{what} failed its pre-deployment checks ({', '.join(self.failed)}): it may not "
+                "be promoted. Read the failing checks' details, fix the model or the data, and "
+                "check it again."
+            )
 
     def html_page(self) -> str:
         """The report as a stand-alone HTML page (``checks.html``)."""

@@ -1,5 +1,6 @@
-"""The model card: one page on what the version is for, what it learned from, how it scores, how it
-treats slices of people, what the checks found, and where it should not be trusted."""
+"""The model card: one page on what the version is for, which columns it reads and what it
+returns (from its contract), how to call it, what it learned from, how it scores, how it treats
+slices of people, what the checks found, and where it should not be trusted."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ _DEFAULT_USE = (
 def model_card(report: CheckReport, context: CheckContext) -> str:
     """The model card of the checked version, in Markdown.
 
-    Sections: intended use, data, metrics, slices, checks, limitations.
+    Sections: intended use, columns and outputs (the contract's column roles, the positive
+    label, the probabilities served), calling it with plain MLflow, data, metrics, slices,
+    checks, limitations.
     """
     title = f"{report.name} version {report.version}" if report.name else report.model_uri
     profile = context.profile or {}
@@ -39,6 +42,10 @@ def model_card(report: CheckReport, context: CheckContext) -> str:
         context.description or _DEFAULT_USE,
         f"Task: {context.task}; target column `{target}`.",
         "",
+        *_columns_and_outputs(context),
+        "",
+        *_plain_mlflow(report, context),
+        "",
         "## Data",
         f"- Training: {profile.get('rows', 'unknown'):,} rows, {len(columns)} input columns"
         if profile
@@ -47,8 +54,10 @@ def model_card(report: CheckReport, context: CheckContext) -> str:
     ]
     if columns:
         lines.append(f"- Inputs: {', '.join(f'`{c}`' for c in columns)}.")
-    if context.expected_extra:
-        lines.append(f"- Dropped on purpose: {', '.join(context.expected_extra)}.")
+    if context.contract is not None and context.contract.skipped:
+        lines.append(
+            f"- Not features (identifiers, dates, ignored): {', '.join(context.contract.skipped)}."
+        )
     lines += ["", "## Metrics (eval data)"]
     if report.comparison is not None and len(report.comparison):
         lines.append(_markdown_table(report.comparison))
@@ -61,7 +70,10 @@ def model_card(report: CheckReport, context: CheckContext) -> str:
     if fairness is not None and fairness.table is not None:
         lines += [fairness.detail, "", _markdown_table(fairness.table)]
     else:
-        lines.append("No protected column was named, so no slices were compared.")
+        lines.append(
+            "No protected attribute was named (in the contract or the checks), so no slices "
+            "were compared."
+        )
     lines += ["", "## Checks", _markdown_table(report.to_frame()[["check", "status", "detail"]])]
     lines += ["", "## Limitations"]
     lines += [f"- {r.name} ({r.status}): {r.detail}" for r in report.results if r.status != "pass"]
@@ -88,7 +100,9 @@ def card_html(markdown: str) -> str:
         if in_list and not line.startswith("- "):
             body.append("</ul>")
             in_list = False
-        if line.startswith("# "):
+        if line.startswith("### "):
+            body.append(f"<h3>{_inline(line[4:])}</h3>")
+        elif line.startswith("# "):
             body.append(f"<h1>{_inline(line[2:])}</h1>")
         elif line.startswith("## "):
             body.append(f"<h2>{_inline(line[3:])}</h2>")
@@ -111,6 +125,86 @@ def card_html(markdown: str) -> str:
         f"<!doctype html><html><head><meta charset='utf-8'><title>Model card</title>"
         f"<style>{style}</style></head><body class='wb-model-card'>{''.join(body)}</body></html>"
     )
+
+
+def _columns_and_outputs(context: CheckContext) -> list[str]:
+    """The contract's column roles, the positive label and what a classifier's answer carries."""
+    contract = context.contract
+    lines = ["## Columns and outputs"]
+    if contract is None:
+        return [*lines, "No model contract: every eval column was treated as an input."]
+    roles = contract.roles_table()
+    if roles.empty:  # a contract rebuilt from the signature
+        roles = pd.DataFrame(
+            {"column": contract.features, "role": "feature", "kind": "", "protected": False}
+        )
+        roles["kind"] = [contract.kinds.get(c, "") for c in contract.features]
+    lines += ["### Column roles", _markdown_table(roles), ""]
+    if context.protected:
+        lines.append(f"Protected attributes checked: {', '.join(context.protected)}.")
+    lines.append("### What the model returns")
+    if contract.task != "classification":
+        lines.append(f"- The predicted `{contract.target}` (a number).")
+        return lines
+    labels = contract.labels or []
+    shown = ", ".join(f"`{v}`" for v in labels) or "unknown"
+    probabilities = contract.probability_columns()
+    if contract.positive_label is not None:
+        lines.append(
+            f"- Positive label: `{contract.positive_label}`. Precision, recall, F1, ROC AUC and "
+            "fairness are measured on this class."
+        )
+    lines.append(f"- Labels in the model's order: {shown}.")
+    if len(labels) == 2 and probabilities:
+        lines.append(
+            f"- The served response (and `wb.score`) carries the predicted label and "
+            f"`{probabilities[0]}`, the probability of the positive class "
+            f"`{contract.positive_label}`; the other class's is one minus it."
+        )
+    elif probabilities:
+        lines.append(
+            "- The served response (and `wb.score`) carries the predicted label and one "
+            f"probability per class, in the labels' order: {', '.join(probabilities)}."
+        )
+    return lines
+
+
+def _plain_mlflow(report: CheckReport, context: CheckContext) -> list[str]:
+    """How to call the model with MLflow alone: integer columns must be cast to float."""
+    uri = f"models:/{report.name}/{report.version}" if report.name else report.model_uri
+    types = context.input_types()
+    doubles = [c for c, kind in types.items() if kind in ("double", "float")]
+    ints = [
+        c
+        for c in doubles
+        if c in context.data and pd.api.types.is_integer_dtype(context.data[c].dtype)
+    ]
+    lines = [
+        "## Calling it with plain MLflow",
+        f'`wb.score("{uri}", data)` and the served model conform the columns by themselves. '
+        "With `mlflow.pyfunc` alone, cast integer columns to float first (the signature declares "
+        "them double, so that a missing value can be sent), or MLflow refuses the frame "
+        '("Can not safely convert int64 to float64"):',
+        "",
+        f"- `mlflow.pyfunc.load_model(\"{uri}\").predict(X.astype({{c: 'float64' for c in "
+        "int_cols}))`",
+    ]
+    if ints:
+        lines.append(
+            f"- with `int_cols = {ints!r}` (the integer columns of the eval data the model takes)."
+        )
+    elif doubles:
+        lines.append(
+            "- where `int_cols` are the integer columns of your table among the numeric inputs: "
+            f"{', '.join(doubles[:12])}{', ...' if len(doubles) > 12 else ''}."
+        )
+    if context.contract is not None and context.contract.features:
+        lines.append(
+            f"- `X` holds the {len(context.contract.features)} feature columns "
+            f"({', '.join(context.contract.features[:12])}"
+            f"{', ...' if len(context.contract.features) > 12 else ''}); other columns are ignored."
+        )
+    return lines
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:

@@ -34,7 +34,7 @@ def default_suite(
     *,
     thresholds: dict[str, float] | None = None,
     tolerance: float = 0.02,
-    protected: str | None = None,
+    protected: str | list[str] | None = None,
     fairness_metric: str | None = None,
     max_gap: float = 0.25,
     p95_ms: float = 100.0,
@@ -48,7 +48,8 @@ def default_suite(
         thresholds: Absolute bars, metric -> value. Scores are minimums, errors (``rmse``,
             ``mae``, ``log_loss``) maximums. Default: ROC AUC >= 0.65 (classification), R2 >= 0.
         tolerance: Allowed loss against ``@champion`` (see :class:`NoRegression`).
-        protected: A column whose slices must be treated alike; no fairness check without one.
+        protected: Attribute(s) whose slices must be treated alike (``run_checks`` passes the
+            contract's); no fairness check without one.
         fairness_metric: Metric compared across slices (default recall, or MAE for regression).
         max_gap: Largest allowed gap of that metric between slices.
         p95_ms: Budget of one in-process prediction (95th percentile).
@@ -77,7 +78,8 @@ def default_suite(
         HandlesUnseenCategories(),
     ]
     if protected:
-        suite.append(FairnessGap(protected, metric=fairness_metric, max_gap=max_gap))
+        attributes = [protected] if isinstance(protected, str) else list(protected)
+        suite.append(FairnessGap(attributes, metric=fairness_metric, max_gap=max_gap))
     suite += [
         LatencyBudget(p95_ms=p95_ms, min_rows_per_s=min_rows_per_s),
         ReloadReproducibility(),

@@ -13,6 +13,7 @@ import contextlib
 import os
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,9 @@ from workbench._core.names import (
 from workbench._core.progress import Progress, as_progress
 from workbench._core.refs import parse_model_uri, registry_version, version_uri
 from workbench.checks.base import Check, CheckReport, CheckResult
-from workbench.checks.context import CheckContext, split_eval
+from workbench.checks.context import CheckContext, check_protected, resolve_contract, split_eval
 from workbench.checks.presets import default_suite
+from workbench.contract import ModelContract
 from workbench.errors import ModelNotFoundError, RegistryError
 
 __all__ = ["FAILED_TAG", "RUN_TAG", "STATUS_TAG", "load_eval_data", "run_checks"]
@@ -46,43 +48,56 @@ def run_checks(
     data: pd.DataFrame,
     target: str | None,
     suite: list[Check] | None = None,
-    protected: str | None = None,
+    protected: str | list[str] | None = None,
     thresholds: dict[str, float] | None = None,
     progress: bool | Progress = True,
     log: bool = True,
     serving: bool = False,
+    positive_label: Any = None,
 ) -> CheckReport:
     """Run the pre-deployment suite on a model version and keep the results with it.
 
     Args:
         model_uri: ``models:/name/3``, ``models:/name@challenger`` or any MLflow model URI.
-        data: Eval data, with the ``target`` column.
+        data: Eval data, with the ``target`` column. Columns the model does not take (ids,
+            dates, protected attributes, anything else) are fine: each model is fed its own
+            features (its contract's), the candidate and the ``@champion`` alike.
         target: The label column (``None`` when there are no labels: metric checks then error).
         suite: The checks; default :func:`~workbench.checks.presets.default_suite` for the
             model's task.
-        protected: Protected column for the default suite's fairness check.
+        protected: Attributes the fairness check slices by (columns of ``data``; they need not
+            be features). ``None``: the contract's (``wb.model_contract(uri).protected``);
+            ``[]``: no fairness check.
         thresholds: Absolute metric bars for the default suite.
         progress: ``True`` for a text progress bar, or a ``progress(step, fraction)`` callback.
         log: Keep the results with the version (a run, tags, the model card).
         serving: Add the serving smoke check to the default suite (starts the real model server:
             about 10 s more).
+        positive_label: The class recall, precision, F1 and fairness measure; default the
+            contract's (needed only for versions logged before contracts, with labels such as
+            ``defaulted``/``repaid``).
 
     Returns:
         A :class:`CheckReport`; ``report.passed`` says whether it may be promoted.
 
     Raises:
         ModelNotFoundError: the model or version does not exist.
-        MissingColumnError: ``target`` is not a column of ``data``.
+        MissingColumnError: ``target`` or a protected attribute is not a column of ``data``
+            (raised before any check runs, nothing is logged).
+        UsageError: the positive label is not among the model's labels.
         RegistryError: the results could not be written to MLflow (nothing is left half-written).
     """
     started = time.perf_counter()
+    x, y = split_eval(data, target)
+    if protected is not None:  # a typo is caught before the model is even loaded
+        check_protected(protected, x)
     step = as_progress(progress, desc="checks")
     with _quiet_downloads(), tempfile.TemporaryDirectory(prefix="wb-checks-") as tmp:
         step("loading the model", 0.0)
-        context = _load_context(model_uri, data, target, Path(tmp))
+        context = _load_context(model_uri, x, y, Path(tmp), protected, positive_label)
         if suite is None:
             suite = default_suite(
-                context.task, thresholds=thresholds, protected=protected, serving=serving
+                context.task, thresholds=thresholds, protected=context.protected, serving=serving
             )
         results = _run_suite(suite, context, step)
         report = _write_report(context, results, time.perf_counter() - started)
@@ -120,17 +135,30 @@ def load_eval_data(
 # --------------------------------------------------------------------------- the steps
 
 
-def _load_context(model_uri: str, data: pd.DataFrame, target: str | None, tmp: Path):
-    """The candidate (as served and as an estimator), its memory and the ``@champion``."""
+def _load_context(
+    model_uri: str,
+    x: pd.DataFrame,
+    y: pd.Series | None,
+    tmp: Path,
+    protected: str | list[str] | None = None,
+    positive_label: Any = None,
+):
+    """The candidate (as served and as an estimator), its contract and memory, the ``@champion``.
+
+    The contract is read first, so a protected attribute missing from the eval data is refused
+    before the model is downloaded.
+    """
     import mlflow
 
     from workbench._core.tasks import task_of_estimator
     from workbench.workspace import mlflow_client
 
-    x, y = split_eval(data, target)
     client = mlflow_client()  # opens the workspace: MLflow reads the store the user chose
     mv = _model_version(client, model_uri)
     uri = version_uri(mv.name, mv.version) if mv else model_uri
+    stored = _stored_contract(uri)
+    wanted = protected if protected is not None else (stored.protected if stored else [])
+    protected_columns = check_protected(wanted, x)
     try:
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(tmp)))
         pyfunc = mlflow.pyfunc.load_model(str(local))
@@ -141,12 +169,19 @@ def _load_context(model_uri: str, data: pd.DataFrame, target: str | None, tmp: P
     estimator = _raw_model(pyfunc)
     tags = dict(mv.tags or {}) if mv else {}
     run_id = mv.run_id if mv else None
-    champion, champion_version, champion_signature = _champion(client, mv)
+    made_at_log_time = stored is not None and bool(stored.columns)  # not rebuilt from a signature
+    task = (stored.task if made_at_log_time else None) or tags.get(TAG.TASK)
+    task = task or task_of_estimator(estimator, fallback=True)
+    contract = stored or _signature_contract(pyfunc.metadata.signature, task, x, y)
+    contract = resolve_contract(
+        replace(contract, task=task, protected=protected_columns), estimator, positive_label
+    )
+    champion, champion_version, champion_signature, champion_contract = _champion(client, mv)
     return CheckContext(
         model=estimator,
         data=x,
         target=y,
-        task=tags.get(TAG.TASK) or task_of_estimator(estimator, fallback=True),
+        task=task,
         signature=pyfunc.metadata.signature,
         profile=_run_json(run_id, ARTIFACT.PROFILE),
         champion=champion,
@@ -157,9 +192,11 @@ def _load_context(model_uri: str, data: pd.DataFrame, target: str | None, tmp: P
         model_uri=uri,
         name=mv.name if mv else None,
         version=int(mv.version) if mv else None,
-        expected_extra=tuple(c for c in tags.get(TAG.DROPPED_COLUMNS, "").split(",") if c),
         description=(mv.description or "") if mv else "",
         champion_signature=champion_signature,
+        contract=contract,
+        champion_contract=champion_contract,
+        protected=protected_columns,
     )
 
 
@@ -215,25 +252,56 @@ def _model_version(client: Any, model_uri: str) -> Any | None:
     return registry_version(ref, client, strict=True)
 
 
-def _champion(client: Any, mv: Any) -> tuple[Any, int | None, Any]:
-    """The ``@champion`` as an estimator, its version and its signature (Nones without one)."""
+def _champion(client: Any, mv: Any) -> tuple[Any, int | None, Any, ModelContract | None]:
+    """The ``@champion`` as an estimator, its version, signature and contract (Nones without one)."""
     import mlflow
 
     if mv is None:
-        return None, None, None
+        return None, None, None, None
     champ = registry_version(parse_model_uri(f"models:/{mv.name}@champion"), client)
     if champ is None:
-        return None, None, None
+        return None, None, None, None
     version = int(champ.version)
     if version == int(mv.version):
-        return None, version, None
+        return None, version, None, None
+    uri = version_uri(mv.name, version)
     try:
-        pyfunc = mlflow.pyfunc.load_model(version_uri(mv.name, version))
+        pyfunc = mlflow.pyfunc.load_model(uri)
     except Exception as err:
         raise ModelNotFoundError(
             f"cannot load the @champion of {mv.name!r} (version {version}): {err}"
         ) from err
-    return _raw_model(pyfunc), version, pyfunc.metadata.signature
+    signature = pyfunc.metadata.signature
+    return _raw_model(pyfunc), version, signature, _stored_contract(uri)
+
+
+def _stored_contract(uri: str) -> ModelContract | None:
+    """The contract kept with the model (rebuilt from its signature for older versions), or
+    ``None`` for a model outside the store (a folder) or one that names no features."""
+    from workbench.registry import model_contract
+
+    try:
+        contract = model_contract(uri)
+    except Exception:  # no contract to read: the signature or the eval data decide
+        return None
+    return contract if contract.features else None
+
+
+def _signature_contract(
+    signature: Any, task: str, x: pd.DataFrame, y: pd.Series | None
+) -> ModelContract:
+    """A contract from a signature alone: its inputs are the features (without one, every
+    column of the eval data)."""
+    inputs = getattr(signature, "inputs", None)
+    named = inputs is not None and inputs.has_input_names()
+    features = [spec.name for spec in inputs.inputs] if named else [str(c) for c in x.columns]
+    target = str(y.name) if y is not None and y.name is not None else "target"
+    return ModelContract(
+        target=target,
+        task=task,
+        features=features,
+        notes=["made from the signature: this model was logged outside the workbench"],
+    )
 
 
 def _raw_model(pyfunc: Any) -> Any:

@@ -24,7 +24,8 @@ class ChecksPanel(PanelBase):
         version: Version number or alias to start with (``challenger``).
         data: Eval data: a DataFrame, a CSV / Parquet path, or ``None`` for demo credit-risk rows.
         target: The label column.
-        protected: Column for the fairness check (``None``: no fairness check).
+        protected: Attributes for the fairness check (a column or a list); ``None``: the
+            version's contract's (the field fills in with them), ``[]``: no fairness check.
         thresholds: Absolute metric bars (``{"roc_auc": 0.7}``).
         report: A :class:`~workbench.CheckReport` to show right away (from a notebook cell).
 
@@ -42,7 +43,7 @@ class ChecksPanel(PanelBase):
         version: int | str = "challenger",
         data: Any = None,
         target: str = "default",
-        protected: str | None = "age_band",
+        protected: str | list[str] | None = None,
         thresholds: dict[str, float] | None = None,
         report: Any = None,
     ):
@@ -52,7 +53,7 @@ class ChecksPanel(PanelBase):
         super().__init__("Stage 2 - pre-deployment checks, promotion and rollback")
         self.data = data
         self.target = target
-        self.protected = protected
+        self._protected_given = protected is not None
         self.thresholds = thresholds
         self.report = None
         self._eval = None
@@ -63,6 +64,13 @@ class ChecksPanel(PanelBase):
             description="Model",
         )
         self.version = w.Dropdown(options=[], description="Version")
+        given = [protected] if isinstance(protected, str) else list(protected or [])
+        self.protected = w.Text(
+            value=", ".join(given),
+            placeholder="none: no fairness check",
+            description="Protected",
+        )
+        self.protected.add_class("wb-protected")
         self.run_button = w.Button(description="Run checks", button_style="primary", icon="play")
         self.run_button.add_class("wb-run-checks")
         self.table = w.HTML("")
@@ -96,7 +104,7 @@ class ChecksPanel(PanelBase):
         self.history.add_class("wb-history")
 
         self.model.observe(lambda _: self._load_versions(), names="value")
-        self.version.observe(lambda _: self._sync(), names="value")
+        self.version.observe(lambda _: self._on_version(), names="value")
         self.force.observe(lambda _: self._sync(), names="value")
         self.reason.observe(lambda _: self._sync(), names="value")
         self.detail_choice.observe(lambda _: self._show_detail(), names="value")
@@ -117,6 +125,7 @@ class ChecksPanel(PanelBase):
                 "<code>@champion</code> to the version before."
             ),
             w.HBox([self.model, self.version, self.run_button]),
+            w.HBox([self.protected]),
             w.HBox([self.progress, self.progress_label]),
             self.status,
             self.table,
@@ -144,7 +153,7 @@ class ChecksPanel(PanelBase):
                 f"models:/{self.model.value}/{self.version.value}",
                 data=self._eval,
                 target=self.target,
-                protected=self.protected,
+                protected=[c.strip() for c in self.protected.value.split(",") if c.strip()],
                 thresholds=self.thresholds,
                 progress=self.report_progress,
             )
@@ -242,7 +251,23 @@ class ChecksPanel(PanelBase):
             self.version.value = (
                 int(wanted) if wanted is not None and int(wanted) in values else values[0]
             )
+        self._on_version()
+
+    def _on_version(self) -> None:
+        self._contract_protected()
         self._sync()
+
+    def _contract_protected(self) -> None:
+        """Fill the protected field with the chosen version's contract, unless it was given."""
+        from workbench.registry import model_contract
+
+        if self._protected_given or self.version.value is None:
+            return
+        try:
+            contract = model_contract(f"models:/{self.model.value}/{self.version.value}")
+        except Exception:  # a version without a readable contract: leave the field as it is
+            return
+        self.protected.value = ", ".join(contract.protected)
 
     def _show_report(self, report) -> None:
         self.report = report

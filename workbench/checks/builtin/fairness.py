@@ -15,13 +15,16 @@ __all__ = ["FairnessGap"]
 
 
 class FairnessGap(Check):
-    """The gap of a metric across slices of a protected column stays under a limit.
+    """The gap of a metric across slices of each protected attribute stays under a limit.
 
     Args:
-        protected: The column whose groups must be treated alike (``age_band``); it may be a
-            column of the eval data that is not a model input.
-        metric: ``recall`` (share of true positives found), ``positive_rate`` (share predicted
-            positive), ``accuracy`` or, for regression, ``mae``.
+        protected: The attribute(s) whose groups must be treated alike (``age_band``, or a list):
+            columns of the eval data, which need not be model inputs (the eval table is sliced
+            by them, the model is fed its own features).
+        metric: ``recall`` (share of the positive class found), ``positive_rate`` (share
+            predicted positive), ``precision``, ``accuracy`` or, for regression, ``mae``.
+            Default: recall on the contract's positive label (accuracy for multiclass models,
+            MAE for regression).
         max_gap: Largest allowed difference between the best and the worst slice (absolute; for
             ``mae`` relative to the overall MAE).
         min_rows: Slices with fewer rows are shown but not judged.
@@ -31,7 +34,11 @@ class FairnessGap(Check):
     protects = "a model that serves one group of people much worse than another"
 
     def __init__(
-        self, protected: str, metric: str | None = None, max_gap: float = 0.25, min_rows: int = 30
+        self,
+        protected: str | list[str],
+        metric: str | None = None,
+        max_gap: float = 0.25,
+        min_rows: int = 30,
     ):
         self.protected = protected
         self.metric = metric
@@ -57,52 +64,54 @@ class FairnessGap(Check):
         return cls(PROTECTED, metric="positive_rate", max_gap=0.2), context
 
     def run(self, context: CheckContext) -> CheckResult:
-        """Compute the metric per slice of the protected column and the largest gap."""
-        if self.protected not in context.data.columns:
+        """Compute the metric per slice of each protected attribute and the largest gap."""
+        attributes = [self.protected] if isinstance(self.protected, str) else list(self.protected)
+        absent = [a for a in attributes if a not in context.data.columns]
+        if absent:
             raise MissingColumnError(
-                f"protected column {self.protected!r} is not in the eval data: add it or name "
-                "another column (protected=...)."
+                f"protected attribute {', '.join(map(repr, absent))} is not in the eval data: add "
+                "it or name another column (protected=...)."
             )
-        metric = self.metric or ("recall" if context.task == "classification" else "mae")
+        positive = _positive(context)
+        metric = self.metric or _default_metric(context, positive)
+        if positive is None and metric in ("recall", "precision", "positive_rate"):
+            raise CheckError(
+                f"fairness metric {metric!r} needs a positive class, and this model has none "
+                "(multiclass or regression): use metric='accuracy' (or 'mae')."
+            )
         pred = context.predict(context.x)
         y = None if context.target is None else np.asarray(context.target)
         if y is None and metric != "positive_rate":
             raise CheckError(f"fairness metric {metric!r} needs labels; the eval data has none.")
-        groups = context.data[self.protected].fillna("(missing)").astype(str).to_numpy()
-        positive = _positive_label(y, pred) if context.task == "classification" else None
-        rows = []
         overall = _slice_metric(metric, y, pred, positive)
-        for group in sorted(set(groups)):
-            mask = groups == group
-            rows.append(
-                {
-                    "slice": group,
-                    "rows": int(mask.sum()),
-                    metric: _slice_metric(
-                        metric, None if y is None else y[mask], pred[mask], positive
-                    ),
-                    "judged": bool(mask.sum() >= self.min_rows),
-                }
-            )
-        table = pd.DataFrame(rows)
+        tables = [self._slices(context, a, metric, y, pred, positive) for a in attributes]
+        table = pd.concat(tables, ignore_index=True)
         judged = table[table["judged"] & table[metric].notna()]
-        if len(judged) < 2:
+        gaps = {
+            a: _gap(judged[judged["attribute"] == a], metric, overall)
+            for a in attributes
+            if (judged["attribute"] == a).sum() >= 2
+        }
+        on = f" of {positive!r}" if positive is not None and metric != "accuracy" else ""
+        if not gaps:
             return self.result(
                 "warn",
                 None,
                 self.max_gap,
-                f"fewer than two slices of {self.protected!r} have {self.min_rows}+ rows: "
+                f"fewer than two slices of {_names(attributes)} have {self.min_rows}+ rows: "
                 "use more eval data to judge fairness.",
                 table,
             )
-        gap = float(judged[metric].max() - judged[metric].min())
-        if metric == "mae":
-            gap = gap / overall if overall else 0.0
-        worst = judged.loc[judged[metric].idxmin() if metric != "mae" else judged[metric].idxmax()]
+        attribute = max(gaps, key=lambda a: gaps[a])
+        gap = gaps[attribute]
+        rows = judged[judged["attribute"] == attribute]
+        worst = rows.loc[rows[metric].idxmin() if metric != "mae" else rows[metric].idxmax()]
         text = (
-            f"{metric} ranges over {gap:.3f} across {self.protected!r} slices "
+            f"{metric}{on} ranges over {gap:.3f} across {attribute!r} slices "
             f"(worst: {worst['slice']} at {worst[metric]:.3f}; overall {overall:.3f})"
         )
+        if len(gaps) > 1:
+            text += f"; the largest gap of {len(gaps)} attributes ({_names(list(gaps))})"
         if gap > self.max_gap:
             return self.result(
                 "fail",
@@ -114,13 +123,57 @@ class FairnessGap(Check):
             )
         return self.result("pass", gap, self.max_gap, text, table)
 
+    def _slices(self, context, attribute, metric, y, pred, positive) -> pd.DataFrame:
+        column = context.data[attribute]
+        groups = np.where(column.isna(), "(missing)", column.astype(str)).astype(str)
+        rows = []
+        for group in sorted(set(groups)):
+            mask = groups == group
+            rows.append(
+                {
+                    "attribute": attribute,
+                    "slice": group,
+                    "rows": int(mask.sum()),
+                    metric: _slice_metric(
+                        metric, None if y is None else y[mask], pred[mask], positive
+                    ),
+                    "judged": bool(mask.sum() >= self.min_rows),
+                }
+            )
+        return pd.DataFrame(rows, columns=["attribute", "slice", "rows", metric, "judged"])
+
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _positive_label(y: np.ndarray | None, pred: np.ndarray) -> Any:
-    labels = np.unique(np.concatenate([y if y is not None else [], pred]))
-    return labels.max() if len(labels) else 1
+def _positive(context: CheckContext) -> Any:
+    """The contract's positive label; without a contract, the larger of two labels."""
+    if context.task != "classification":
+        return None
+    if context.contract is not None and context.contract.labels:
+        return context.positive_label
+    if context.positive_label is not None:
+        return context.positive_label
+    classes = getattr(context.model, "classes_", None)
+    labels = list(classes) if classes is not None else []
+    return labels[-1] if len(labels) == 2 else None
+
+
+def _default_metric(context: CheckContext, positive: Any) -> str:
+    if context.task != "classification":
+        return "mae"
+    return "recall" if positive is not None else "accuracy"
+
+
+def _gap(rows: pd.DataFrame, metric: str, overall: float) -> float:
+    gap = float(rows[metric].max() - rows[metric].min())
+    if metric == "mae":
+        gap = gap / overall if overall else 0.0
+    return gap
+
+
+def _names(columns: list[str]) -> str:
+    return ", ".join(map(repr, columns))
 
 
 def _slice_metric(metric: str, y: np.ndarray | None, pred: np.ndarray, positive: Any) -> float:

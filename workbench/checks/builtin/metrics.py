@@ -8,7 +8,7 @@ import pandas as pd
 from workbench._core.tasks import LOWER_IS_BETTER
 from workbench.checks.base import Check, CheckResult
 from workbench.checks.context import CheckContext
-from workbench.errors import CheckError, UsageError
+from workbench.errors import CheckError, MissingColumnError, UsageError
 
 __all__ = ["MetricThreshold", "NoRegression"]
 
@@ -84,6 +84,11 @@ class MetricThreshold(Check):
 class NoRegression(Check):
     """The candidate is not worse than the current ``@champion`` on the same eval data.
 
+    Each model is fed the features its own contract lists, from the same eval table, so a
+    candidate with a different feature set is compared fairly. When the eval table lacks a feature
+    only the champion needs, the result is a warning that says so (the comparison cannot be made),
+    not an error of the candidate.
+
     Args:
         metrics: Metrics to compare; default ``roc_auc`` (classification: it does not depend on a
             decision threshold, so it is stable between retrains) or ``rmse`` (regression).
@@ -114,7 +119,14 @@ class NoRegression(Check):
             return self.result("pass", detail="no @champion yet: nothing to compare with")
         if context.champion_version is not None and context.champion_version == context.version:
             return self.result("pass", detail="this version is the @champion itself")
-        cand, champ = context.metrics("candidate"), context.metrics("champion")
+        cand = context.metrics("candidate")
+        vs = f"champion v{context.champion_version}" if context.champion_version else "champion"
+        try:  # the champion is fed its own features from the same eval table
+            champ = context.metrics("champion")
+        except MissingColumnError as err:
+            return self.result(
+                "warn", None, f"tolerance {self.tolerance:g}", f"not compared with the {vs}: {err}"
+            )
         default = ["roc_auc"] if context.task == "classification" else ["rmse"]
         names = [m for m in (self.metrics or default) if m in cand and m in champ]
         if not names:
@@ -139,7 +151,6 @@ class NoRegression(Check):
                 worse.append(f"{metric} {cand[metric]:.4f} vs {champ[metric]:.4f}")
         table = pd.DataFrame(rows)
         first = rows[0]
-        vs = f"champion v{context.champion_version}" if context.champion_version else "champion"
         if worse:
             return self.result(
                 "fail",
