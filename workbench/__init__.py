@@ -32,6 +32,7 @@ from workbench.errors import (
     SchemaMismatchError,
     ServerRequestError,
     ServingError,
+    UnsafeModelError,
     UntrustedTypeError,
     UsageError,
     WorkbenchError,
@@ -78,6 +79,8 @@ _LAZY = {
     "serve": "workbench.serving",
     "load_test": "workbench.serving",
     "compare_servers": "workbench.serving",
+    "ScoringResult": "workbench.scoring",
+    "score": "workbench.scoring",
     # stage 4: monitor
     "ColumnDrift": "workbench.monitoring",
     "DriftResult": "workbench.monitoring",
@@ -129,10 +132,12 @@ __all__ = [
     "RegistryError",
     "RetrainDecision",
     "SchemaMismatchError",
+    "ScoringResult",
     "ServerRequestError",
     "ServingError",
     "SharedKernel",
     "TrainingTable",
+    "UnsafeModelError",
     "UntrustedTypeError",
     "UsageError",
     "WeekSimulation",
@@ -166,6 +171,7 @@ __all__ = [
     "run_checks",
     "run_demo",
     "run_notebook",
+    "score",
     "serve",
     "simulate_week",
     "train_and_log",
@@ -235,6 +241,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         versions,
     )
     from workbench.runner import NotebookRun, SharedKernel, run_notebook
+    from workbench.scoring import ScoringResult, score
     from workbench.serving import (
         ComparisonResult,
         LoadTestResult,

@@ -300,3 +300,100 @@ def test_cli_serve_runs_in_the_foreground_and_stops_cleanly_on_ctrl_c(trained):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+# --------------------------------------------------------------------------- probabilities
+
+
+def _in_process_proba(model_uri, x):
+    from workbench.serving import in_process_model
+
+    return in_process_model(model_uri).get_raw_model().predict_proba(x)
+
+
+def test_raw_json_csv_and_curl_requests_get_the_positive_class_probability(server, trained):
+    x = server.validate(_features(trained, 25))
+    expected = _in_process_proba(trained.linear.model_uri, x)
+    labels = in_process_predict(trained.linear.model_uri, x)
+    csv = x.to_csv(index=False).encode()
+    answers = [server.post(encode_frame(x)), server.post(csv, content_type="text/csv")]
+    for status, raw in answers:
+        assert status == 200, raw[:300]
+        payload = json.loads(raw)
+        assert payload["labels"] == [0, 1] and payload["positive_label"] == 1
+        assert payload["predictions"] == labels.tolist()
+        probs = np.asarray(payload["probabilities"])
+        assert probs.shape == (25,)
+        np.testing.assert_allclose(probs, expected[:, 1], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(probs + expected[:, 0], 1.0, rtol=0, atol=1e-12)
+    out = subprocess.run(["bash", "-c", server.curl(x.head(2))], capture_output=True, text=True)
+    np.testing.assert_allclose(json.loads(out.stdout)["probabilities"], expected[:2, 1], atol=1e-12)
+
+
+def test_predict_proba_gives_labels_and_the_contracts_probability_columns(server, trained):
+    x = _features(trained, 8)
+    x.index = range(100, 108)
+    table = server.predict_proba(x)
+    contract = wb.model_contract(trained.linear.model_uri)
+    assert table.columns.tolist() == ["prediction", *contract.probability_columns()]
+    assert table.index.tolist() == list(range(100, 108))
+    np.testing.assert_array_equal(table["prediction"], server.predict(x))  # predict: labels still
+    expected = _in_process_proba(trained.linear.model_uri, server.validate(x))[:, 1]
+    np.testing.assert_allclose(table["proba_1"], expected, atol=1e-12)
+    assert server.contract.positive_label == 1
+
+
+@pytest.fixture(scope="module")
+def iris_uri(_trained_session):
+    from sklearn.datasets import load_iris
+
+    wb.open_workspace(_trained_session.ws.root)
+    data = load_iris(as_frame=True)
+    frame = data.frame.drop(columns="target")
+    frame["species"] = np.asarray(data.target_names, dtype=object)[data.target]
+    version = wb.train_and_log(frame, "species", name="iris-serving", family="logistic_regression")
+    return version.model_uri, frame.drop(columns="species")
+
+
+def test_a_multiclass_string_label_model_answers_each_class_in_the_contracts_order(iris_uri):
+    uri, x = iris_uri
+    contract = wb.model_contract(uri)
+    assert contract.labels == ["setosa", "versicolor", "virginica"]
+    rows = x.iloc[[0, 60, 120, 75, 140]]
+    with wb.serve(uri, workers=1) as srv:
+        status, raw = srv.post(encode_frame(srv.validate(rows)))
+        table = srv.predict_proba(rows)
+    payload = json.loads(raw)
+    assert status == 200 and payload["labels"] == contract.labels
+    assert payload["positive_label"] is None
+    expected = _in_process_proba(uri, rows)
+    np.testing.assert_allclose(payload["probabilities"], expected, atol=1e-12)
+    np.testing.assert_allclose(np.sum(payload["probabilities"], axis=1), 1.0, atol=1e-12)
+    assert payload["predictions"] == in_process_predict(uri, rows).tolist()
+    assert set(payload["predictions"]) == {"setosa", "versicolor", "virginica"}
+    assert table.columns.tolist() == ["prediction", *contract.probability_columns()]
+    assert table.columns.tolist()[1:] == ["proba_setosa", "proba_versicolor", "proba_virginica"]
+
+
+def test_a_regressor_answers_as_before_and_has_no_probabilities(trained):
+    from workbench.data import diabetes
+
+    frame = diabetes()
+    version = wb.train_and_log(frame, "target", name="diabetes-serving", family="linear_regression")
+    x = frame.drop(columns="target").head(5)
+    with wb.serve(version.model_uri, workers=1) as srv:
+        status, raw = srv.post(encode_frame(srv.validate(x)))
+        with pytest.raises(wb.ServingError, match="without probabilities"):
+            srv.predict_proba(x)
+    payload = json.loads(raw)
+    assert status == 200 and set(payload) == {"predictions"}
+    np.testing.assert_allclose(payload["predictions"], in_process_predict(version.model_uri, x))
+
+
+def test_plain_mlflow_serving_stays_plain(trained):
+    x = _features(trained, 3)
+    with wb.serve(trained.linear.model_uri, workers=1, gc_tuned=False) as plain:
+        status, raw = plain.post(encode_frame(plain.validate(x)))
+        with pytest.raises(wb.ServingError, match="plain `mlflow models serve`"):
+            plain.predict_proba(x)
+    assert status == 200 and set(json.loads(raw)) == {"predictions"}

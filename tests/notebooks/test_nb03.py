@@ -70,6 +70,7 @@ def test_serve_panel_buttons_in_a_real_kernel(trained):
             "panel.start_button.click()\n"
             "panel.fields['income'].value = ''\n"  # a missing value is allowed
             "panel.send_button.click()\n"
+            "answer = panel.response.value\n"
             "panel.load_button.click()\n"
             "panel.fields['age'].value = 'old'\n"
             "panel.send_button.click()\n"
@@ -78,6 +79,9 @@ def test_serve_panel_buttons_in_a_real_kernel(trained):
         ),
         nbformat.v4.new_code_cell(
             "print('PRED', panel.last_prediction.tolist())\n"
+            "print('PROBA', panel.last_probabilities.columns.tolist(),\n"
+            "      float(panel.last_probabilities.iloc[0, 0]))\n"
+            "print('SHOWN', 'wb-probability' in answer, 'probability of 1' in answer)\n"
             "print('CURL', 'curl -s -X POST' in panel.curl_line.value)\n"
             "print('LOAD', panel.last_load_test.completed, 'img' in panel.plot.value)\n"
             "print('ERROR', error)\n"
@@ -88,6 +92,9 @@ def test_serve_panel_buttons_in_a_real_kernel(trained):
     NotebookClient(nb, timeout=300, kernel_name="python3").execute()
     out = "".join(o.get("text", "") for o in nb.cells[1].outputs)
     assert re.search(r"PRED \[[01]\]", out), out
+    proba = re.search(r"PROBA \['proba_1'\] (\S+)", out)
+    assert proba and 0.0 <= float(proba.group(1)) <= 1.0, out
+    assert "SHOWN True True" in out
     assert "CURL True" in out and "LOAD 40 True" in out
     assert "ERROR" in out and "&#x27;age&#x27;" in out.split("ERROR")[1].splitlines()[0]
     assert "wb-light-off" in out and "SERVER None" in out

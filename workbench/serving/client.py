@@ -5,8 +5,9 @@
 * :func:`validate_frame` refuses, before anything is sent, what MLflow's server would silently
   accept (unknown columns, 30.9 truncated into an integer column) or turn into a stack trace.
 * :func:`encode_frame` writes ``dataframe_split`` JSON; :func:`decode_predictions` reads the answer
-  and turns an error answer into a :class:`~workbench.errors.ServerRequestError` that keeps the
-  server's message and status but not its stack trace.
+  (:func:`decode_probabilities` the labels and class probabilities beside it) and turns an error
+  answer into a :class:`~workbench.errors.ServerRequestError` that keeps the server's message and
+  status but not its stack trace.
 * :func:`frame_from_form` types the text fields of the panel's request form.
 
 Example:
@@ -38,6 +39,7 @@ __all__ = [
     "HttpClient",
     "curl_command",
     "decode_predictions",
+    "decode_probabilities",
     "encode_frame",
     "frame_from_form",
     "validate_frame",
@@ -237,15 +239,40 @@ def decode_predictions(status: int, body: bytes) -> np.ndarray:
         ServerRequestError: the server answered with an error (its message and status, no trace).
         ServingError: the server answered 200 without predictions.
     """
+    preds = _answer(status, body)["predictions"]
+    if preds and isinstance(preds[0], dict):
+        return pd.DataFrame(preds).to_numpy()
+    return np.asarray(preds)
+
+
+def decode_probabilities(status: int, body: bytes, index: pd.Index | None = None) -> pd.DataFrame:
+    """The predictions and class probabilities in a server's answer, as a table.
+
+    Columns: ``prediction`` and ``proba_<label>`` (the positive label's only, for a binary model
+    with one; every label's otherwise), named as the model contract names them.
+
+    Example:
+        >>> body = b'{"predictions": ["b"], "probabilities": [[0.1, 0.9]], "labels": ["a", "b"]}'
+        >>> decode_probabilities(200, body).columns.tolist()
+        ['prediction', 'proba_a', 'proba_b']
+
+    Raises:
+        ServerRequestError: the server answered with an error (its message and status, no trace).
+        ServingError: the answer holds no probabilities (a regressor, plain MLflow serving).
+    """
+    from workbench.serving.probabilities import probability_frame
+
+    payload = _answer(status, body)
+    return probability_frame(payload["predictions"], payload, index=index)
+
+
+def _answer(status: int, body: bytes) -> dict[str, Any]:
     payload = _json_or_none(body)
     if status != 200:
         raise ServerRequestError(_error_message(status, payload, body), status_code=status)
     if not isinstance(payload, dict) or "predictions" not in payload:
         raise ServingError(f"the server answered 200 without predictions: {body[:200]!r}")
-    preds = payload["predictions"]
-    if preds and isinstance(preds[0], dict):
-        return pd.DataFrame(preds).to_numpy()
-    return np.asarray(preds)
+    return payload
 
 
 def _json_value(value: Any) -> Any:

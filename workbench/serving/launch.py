@@ -14,17 +14,28 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from workbench._core.process import HOST, python_bin_path
 
-__all__ = ["LAUNCHER", "default_workers", "launch_command", "launch_environment", "new_log"]
+__all__ = [
+    "CONTRACT_ENV",
+    "LAUNCHER",
+    "default_workers",
+    "launch_command",
+    "launch_environment",
+    "new_log",
+]
 
 #: The module ``python -m`` runs for the tuned server (see :mod:`workbench.serving._launcher`).
 LAUNCHER = "workbench.serving._launcher"
+#: Environment variable that hands the server the contract's labels and positive label (JSON).
+CONTRACT_ENV = "WORKBENCH_SERVING_CONTRACT"
 
 
 def default_workers() -> int:
@@ -57,14 +68,23 @@ def launch_command(
     ]  # fmt: skip
 
 
-def launch_environment(tracking_uri: str) -> dict[str, str]:
+def launch_environment(tracking_uri: str, labels: dict[str, Any] | None = None) -> dict[str, str]:
     """This process's environment for the server: the same tracking store and registry, this
-    interpreter's ``mlflow`` and ``uvicorn`` first on ``PATH``, unbuffered output."""
+    interpreter's ``mlflow`` and ``uvicorn`` first on ``PATH``, unbuffered output.
+
+    Args:
+        tracking_uri: The store the server resolves the model URI against.
+        labels: ``{"labels": [...], "positive_label": ...}`` from the version's contract: the
+            server answers the probabilities of these labels (see :data:`CONTRACT_ENV`).
+    """
     env = dict(os.environ)
     env["MLFLOW_TRACKING_URI"] = tracking_uri
     env.setdefault("MLFLOW_REGISTRY_URI", tracking_uri)
     env["PATH"] = python_bin_path(env)
     env["PYTHONUNBUFFERED"] = "1"
+    env.pop(CONTRACT_ENV, None)
+    if labels is not None:
+        env[CONTRACT_ENV] = json.dumps(labels, default=str)
     return env
 
 

@@ -24,6 +24,7 @@ from workbench._core.text import first_line
 from workbench.errors import ServingError
 
 __all__ = [
+    "contract_of",
     "in_process_model",
     "in_process_predict",
     "input_example",
@@ -65,6 +66,14 @@ def pinned_uri(model_uri: str) -> str:
     return ref.pinned(resolved_version(model_uri)) if ref.kind == "alias" else model_uri
 
 
+def contract_of(model_uri: str):
+    """The :class:`~workbench.contract.ModelContract` of ``model_uri``, or None when the store has
+    none for it (a local path, a model the store cannot find); cached per resolved version."""
+    import mlflow
+
+    return _contract_cached(mlflow.get_tracking_uri(), pinned_uri(model_uri))
+
+
 def input_example(info) -> pd.DataFrame | None:
     """The input example logged with the model of ``info``, as a DataFrame (None without one)."""
     import mlflow
@@ -100,6 +109,18 @@ def _model_info_cached(tracking_uri: str, model_uri: str):
             "name, version or alias (`workbench history NAME`, or the registry in the MLflow UI); "
             "nothing was started."
         ) from err
+
+
+@lru_cache(maxsize=32)
+def _contract_cached(tracking_uri: str, model_uri: str):
+    from workbench.registry import model_contract
+
+    if parse_model_uri(model_uri).kind == "path":
+        return None
+    try:
+        return model_contract(model_uri)
+    except Exception:  # no contract to read: the server and client fall back to the model's classes
+        return None
 
 
 @lru_cache(maxsize=4)

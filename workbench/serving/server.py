@@ -26,11 +26,12 @@ from workbench.serving.client import (
     HttpClient,
     curl_command,
     decode_predictions,
+    decode_probabilities,
     encode_frame,
     validate_frame,
 )
 from workbench.serving.launch import default_workers, launch_command, launch_environment, new_log
-from workbench.serving.model_info import input_example, model_info, resolved_version
+from workbench.serving.model_info import contract_of, input_example, model_info, resolved_version
 
 __all__ = ["LOG_TAIL_LINES", "ModelServer", "serve"]
 
@@ -59,6 +60,9 @@ class ModelServer:
         >>> with wb.serve("models:/credit-risk@challenger", workers=1) as server:  # doctest: +SKIP
         ...     server.predict(df.head(3))
         array([0, 0, 1])
+        >>> server.predict_proba(df.head(1))  # doctest: +SKIP
+           prediction   proba_1
+        0           0  0.083117
     """
 
     def __init__(
@@ -85,6 +89,7 @@ class ModelServer:
         self._process: ManagedProcess | None = None
         self._owned = True
         self._info: Any = None
+        self._labels: dict[str, Any] | None = None  # the contract's labels, for the server
         self._tracking_uri: str | None = None
         self._launched_at = 0.0
         self._http: HttpClient | None = None
@@ -249,6 +254,27 @@ class ModelServer:
         status, body = self.post(encode_frame(frame))
         return decode_predictions(status, body)
 
+    def predict_proba(
+        self, data: pd.DataFrame, validate: bool = True, allow_extra: bool = False
+    ) -> pd.DataFrame:
+        """Labels and class probabilities for ``data`` from the server, in one request.
+
+        Returns:
+            A table with the rows' index: ``prediction`` (the label, as :meth:`predict` gives it)
+            and ``proba_<label>`` columns, named as the model contract names them
+            (:meth:`~workbench.contract.ModelContract.probability_columns`): the positive label's
+            probability for a binary model, every label's for a multiclass one.
+
+        Raises:
+            DataError: the rows do not fit the signature (the message names the column).
+            ServerRequestError: the server answered with an error (its message and status code).
+            ServingError: the server gives no probabilities (a regressor, a model without
+                ``predict_proba``, or plain ``mlflow models serve``), or cannot be reached.
+        """
+        frame = self.validate(data, allow_extra) if validate else data
+        status, body = self.post(encode_frame(frame))
+        return decode_probabilities(status, body, index=frame.index)
+
     def validate(self, data: pd.DataFrame, allow_extra: bool = False) -> pd.DataFrame:
         """``data`` checked against the model's signature and cast to its types.
 
@@ -292,6 +318,12 @@ class ModelServer:
         return curl_command(self.url or "", self.validate(data, allow_extra))
 
     @property
+    def contract(self):
+        """The served version's :class:`~workbench.contract.ModelContract` (``None`` when the store
+        has none: a local path, a connected server without model URI)."""
+        return contract_of(self.model_uri) if self.model_uri else None
+
+    @property
     def signature(self):
         """The model's signature (``None`` when unknown, e.g. a connected server without URI)."""
         info = self._model_info()
@@ -318,6 +350,9 @@ class ModelServer:
         self._tracking_uri = current_workspace().tracking_uri
         self._info = model_info(self.model_uri)
         self.version = resolved_version(self.model_uri)
+        contract = self.contract if self.gc_tuned else None  # plain MLflow answers labels only
+        if contract is not None and contract.labels:
+            self._labels = {"labels": contract.labels, "positive_label": contract.positive_label}
 
     def _choose_port(self) -> None:
         if self.port is None:
@@ -342,7 +377,7 @@ class ModelServer:
         self._process = ManagedProcess(
             "model server",
             command,
-            env=launch_environment(self._tracking_uri or ""),
+            env=launch_environment(self._tracking_uri or "", self._labels),
             log_path=self.log_path or new_log(self.port),
         )
         self.log_path = self._process.log_path

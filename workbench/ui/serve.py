@@ -23,8 +23,9 @@ _LIGHT = (
 
 class ServePanel(PanelBase):
     """Serve a registered version: Start / Stop with a status light, a request form built from the
-    model's signature, the response and the matching ``curl`` line, a bounded load test with a
-    latency plot, and champion vs challenger side by side.
+    model's signature, the response (the label and, for a classifier, its probability) and the
+    matching ``curl`` line, a bounded load test with a latency plot, and champion vs challenger side
+    by side.
 
     Args:
         model_name: Registered model name.
@@ -57,6 +58,7 @@ class ServePanel(PanelBase):
         self.server = None
         self.data = data
         self.last_prediction = None
+        self.last_probabilities: pd.DataFrame | None = None
         self.last_load_test = None
         self.last_comparison = None
         self.model_name = w.Text(value=model_name, description="Model")
@@ -158,21 +160,36 @@ class ServePanel(PanelBase):
         return code
 
     def send(self):
-        """Send the form's row (``ModelServer.predict``); show the answer and the curl line."""
-        from workbench.serving import frame_from_form
+        """Send the form's row (``ModelServer.post`` of the request ``predict`` sends); show the
+        label, the class probabilities when the server gives them, and the curl line."""
+        from workbench.errors import ServingError
+        from workbench.serving import (
+            decode_predictions,
+            decode_probabilities,
+            encode_frame,
+            frame_from_form,
+        )
 
         try:
             frame = frame_from_form(
                 {k: f.value for k, f in self.fields.items()}, self.server.signature
             )
-            prediction = self.server.predict(frame)
+            status, body = self.server.post(encode_frame(self.server.validate(frame)))
+            prediction = decode_predictions(status, body)
+            try:
+                probabilities = decode_probabilities(status, body).drop(columns="prediction")
+            except ServingError:  # a regressor, or a model without predict_proba
+                probabilities = None
             curl = self.server.curl(frame)
         except Exception as err:
             self.response.value = ""
             return self._fail(err)
         self.last_prediction = prediction
+        self.last_probabilities = probabilities
         shown = html.escape(str(prediction.tolist()))
-        self.response.value = f"Prediction: <code class='wb-prediction'>{shown}</code>"
+        self.response.value = f"Prediction: <code class='wb-prediction'>{shown}</code>" + (
+            self._probability_html(probabilities) if probabilities is not None else ""
+        )
         self.curl_line.value = (
             "<details open><summary>The same request with curl</summary>"
             f"<pre style='white-space:pre-wrap'>{html.escape(curl)}</pre></details>"
@@ -230,6 +247,19 @@ class ServePanel(PanelBase):
         return result
 
     # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _probability_html(probabilities: pd.DataFrame) -> str:
+        """``probability of 1: 0.231`` (binary) or ``setosa 0.970, versicolor 0.030, ...``."""
+        row = probabilities.iloc[0]
+        labels = [str(c).removeprefix("proba_") for c in probabilities.columns]
+        if len(labels) == 1:
+            text = f"{row.iloc[0]:.3f}"
+            head = f"probability of {html.escape(labels[0])}"
+        else:
+            text = ", ".join(f"{label} {value:.3f}" for label, value in zip(labels, row))
+            head = "probabilities"
+        return f"; {head}: <code class='wb-probability'>{html.escape(text)}</code>"
 
     def _rows(self) -> pd.DataFrame:
         if self.data is not None:
