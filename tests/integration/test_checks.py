@@ -92,12 +92,20 @@ def test_safe_artifact_check_fails_a_pickled_model(trained):
             registered_model_name="pickled",
             pip_requirements=["scikit-learn"],
         )
+    with pytest.raises(wb.UnsafeModelError, match="saved as cloudpickle") as info:
+        wb.run_checks("models:/pickled/1", data=frame, target="default", suite=[SafeArtifact()])
+    assert info.value.exit_code == 2
+    assert not mlflow.MlflowClient().get_model_version("pickled", "1").tags  # nothing recorded
     report = wb.run_checks(
-        "models:/pickled/1", data=frame, target="default", suite=[SafeArtifact()]
-    )
+        "models:/pickled/1", data=frame, target="default", suite=[SafeArtifact()],
+        allow_pickle=True,
+    )  # fmt: skip
     result = report["safe_artifact"]
     assert result.status == "fail" and "cloudpickle" in result.detail
     assert "arbitrary code" in result.detail
+    assert report.allow_pickle and report.to_dict()["allow_pickle"] is True
+    tags = mlflow.MlflowClient().get_model_version("pickled", "1").tags
+    assert tags["workbench.allow_pickle"] == "true"
 
 
 def test_unknown_models_and_missing_targets_raise_clear_errors(trained, eval_data):

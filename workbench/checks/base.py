@@ -146,6 +146,9 @@ class CheckReport(Result):
     created: str = field(default_factory=utc_now)
     run_id: str | None = None
     model_card: str | None = None
+    policy_hash: str = ""
+    data_hash: str = ""
+    allow_pickle: bool = False
 
     @property
     def passed(self) -> bool:
@@ -203,6 +206,9 @@ class CheckReport(Result):
             "seconds": round(self.seconds, 3),
             "created": self.created,
             "run_id": self.run_id,
+            "policy_hash": self.policy_hash,
+            "data_hash": self.data_hash,
+            "allow_pickle": self.allow_pickle,
             "comparison": None if self.comparison is None else _records(self.comparison),
             "results": [r.to_dict() for r in self.results],
         }
@@ -223,6 +229,9 @@ class CheckReport(Result):
             created=data.get("created") or utc_now(),
             run_id=data.get("run_id"),
             model_card=model_card,
+            policy_hash=data.get("policy_hash") or "",
+            data_hash=data.get("data_hash") or "",
+            allow_pickle=bool(data.get("allow_pickle")),
         )
 
     def save(self, folder: str | os.PathLike) -> Path:

@@ -54,6 +54,7 @@ class CheckContext:
             eval table.
         protected: Attributes fairness is measured on (columns of the eval table; they need not
             be features).
+        unsafe_artifact: The model's format could run code when loaded, and the user allowed it.
 
     Example:
         >>> import pandas as pd
@@ -84,6 +85,7 @@ class CheckContext:
     contract: ModelContract | None = None
     champion_contract: ModelContract | None = None
     protected: list[str] = field(default_factory=list)
+    unsafe_artifact: bool = False
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod

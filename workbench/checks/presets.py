@@ -22,11 +22,13 @@ from workbench.checks.builtin import (
     ServingSmokeCheck,
 )
 from workbench.errors import UsageError
+from workbench.registry.policy import DEFAULT_THRESHOLDS as POLICY_THRESHOLDS
+from workbench.registry.policy import gate_policy
 
 __all__ = ["DEFAULT_THRESHOLDS", "default_suite"]
 
-#: Absolute bars used when ``thresholds`` is not given.
-DEFAULT_THRESHOLDS = {"classification": {"roc_auc": 0.65}, "regression": {"r2": 0.0}}
+#: Absolute bars of the default gate policy (the workspace's ``gate_policy.json`` may tighten them).
+DEFAULT_THRESHOLDS = POLICY_THRESHOLDS
 
 
 def default_suite(
@@ -46,7 +48,9 @@ def default_suite(
     Args:
         task: ``classification`` or ``regression``.
         thresholds: Absolute bars, metric -> value. Scores are minimums, errors (``rmse``,
-            ``mae``, ``log_loss``) maximums. Default: ROC AUC >= 0.65 (classification), R2 >= 0.
+            ``mae``, ``log_loss``) maximums. Default: the workspace's gate policy (ROC AUC >= 0.65
+            for classification, R2 >= 0 for regression, unless ``gate_policy.json`` tightens
+            them). Looser bars run, but ``promote`` refuses a version checked with them.
         tolerance: Allowed loss against ``@champion`` (see :class:`NoRegression`).
         protected: Attribute(s) whose slices must be treated alike (``run_checks`` passes the
             contract's); no fairness check without one.
@@ -68,7 +72,7 @@ def default_suite(
     """
     if task not in DEFAULT_THRESHOLDS:
         raise UsageError(f"unknown task {task!r}: use classification or regression")
-    bars = thresholds if thresholds is not None else DEFAULT_THRESHOLDS[task]
+    bars = thresholds if thresholds is not None else _policy_bars(task)
     suite: list[Check] = [SchemaContract(), *metric_bars(bars)]
     suite += [
         NoRegression(tolerance=tolerance),
@@ -88,6 +92,15 @@ def default_suite(
     if serving:
         suite.append(ServingSmokeCheck())
     return suite
+
+
+def _policy_bars(task: str) -> dict[str, float]:
+    try:
+        return dict(gate_policy().thresholds.get(task, DEFAULT_THRESHOLDS[task]))
+    except UsageError:
+        raise
+    except Exception:  # no workspace to read a policy from: the default bars
+        return dict(DEFAULT_THRESHOLDS[task])
 
 
 def metric_bars(thresholds: dict[str, float]) -> list[Check]:

@@ -33,6 +33,7 @@ from workbench.checks.context import CheckContext, check_protected, resolve_cont
 from workbench.checks.presets import default_suite
 from workbench.contract import ModelContract
 from workbench.errors import ModelNotFoundError, RegistryError
+from workbench.registry import fetch_model
 
 __all__ = ["FAILED_TAG", "RUN_TAG", "STATUS_TAG", "load_eval_data", "run_checks"]
 
@@ -54,6 +55,7 @@ def run_checks(
     log: bool = True,
     serving: bool = False,
     positive_label: Any = None,
+    allow_pickle: bool = False,
 ) -> CheckReport:
     """Run the pre-deployment suite on a model version and keep the results with it.
 
@@ -76,12 +78,16 @@ def run_checks(
         positive_label: The class recall, precision, F1 and fairness measure; default the
             contract's (needed only for versions logged before contracts, with labels such as
             ``defaulted``/``repaid``).
+        allow_pickle: Load the model although its format could run code when loaded (pickle,
+            untrusted skops types); recorded on the version and in its audit entries. Without
+            it such a model is refused before a byte of it is deserialised.
 
     Returns:
         A :class:`CheckReport`; ``report.passed`` says whether it may be promoted.
 
     Raises:
         ModelNotFoundError: the model or version does not exist.
+        UnsafeModelError: the model's format could run code when loaded (exit code 2).
         MissingColumnError: ``target`` or a protected attribute is not a column of ``data``
             (raised before any check runs, nothing is logged).
         UsageError: the positive label is not among the model's labels.
@@ -94,13 +100,15 @@ def run_checks(
     step = as_progress(progress, desc="checks")
     with _quiet_downloads(), tempfile.TemporaryDirectory(prefix="wb-checks-") as tmp:
         step("loading the model", 0.0)
-        context = _load_context(model_uri, x, y, Path(tmp), protected, positive_label)
+        context = _load_context(model_uri, x, y, Path(tmp), protected, positive_label, allow_pickle)
         if suite is None:
             suite = default_suite(
                 context.task, thresholds=thresholds, protected=context.protected, serving=serving
             )
         results = _run_suite(suite, context, step)
         report = _write_report(context, results, time.perf_counter() - started)
+        report.policy_hash, report.data_hash = _policy_hash(), _data_hash(data)
+        report.allow_pickle = bool(allow_pickle and context.unsafe_artifact)
         if log and context.name and context.version:
             step("saving the results", len(suite) / (len(suite) + 1))
             report.run_id = _keep_with_version(report, context)
@@ -142,6 +150,7 @@ def _load_context(
     tmp: Path,
     protected: str | list[str] | None = None,
     positive_label: Any = None,
+    allow_pickle: bool = False,
 ):
     """The candidate (as served and as an estimator), its contract and memory, the ``@champion``.
 
@@ -159,8 +168,8 @@ def _load_context(
     stored = _stored_contract(uri)
     wanted = protected if protected is not None else (stored.protected if stored else [])
     protected_columns = check_protected(wanted, x)
+    local, safety = fetch_model(uri, tmp / "candidate", allow_pickle=allow_pickle)
     try:
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(tmp)))
         pyfunc = mlflow.pyfunc.load_model(str(local))
     except Exception as err:
         raise ModelNotFoundError(
@@ -176,7 +185,7 @@ def _load_context(
     contract = resolve_contract(
         replace(contract, task=task, protected=protected_columns), estimator, positive_label
     )
-    champion, champion_version, champion_signature, champion_contract = _champion(client, mv)
+    champion, champion_version, champion_signature, champion_contract = _champion(client, mv, tmp)
     return CheckContext(
         model=estimator,
         data=x,
@@ -197,6 +206,7 @@ def _load_context(
         contract=contract,
         champion_contract=champion_contract,
         protected=protected_columns,
+        unsafe_artifact=not safety.safe,
     )
 
 
@@ -252,7 +262,7 @@ def _model_version(client: Any, model_uri: str) -> Any | None:
     return registry_version(ref, client, strict=True)
 
 
-def _champion(client: Any, mv: Any) -> tuple[Any, int | None, Any, ModelContract | None]:
+def _champion(client: Any, mv: Any, tmp: Path) -> tuple[Any, int | None, Any, ModelContract | None]:
     """The ``@champion`` as an estimator, its version, signature and contract (Nones without one)."""
     import mlflow
 
@@ -265,8 +275,9 @@ def _champion(client: Any, mv: Any) -> tuple[Any, int | None, Any, ModelContract
     if version == int(mv.version):
         return None, version, None, None
     uri = version_uri(mv.name, version)
+    local, _ = fetch_model(uri, tmp / "champion")  # a champion moved outside the gate: checked too
     try:
-        pyfunc = mlflow.pyfunc.load_model(uri)
+        pyfunc = mlflow.pyfunc.load_model(str(local))
     except Exception as err:
         raise ModelNotFoundError(
             f"cannot load the @champion of {mv.name!r} (version {version}): {err}"
@@ -412,6 +423,21 @@ def _run_metrics(report: CheckReport, context: CheckContext) -> list[tuple[str, 
     return out
 
 
+def _policy_hash() -> str:
+    from workbench.registry.policy import gate_policy
+
+    return gate_policy().hash
+
+
+def _data_hash(data: pd.DataFrame) -> str:
+    """A short SHA-256 of the eval table's content (which data the checks ran on)."""
+    import hashlib
+
+    digest = hashlib.sha256(pd.util.hash_pandas_object(data, index=False).to_numpy().tobytes())
+    digest.update(",".join(map(str, data.columns)).encode())
+    return digest.hexdigest()[:16]
+
+
 def _tag_version(report: CheckReport, run_id: str) -> None:
     """Status "pending" first, the verdict last: a half-done update never reads "passed"."""
     from workbench.workspace import mlflow_client
@@ -422,6 +448,8 @@ def _tag_version(report: CheckReport, run_id: str) -> None:
         client.set_model_version_tag(name, version, CHECKS_STATUS_TAG, "pending")
         client.set_model_version_tag(name, version, CHECKS_RUN_TAG, run_id)
         client.set_model_version_tag(name, version, CHECKS_FAILED_TAG, ",".join(report.failed))
+        if report.allow_pickle:  # the user let an unsafe format load: the version says so
+            client.set_model_version_tag(name, version, TAG.ALLOW_PICKLE, "true")
         client.set_model_version_tag(name, version, CHECKS_STATUS_TAG, report.status)
     except Exception as err:
         raise RegistryError(
