@@ -83,6 +83,7 @@ def promote(
     check_model_name(name)
     check_alias(alias)
     client = mlflow_client()
+    policy = gate_policy()  # a policy file that does not parse, or loosens the gate: refused first
     target = get_version(name, version)
     status = target.tags.get(CHECKS_STATUS_TAG) or NEVER_RAN
     if force and not (reason or "").strip():
@@ -92,7 +93,6 @@ def promote(
         )
     if status != "passed" and not force:
         raise GateError(_refusal(name, target, alias, status))
-    policy = gate_policy()
     if status == "passed":
         status = _judged(name, target, alias, policy, force)
     with _audit_lock(name):
