@@ -26,10 +26,11 @@ def files(tmp_path_factory):
     text.loc[text.index[:5], "loan_amount"] = "unknown"
     text.to_csv(folder / "text_loan_amount.csv", index=False)
     base.assign(credit_history_years=None).to_csv(folder / "empty_history.csv", index=False)
+    base.drop(columns="default").to_csv(folder / "unlabelled.csv", index=False)
     return folder
 
 
-def _monitor(files, current, *extra, ws):
+def _monitor(files, current, *extra, ws, target="default"):
     return main(
         [
             "--workspace",
@@ -39,8 +40,7 @@ def _monitor(files, current, *extra, ws):
             str(files / "ref.csv"),
             "--current",
             str(files / current),
-            "--target",
-            "default",
+            *(["--target", target] if target else []),
             *extra,
         ]
     )
@@ -54,10 +54,35 @@ def test_drift_exits_3_with_the_flag_and_keeps_the_executed_notebook(files, tmp_
     summary = json.loads(capsys.readouterr().out)
     assert code == 3 and summary["exit_code"] == 3
     assert summary["status"] == "drift"
-    assert set(summary["drifted_columns"]) == {"income", "loan_amount"}
+    # larger loans on lower incomes: the default rate moves too (by about 10 points)
+    assert {"income", "loan_amount"} <= set(summary["drifted_columns"])
+    assert set(summary["drifted_columns"]) <= {"income", "loan_amount", "default"}
+    kinds = {c["column"]: c["score_kind"] for c in summary["columns"]}
+    assert kinds["income"] == "distance" and summary["skipped"]["application_date"]
     assert Path(summary["executed_notebook"]).exists()
     assert (out / "report.html").exists() and (out / "summary.json").exists()
     assert summary["model_uri"] is None  # no model registered: data drift only
+
+
+def test_the_text_says_what_each_score_is(files, tmp_path, capsys):
+    code = _monitor(files, "gradual_shift.csv", ws=tmp_path)
+    out = capsys.readouterr().out
+    assert code == 0 and out.startswith("drift detected in ")
+    income = next(line for line in out.splitlines() if line.strip().startswith("income:"))
+    assert "K-S p-value" in income and "distance" in income and "corrected" in income
+    assert "not tested: application_date (date" in out and "Holm" in out
+
+
+def test_an_unlabelled_batch_needs_a_target_or_ignore_and_then_runs(files, tmp_path, capsys):
+    code = _monitor(files, "unlabelled.csv", ws=tmp_path, target=None)
+    err = capsys.readouterr().err
+    assert code == 2 and "'default'" in err and "--ignore default" in err
+    code = _monitor(files, "unlabelled.csv", "--ignore", "default", ws=tmp_path, target=None)
+    out = capsys.readouterr().out
+    assert code == 0 and "no drift" in out and "default (ignored on request)" in out
+    code = _monitor(files, "unlabelled.csv", ws=tmp_path)  # --target default: unlabelled is fine
+    out = capsys.readouterr().out
+    assert code == 0 and "default (no labels in the current batch" in out
 
 
 def test_no_drift_exits_0(files, tmp_path, capsys):

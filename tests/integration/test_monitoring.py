@@ -32,6 +32,9 @@ def test_every_drift_scenario_is_caught_and_none_is_quiet(scenario):
     }
     if scenario == "null_surge":
         assert result.status == "invalid" and "income" in result.reasons[0]
+    elif scenario == "gradual_shift":  # larger loans on lower incomes: more defaults, too
+        drifted = {c.column for c in result.drifted_columns}
+        assert expected[scenario] <= drifted <= expected[scenario] | {"default"}
     else:
         assert {c.column for c in result.drifted_columns} == expected[scenario]
 
@@ -40,8 +43,15 @@ def test_with_a_model_prediction_drift_and_performance_are_reported(trained, tmp
     cur = production_batch(3, "label_shift")
     result = wb.drift_report(REF, cur, model="models:/credit-risk@challenger", target="default")
     assert result.model_name == "credit-risk" and result.model_version == "2"
-    assert "prediction" in {c.column for c in result.columns}
+    contract = wb.model_contract("models:/credit-risk@challenger")
+    tested = [c.column for c in result.columns]
+    assert set(tested) == {*contract.features, "default", "prediction"}
+    assert result.skipped == {"application_date": "date (model contract): dates always move"}
     assert set(result.performance) >= {"accuracy", "recall"}
+    # the comparison is with held-out eval data when the version was logged, not training rows
+    assert result.reference_performance["accuracy"] == contract.reference["accuracy"]
+    assert "held-out" in result.reference_source
+    assert result.reference_table_performance["accuracy"] > 0
     assert result.performance["accuracy"] < result.reference_performance["accuracy"] - 0.1
     folder = result.save(tmp_path / "r")
     assert {p.name for p in folder.iterdir()} == {"report.html", "report.json", "summary.json"}
@@ -51,6 +61,59 @@ def test_with_a_model_prediction_drift_and_performance_are_reported(trained, tmp
     assert "report.html" in result._repr_html_()
     html = (folder / "report.html").read_text()
     assert "Jensen-Shannon" in html
+
+
+def test_an_unlabelled_batch_with_a_model_is_valid_and_says_performance_was_skipped(trained):
+    cur = production_batch(3, "none", with_target=False)
+    result = wb.drift_report(REF, cur, model="models:/credit-risk@challenger", build_report=False)
+    assert result.valid and result.status == "ok" and result.target == "default"
+    assert result.performance == {} and "no labels" in result.performance_note
+    assert "no labels" in result.skipped["default"]
+    assert "prediction" in {c.column for c in result.columns}
+    assert "not measured" in result.text() and "ignore it" not in result.text()
+
+
+def _user_shaped(frame, seed):
+    """The demo table as users have it: string labels, a text id, an integer id, date strings."""
+    out = frame.copy()
+    out["outcome"] = out.pop("default").map({1: "defaulted", 0: "repaid"})
+    out["customer_id"] = [f"C{seed}-{i:06d}" for i in range(len(out))]
+    out["ID"] = range(seed * 100_000, seed * 100_000 + len(out))
+    out["application_date"] = out["application_date"].dt.strftime("%Y-%m-%d")
+    return out
+
+
+def test_string_labels_use_the_positive_label_and_keep_evidentlys_classification(workspace):
+    train = _user_shaped(credit_risk(1200, seed=6), 1)
+    wb.train_and_log(
+        train, "outcome", name="loans", family="logistic_regression", positive_label="defaulted"
+    )
+    cur = _user_shaped(production_batch(3, "label_shift", n=600), 2)
+    result = wb.drift_report(train, cur, model="models:/loans@challenger")
+    assert {"customer_id", "ID", "application_date"} <= set(result.skipped)
+    assert all("model contract" in result.skipped[c] for c in ("customer_id", "ID"))
+    assert not any("performance section left out" in n for n in result.notes)
+    evidently = {
+        m["config"]["type"].split(":")[-1]: m["value"] for m in result.report().dict()["metrics"]
+    }
+    # recall of the defaulters, not of the alphabetically larger "repaid"
+    assert evidently["RecallByLabel"]["defaulted"] == pytest.approx(result.performance["recall"])
+    assert evidently["Recall"] == pytest.approx(result.performance["recall"])
+    assert evidently["RecallByLabel"]["repaid"] != pytest.approx(result.performance["recall"])
+    assert "outcome" in {c.column for c in result.drifted_columns}
+
+
+def test_without_a_model_ids_and_dates_are_skipped_and_a_clean_split_is_quiet():
+    table = _user_shaped(credit_risk(6000, seed=8), 3)
+    ref, cur = table.iloc[:5000], table.iloc[5000:]
+    result = wb.drift_report(ref, cur, target="outcome", build_report=False)
+    assert result.status == "ok", result.text()
+    assert set(result.skipped) == {"customer_id", "ID", "application_date"}
+    assert "identifier" in result.skipped["customer_id"]
+    assert "date" in result.skipped["application_date"]
+    summary = result.to_dict()
+    assert summary["skipped"] == result.skipped
+    assert "customer_id" in result._repr_html_()
 
 
 def test_history_over_three_runs_and_the_retrain_policy(workspace):
@@ -117,7 +180,9 @@ def test_panel_buttons_call_the_stage_functions(workspace):
     assert "wb-warn" in panel.status.value and "income" in panel.status.value
     assert panel.last_result.status == "invalid" and panel.report_view.value == ""
     panel.scenario.value = "none"
+    panel.ignore.value = "region, purpose"
     panel.run_button.click()
     assert "wb-ok" in panel.status.value, panel.status.value
+    assert {"region", "purpose"} <= set(panel.last_result.skipped)
     assert "iframe" in panel.report_view.value
     assert (Path(panel.last_result.report_path)).exists()

@@ -27,12 +27,17 @@ def test_notebook_04_runs_unattended_with_a_model(trained, tmp_path):
             "out": str(out),
             "retrain_k": 1,
             "retrain_n": 1,
+            "ignore": ["region"],
         },
     )
     assert run.output_path.startswith(str(trained.ws.runs_dir / "04_monitor_drift"))
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "drift" and "default" in summary["drifted_columns"]
     assert summary["model_version"] == "2" and "accuracy" in summary["performance"]
+    assert summary["skipped"]["region"] == "ignored on request"
+    assert "model contract" in summary["skipped"]["application_date"]
+    assert "held-out" in summary["reference_source"]
+    assert {c["score_kind"] for c in summary["columns"]} <= {"p-value", "distance"}
     assert (out / "report.html").stat().st_size > 100_000
     nb = nbformat.read(run.output_path, as_version=4)
     text = json.dumps([c.get("outputs", []) for c in nb.cells])

@@ -3,20 +3,26 @@
 
 Evidently on its own drops a missing column and ignores nulls, so a column gone 67% null shows "no
 drift"; here such data is refused (``on_invalid="raise"``) or returned marked invalid with its
-reasons (``on_invalid="return"``, for scheduled runs).
+reasons (``on_invalid="return"``, for scheduled runs). A column drifts when its p-value, corrected
+for testing many columns (Holm), is small and the move is large enough to matter, so a clean batch
+raises an alarm at most 5% of the time; Evidently's own per-column verdicts are kept beside. With a
+model, its contract says which columns are tested (features, prediction, target) and which are
+skipped (identifiers, dates, ignored), and which label is positive.
 
 What lives where:
 
 * :mod:`~workbench.monitoring.report`       :func:`drift_report` (the entry point), :func:`check_status`
 * :mod:`~workbench.monitoring.validation`   every reason two tables cannot be compared
-* :mod:`~workbench.monitoring.statistics`   columns to test and their verdicts: Evidently's tests and
-  thresholds, in numpy, on all rows
+* :mod:`~workbench.monitoring.columns`      columns to test and to skip (the model contract's roles,
+  or identifiers and dates inferred), each skipped one with its reason
+* :mod:`~workbench.monitoring.statistics`   per-column statistics (Evidently's scores and verdicts, in
+  numpy, on all rows) and the corrected decision (Holm over the columns, a minimum effect)
 * :mod:`~workbench.monitoring.scoring`      the model: its registry identity, its predictions, its
   performance
 * :mod:`~workbench.monitoring.evidently_adapter`  the Evidently report (the only module importing
   Evidently)
-* :mod:`~workbench.monitoring.result`       :class:`ColumnDrift`, :class:`DriftResult` (show, save,
-  load, log)
+* :mod:`~workbench.monitoring.result`       :class:`ColumnDrift`, :class:`DriftResult` (save, load, log)
+* :mod:`~workbench.monitoring.render`       how a result shows itself: HTML card, text, the rule
 * :mod:`~workbench.monitoring.tracking`     a result logged as an MLflow run
 * :mod:`~workbench.monitoring.history`      :func:`monitoring_history`: the logged runs read back
 * :mod:`~workbench.monitoring.retrain`      :func:`apply_retrain_policy`: drift in k of n runs tags the
@@ -29,7 +35,7 @@ Example:
     >>> ref = credit_risk(2000)
     >>> result = wb.drift_report(ref, production_batch(5, "gradual_shift"))  # doctest: +SKIP
     >>> result.drift_detected, [c.column for c in result.drifted_columns]    # doctest: +SKIP
-    (True, ['income', 'loan_amount'])
+    (True, ['loan_amount', 'income', 'default'])
 """
 
 from __future__ import annotations

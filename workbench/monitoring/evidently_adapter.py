@@ -1,9 +1,10 @@
 """The one module that imports Evidently: it builds the report the user reads, and renders it to
 the files a saved result holds.
 
-The report is configured with the methods and thresholds the verdicts used, so the report and the
-verdicts tell the same story; on a large table it is built on a bounded uniform sample (the
-verdicts always use every row). Evidently is imported inside the functions: ``import workbench``
+The report is configured with the methods and thresholds the verdicts used and with an explicit
+``DataDefinition`` (column kinds, identifier and timestamp, the classification task with its
+positive label, from the model contract), so the report and the verdicts tell the same story; on a
+large table it is built on a bounded uniform sample (the verdicts always use every row). Evidently is imported inside the functions: ``import workbench``
 stays fast.
 """
 
@@ -15,7 +16,9 @@ import pandas as pd
 
 from workbench._core.names import ARTIFACT
 from workbench._core.text import first_line
+from workbench.contract import ModelContract
 from workbench.errors import MonitoringError
+from workbench.monitoring.columns import ColumnPlan
 from workbench.monitoring.result import DriftResult
 from workbench.monitoring.scoring import PREDICTION
 from workbench.monitoring.statistics import METHODS
@@ -24,22 +27,26 @@ __all__ = ["evidently_report", "report_files"]
 
 
 def evidently_report(
-    ref: pd.DataFrame,
-    cur: pd.DataFrame,
-    kinds: dict[str, str],
+    plan: ColumnPlan,
     result: DriftResult,
     task: str | None = None,
+    contract: ModelContract | None = None,
     max_rows: int = 50_000,
     seed: int = 0,
 ) -> tuple[Any, int, list[str]]:
-    """The Evidently report on (a sample of) the data, with the verdicts' methods and thresholds.
+    """The Evidently report on (a sample of) the data, with the verdicts' methods and thresholds
+    and an explicit ``DataDefinition``: Evidently infers nothing.
+
+    The definition says which columns are numerical and which categorical (the kinds the
+    verdicts used: the model contract's, or inferred once from the reference), the identifier
+    and timestamp columns, and, with a model and labels, the classification task with the
+    contract's positive label (string labels included) or the regression task.
 
     Args:
-        ref: The reference table (with the :data:`PREDICTION` column when a model scored it).
-        cur: The current table.
-        kinds: ``{column: numerical | categorical}`` of the tested columns.
+        plan: The tables and their tested and skipped columns.
         result: The result holding the column verdicts, the target and the drift share.
         task: ``classification`` or ``regression`` (the performance section), None without a model.
+        contract: The model's contract (its positive label and class labels).
         max_rows: At most this many rows per table (a uniform sample).
         seed: Seed of the sample.
 
@@ -55,12 +62,17 @@ def evidently_report(
         raise MonitoringError(f"cannot import Evidently: {err}") from err
 
     notes: list[str] = []
-    ref_s, cur_s = _sample(ref, cur, list(kinds), max_rows, seed, notes)
-    drift, summary = _drift_presets(kinds, result)
-    perf_def, perf_preset = _performance_setup(ref, cur, result.target, task)
+    roles = _roles(plan)
+    ref_s, cur_s = _sample(plan, [*plan.kinds, *roles.values()], max_rows, seed, notes)
+    stamp = roles.get("timestamp")
+    if stamp and min(ref_s[stamp].notna().mean(), cur_s[stamp].notna().mean()) < 0.9:
+        del roles["timestamp"]  # not readable as times: Evidently gets no timestamp
+        ref_s, cur_s = ref_s.drop(columns=stamp), cur_s.drop(columns=stamp)
+    drift, summary = _drift_presets(plan.kinds, result)
+    perf_def, perf_preset = _performance_setup(ref_s, cur_s, result.target, task, contract)
 
     def run(with_perf: bool):
-        definition = _definition(kinds, perf_def if with_perf else {})
+        definition = _definition(plan.kinds, roles, perf_def if with_perf else {})
         metrics = [drift, summary]
         if with_perf:
             metrics.append(perf_preset)
@@ -84,6 +96,12 @@ def evidently_report(
             f"{first_line(err)}. The verdicts were computed; rerun with build_report=False "
             "to get them without the report."
         ) from err
+    if any(c.drifted != c.evidently_drifted for c in result.columns):
+        notes.append(
+            "The Evidently report shows Evidently's own per-column verdicts, uncorrected for "
+            f"testing {len(result.columns)} columns; the workbench's decision is in the summary "
+            "(corrected p-value and minimum effect)."
+        )
     return snapshot, len(cur_s), notes
 
 
@@ -99,8 +117,24 @@ def report_files(snapshot: Any) -> dict[str, bytes]:
 # --------------------------------------------------------------------------- helpers
 
 
-def _sample(ref, cur, cols, max_rows, seed, notes):
-    """Uniform samples of at most ``max_rows`` rows of the tested columns (a note when cut)."""
+def _roles(plan: ColumnPlan) -> dict[str, str]:
+    """Evidently's ``id_column`` and ``timestamp`` (the first skipped identifier and date that
+    both tables have)."""
+    both = set(plan.ref.columns) & set(plan.cur.columns)
+    out = {}
+    ids = [c for c in plan.id_columns if c in both]
+    dates = [c for c in plan.date_columns if c in both]
+    if ids:
+        out["id_column"] = ids[0]
+    if dates:
+        out["timestamp"] = dates[0]
+    return out
+
+
+def _sample(plan, cols, max_rows, seed, notes):
+    """Uniform samples of at most ``max_rows`` rows of ``cols`` (a note when cut); a timestamp
+    held as text is parsed."""
+    ref, cur = plan.ref, plan.cur
     ref_s = ref.sample(n=max_rows, random_state=seed) if len(ref) > max_rows else ref
     cur_s = cur.sample(n=max_rows, random_state=seed) if len(cur) > max_rows else cur
     ref_s, cur_s = ref_s[cols], cur_s[cols]
@@ -109,11 +143,25 @@ def _sample(ref, cur, cols, max_rows, seed, notes):
             f"Evidently report built on a uniform sample: {len(ref_s):,} of {len(ref):,} "
             f"reference rows, {len(cur_s):,} of {len(cur):,} current rows."
         )
+    stamp = next((c for c in cols if c in plan.date_columns), None)
+    if stamp is not None and not pd.api.types.is_datetime64_any_dtype(ref_s[stamp].dtype):
+        ref_s, cur_s = (f.assign(**{stamp: _as_datetime(f[stamp])}) for f in (ref_s, cur_s))
     return ref_s, cur_s
 
 
+def _as_datetime(values: pd.Series) -> pd.Series:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pd.to_datetime(values, errors="coerce", format="mixed")
+
+
 def _drift_presets(kinds, result):
-    """The drift preset told the verdicts' methods and thresholds, and the data summary."""
+    """The drift preset told the verdicts' methods and thresholds, and the data summary.
+
+    Evidently's dataset-level test gets its own default share (half the columns) unless the
+    caller chose one: its uncorrected "any column" would contradict the corrected verdict."""
     from evidently.presets import DataDriftPreset, DataSummaryPreset
 
     method_keys = {v[0]: k for k, v in METHODS.items()}
@@ -127,16 +175,16 @@ def _drift_presets(kinds, result):
     per_threshold = {c.column: c.threshold for c in result.columns}
     drift = DataDriftPreset(
         columns=list(kinds),
-        drift_share=max(result.drift_share, 1e-9),
+        drift_share=result.drift_share if result.drift_share > 0 else 0.5,
         per_column_method=per_method,
         per_column_threshold=per_threshold,
     )
     return drift, DataSummaryPreset(columns=list(kinds))
 
 
-def _performance_setup(ref, cur, target, task):
+def _performance_setup(ref, cur, target, task, contract):
     """The data definition's task part and the performance preset, when both tables have labels
-    and predictions; else ``({}, None)``."""
+    and predictions; else ``({}, None)``. Binary classification is told the positive label."""
     from evidently.core.datasets import BinaryClassification, MulticlassClassification
     from evidently.core.datasets import Regression as RegressionDef
     from evidently.presets import ClassificationPreset, RegressionPreset
@@ -153,16 +201,30 @@ def _performance_setup(ref, cur, target, task):
         return {"regression": [RegressionDef(target=target, prediction=PREDICTION)]}, (
             RegressionPreset()
         )
-    n_labels = pd.concat([ref[target], cur[target]]).nunique()
-    cls = BinaryClassification if n_labels <= 2 else MulticlassClassification
-    return {"classification": [cls(target=target, prediction_labels=PREDICTION)]}, (
-        ClassificationPreset()
-    )
+    labels = contract.labels if contract is not None and contract.labels else None
+    n_labels = len(labels) if labels else pd.concat([ref[target], cur[target]]).nunique()
+    if n_labels <= 2:
+        positive = contract.positive_label if contract is not None else None
+        if positive is None:  # no contract: the larger label, as the metrics take it
+            values = labels or pd.concat([ref[target], cur[target]]).dropna().unique().tolist()
+            positive = sorted(values, key=lambda v: (str(type(v)), v))[-1]
+        cls = BinaryClassification(
+            target=target, prediction_labels=PREDICTION, pos_label=_plain(positive)
+        )
+    else:
+        cls = MulticlassClassification(target=target, prediction_labels=PREDICTION)
+    return {"classification": [cls]}, ClassificationPreset()
 
 
-def _definition(kinds, perf_def):
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _definition(kinds, roles, perf_def):
     from evidently import DataDefinition
 
     numerical = [c for c, k in kinds.items() if k == "numerical"]
     categorical = [c for c, k in kinds.items() if k == "categorical"]
-    return DataDefinition(numerical_columns=numerical, categorical_columns=categorical, **perf_def)
+    return DataDefinition(
+        numerical_columns=numerical, categorical_columns=categorical, **roles, **perf_def
+    )

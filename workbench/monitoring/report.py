@@ -1,9 +1,11 @@
 """The stage-4 entry point: :func:`drift_report` compares a batch with the reference, and
 :func:`check_status` turns its verdict into an exception for schedulers.
 
-``drift_report`` reads like the steps it takes: load the two tables, validate them, score both with
-the model when one is given (and measure performance where there are labels), choose the columns to
-test, compute every column's verdict on all rows, then build the Evidently report the user reads.
+``drift_report`` reads like the steps it takes: load the two tables, read the model's contract when
+a model is given, validate the tables, score both with the model (and measure performance where
+there are labels), choose the columns to test (the contract's, or roles inferred from the
+reference), compute every column's statistics and the corrected decision on all rows, then build
+the Evidently report the user reads.
 """
 
 from __future__ import annotations
@@ -14,11 +16,19 @@ from typing import Any
 import pandas as pd
 
 from workbench._core.progress import Progress, as_progress
-from workbench.errors import DataError, UsageError
+from workbench.contract import ModelContract
+from workbench.errors import DataError, ModelNotFoundError, UsageError
+from workbench.monitoring.columns import plan_columns
 from workbench.monitoring.evidently_adapter import evidently_report
 from workbench.monitoring.result import ColumnDrift, DriftResult
-from workbench.monitoring.scoring import PREDICTION, model_identity, performance, score_tables
-from workbench.monitoring.statistics import column_verdicts, columns_to_test
+from workbench.monitoring.scoring import (
+    PREDICTION,
+    model_identity,
+    performance,
+    reference_metrics,
+    score_tables,
+)
+from workbench.monitoring.statistics import ALPHA, CORRECTIONS, column_verdicts
 from workbench.monitoring.validation import validate
 
 __all__ = ["check_status", "drift_report"]
@@ -34,6 +44,8 @@ def drift_report(
     thresholds: dict[str, float] | None = None,
     methods: dict[str, str] | None = None,
     ignore: tuple[str, ...] | list[str] = (),
+    alpha: float = ALPHA,
+    correction: str = "holm",
     min_rows: int = 30,
     null_surge: float = 0.1,
     on_invalid: str = "raise",
@@ -45,17 +57,31 @@ def drift_report(
 ) -> DriftResult:
     """Compare ``current`` with ``reference`` and say which columns drifted, with an Evidently report.
 
+    A column drifts when its two-sample test's p-value, corrected for the number of columns
+    tested (Holm), is at most ``alpha`` and the move is large enough to matter (see
+    :mod:`~workbench.monitoring.statistics`): a stationary batch raises an alarm at most
+    ``alpha`` of the time. Evidently's own per-column scores and verdicts are kept beside.
+
     Args:
         reference: The data the model was trained or validated on (a frame or a CSV/Parquet path).
         current: The new batch (a frame or a path).
-        model: A model URI (``models:/credit-risk@champion``): both tables are scored with it
-            and the prediction's drift is tested too; with labels, performance is measured.
-        target: The label column; its drift is tested when the current data has it.
+        model: A model URI (``models:/credit-risk@champion``). Its contract decides the columns:
+            its features, the prediction (both tables are scored) and the target are tested;
+            identifiers, dates and ignored columns are skipped. With labels in the batch,
+            performance is measured with the contract's positive label and compared with the
+            contract's reference figures (held-out eval data when the version was logged).
+        target: The label column; default the model contract's target. A batch without it is
+            valid (unlabelled): label drift and performance are skipped, and the result says so.
         drift_share: Dataset drift when this share of columns drifted; 0 = any drifted column.
-        thresholds: Per-column thresholds (distance, or p-value) replacing Evidently's defaults.
+        thresholds: Per-column thresholds (distance, or p-value) replacing Evidently's defaults;
+            such a column is decided by its threshold, outside the correction.
         methods: Per-column methods (``ks``, ``chisquare``, ``z``, ``wasserstein``,
-            ``jensenshannon``) replacing the automatic choice.
-        ignore: Columns not to test (ids). Date columns are never tested: they always move.
+            ``jensenshannon``) replacing the automatic choice (decided like ``thresholds``).
+        ignore: Columns not to test (listed as skipped). Identifiers and dates are skipped
+            without asking: the model contract's, or inferred from the reference table.
+        alpha: The batch-level false-alarm rate.
+        correction: ``holm`` (default), ``bh`` (Benjamini-Hochberg) or ``none`` (Evidently's
+            uncorrected per-column rule).
         min_rows: Fewer rows than this in either table is invalid data.
         null_surge: Largest allowed growth of a column's share of missing values.
         on_invalid: ``raise`` (interactive use) raises a :class:`~workbench.DataError` naming
@@ -73,45 +99,65 @@ def drift_report(
     Raises:
         DataError: invalid data, with ``on_invalid="raise"`` (the subclass names the problem).
         DataFileError: a path does not exist or does not parse.
+        ModelNotFoundError: the model, version or alias does not exist.
         ModelError: the model cannot be loaded or fails to predict.
         MonitoringError: Evidently failed to build the report.
+        UsageError: an unknown ``on_invalid`` or ``correction``, ``alpha`` outside (0, 1), or
+            an ``ignore`` name that is no column of either table.
     """
-    _check_choice(on_invalid)
+    _check_choices(on_invalid, correction, alpha)
     step = as_progress(progress)
     step("loading the data", 0.05)
     ids = dict(data_ids or {})
     ref, cur = _load(reference, "reference", ids), _load(current, "current", ids)
     ids.setdefault("current_hash", _content_hash(cur))
+    ignore = _ignored(ignore, ref, cur)
+    contract = None
+    if model:
+        step("reading the model contract", 0.08)
+        contract = _contract(model)
+    named_target = target
+    target = target or (contract.target if contract else None)
     result = DriftResult(
         rows_reference=len(ref),
         rows_current=len(cur),
         drift_share=float(drift_share),
+        alpha=float(alpha),
+        correction=correction,
         model_uri=model,
         target=target,
         data_ids=ids,
+        roles_from="the model contract" if contract else "inferred from the reference table",
     )
     step("validating", 0.1)
-    ignore = list(ignore)
-    checks = {"target": target, "min_rows": min_rows, "null_surge": null_surge, "ignore": ignore}
+    checks = {
+        # a target the user named must be in the reference; the contract's may be absent
+        "target": target if (named_target or (target in ref.columns)) else None,
+        "min_rows": min_rows,
+        "null_surge": null_surge,
+        "ignore": [*ignore, *_optional_columns(ref, contract, target)],
+        "optional": [target] if target else [],
+    }
     result.reasons = validate(ref, cur, **checks, on_invalid=on_invalid)
     if result.reasons:
         result.valid = False
         return result
-    task = None
+    task = contract.task if contract else None
+    if model and contract is None:
+        result.roles_from = "inferred from the reference table (the model is not in the store)"
     if model:
         step("scoring with the model", 0.2)
-        ref, cur, task = _score_and_measure(result, model, ref, cur, target)
-    ref, cur, kinds, result.ignored = columns_to_test(ref, cur, target, ignore)
-    if PREDICTION in kinds:
-        kinds[PREDICTION] = "numerical" if task == "regression" else "categorical"
+        ref, cur, task = _score_and_measure(result, model, contract, ref, cur, target)
+    plan = plan_columns(ref, cur, target, ignore, contract, task)
+    result.skipped = plan.skipped
     step("testing each column for drift", 0.4)
-    stats = column_verdicts(ref, cur, kinds, thresholds, methods)
+    stats = column_verdicts(
+        plan.ref, plan.cur, plan.kinds, thresholds, methods, alpha=alpha, correction=correction
+    )
     result.set_columns([ColumnDrift.from_stat(s) for s in stats])
     if build_report:
         step("building the Evidently report", 0.6)
-        result.attach_report(
-            *evidently_report(ref, cur, kinds, result, task, max_report_rows, seed)
-        )
+        result.attach_report(*evidently_report(plan, result, task, contract, max_report_rows, seed))
     step("done", 1.0)
     return result
 
@@ -136,9 +182,49 @@ def check_status(
 # --------------------------------------------------------------------------- steps
 
 
-def _check_choice(on_invalid: str) -> None:
+def _check_choices(on_invalid: str, correction: str, alpha: float) -> None:
     if on_invalid not in ("raise", "return"):
         raise UsageError("on_invalid must be 'raise' or 'return'")
+    if correction not in CORRECTIONS:
+        raise UsageError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
+    if not 0 < float(alpha) < 1:
+        raise UsageError(f"alpha is a false-alarm rate between 0 and 1, got {alpha!r}")
+
+
+def _ignored(ignore: Any, ref: pd.DataFrame, cur: pd.DataFrame) -> list[str]:
+    """``ignore`` as a list (one name given as text too); a name that is no column is an error."""
+    names = [ignore] if isinstance(ignore, str) else list(ignore or ())
+    unknown = [c for c in names if c not in ref.columns and c not in cur.columns]
+    if unknown:
+        shown = ", ".join(map(str, list(ref.columns)[:15]))
+        raise UsageError(
+            f"ignore names {', '.join(map(repr, unknown))}, not a column of the reference or the "
+            f"current data (columns: {shown}{', ...' if ref.shape[1] > 15 else ''}): check the "
+            "spelling."
+        )
+    return names
+
+
+def _contract(model: str) -> ModelContract | None:
+    """The model's contract (a missing model named, with the way out); None for a model that
+    is not in the store (a local path): its roles are then inferred."""
+    from workbench._core.refs import parse_model_uri
+    from workbench.registry import model_contract
+
+    if parse_model_uri(model).kind == "path":
+        return None
+    try:
+        return model_contract(model)
+    except ModelNotFoundError as err:
+        raise ModelNotFoundError(f"{err} Or run without a model for data drift only.") from err
+
+
+def _optional_columns(ref: pd.DataFrame, contract: ModelContract | None, target: str | None):
+    """Columns the batch may lack: with a model, every column its contract does not need."""
+    if contract is None:
+        return []
+    needed = set(contract.features) | {target}
+    return [c for c in ref.columns if c not in needed]
 
 
 def _load(data: Any, what: str, ids: dict[str, str]) -> pd.DataFrame:
@@ -165,14 +251,42 @@ def _content_hash(frame: pd.DataFrame) -> str:
 
 
 def _score_and_measure(
-    result: DriftResult, model: str, ref: pd.DataFrame, cur: pd.DataFrame, target: str | None
+    result: DriftResult,
+    model: str,
+    contract: ModelContract | None,
+    ref: pd.DataFrame,
+    cur: pd.DataFrame,
+    target: str | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """Score both tables with ``model`` (its identity and, with labels, its performance recorded
     on ``result``); returns the scored tables and the task."""
     identity = model_identity(model)
     result.model_name, result.model_version = identity.name, identity.version
-    ref, cur, task = score_tables(model, ref, cur, target, identity.task)
+    ref, cur, task = score_tables(
+        model, ref, cur, target, contract.task if contract else identity.task
+    )
+    label = {
+        "positive_label": contract.positive_label if contract else None,
+        "classes": contract.labels if contract else None,
+    }
+    if target and target in ref.columns:
+        result.reference_table_performance = performance(
+            ref[target], ref[PREDICTION], task, **label
+        )
+    if contract is not None and contract.reference:
+        result.reference_performance = reference_metrics(contract.reference, task)
+        result.reference_source = "held-out eval data when the version was logged (model contract)"
+    elif result.reference_table_performance:
+        result.reference_performance = dict(result.reference_table_performance)
+        result.reference_source = (
+            "the reference table (no model contract with reference figures; a model scored on "
+            "its own training data looks better than it is)"
+        )
     if target and target in cur.columns:
-        result.performance = performance(cur[target], cur[PREDICTION], task)
-        result.reference_performance = performance(ref[target], ref[PREDICTION], task)
+        result.performance = performance(cur[target], cur[PREDICTION], task, **label)
+    else:
+        result.performance_note = (
+            f"not measured: the current batch has no labels (no {target!r} column). That is "
+            "fine: drift is tested on the features and the prediction."
+        )
     return ref, cur, task

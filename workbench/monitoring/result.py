@@ -1,12 +1,12 @@
 """What a drift report found: :class:`ColumnDrift` per column and the :class:`DriftResult`, which
-shows itself (``_repr_html_``), saves itself (``report.html``, ``report.json``, ``summary.json``),
-reads its summary back (``load``) and logs itself to MLflow (``log``).
+shows itself (``_repr_html_``, ``text``), saves itself (``report.html``, ``report.json``,
+``summary.json``), reads its summary back (``load``) and logs itself to MLflow (``log``).
 """
 
 from __future__ import annotations
 
-import html
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -15,11 +15,16 @@ from typing import Any, ClassVar
 from workbench._core.names import ARTIFACT
 from workbench._core.results import Result, atomic_write, jsonable, timestamped_folder, utc_now
 from workbench.errors import DataQualityError, DriftAlert, MonitoringError
-from workbench.monitoring.statistics import METHODS, ColumnStat, dkw_bound
+from workbench.monitoring.statistics import (
+    ALPHA,
+    EFFECTS,
+    TESTS,
+    ColumnStat,
+    dkw_bound,
+    score_kind,
+)
 
 __all__ = ["ColumnDrift", "DriftResult"]
-
-_HIGHER_IS_DRIFT = {name for name, _, above in METHODS.values() if above}
 
 
 @dataclass
@@ -30,15 +35,26 @@ class ColumnDrift:
         column: Column name (``prediction`` for the model's output).
         kind: ``numerical`` or ``categorical``.
         method: The test Evidently uses for it (``Wasserstein distance (normed)``, ...).
-        score: The test's score: a distance (drift when at or above the threshold) or a p-value
-            (drift when below it).
-        threshold: The threshold the score is compared with.
-        drifted: The verdict.
+        score: Evidently's score: a distance (drift when at or above the threshold) or a p-value
+            (drift when below it); ``score_kind`` says which.
+        threshold: The threshold Evidently compares the score with.
+        drifted: The workbench's verdict: the corrected p-value is at most ``alpha`` and the
+            effect reaches ``min_effect`` (see :mod:`~workbench.monitoring.statistics`), or the
+            caller's own threshold when one was given (``rule``).
+        score_kind: ``p-value`` or ``distance``: what ``score`` is.
+        evidently_drifted: Evidently's own, uncorrected verdict on this column.
+        test: The valid two-sample test behind ``p_value`` (``K-S``, ``chi-square (2-sample)``).
+        p_value: Its p-value before correction.
+        p_adjusted: The p-value corrected for the number of columns tested.
+        effect_name: What ``effect`` measures.
+        effect: The size of the move.
+        min_effect: The smallest effect that counts as drift.
+        rule: ``holm``, ``bh``, ``none`` (Evidently's rule) or ``your threshold``.
 
     Example:
         >>> c = ColumnDrift("income", "numerical", "Wasserstein distance (normed)", 0.4, 0.1, True)
-        >>> c.effect
-        0.4
+        >>> c.score_kind, c.evidently_drifted
+        ('distance', True)
     """
 
     column: str
@@ -47,18 +63,54 @@ class ColumnDrift:
     score: float
     threshold: float
     drifted: bool
+    score_kind: str = ""
+    evidently_drifted: bool | None = None
+    test: str = ""
+    p_value: float | None = None
+    p_adjusted: float | None = None
+    effect_name: str = ""
+    effect: float | None = None
+    min_effect: float | None = None
+    rule: str = ""
+
+    def __post_init__(self) -> None:
+        self.score_kind = self.score_kind or score_kind(self.method)
+        if self.evidently_drifted is None:  # a summary written before the corrected decision
+            self.evidently_drifted = self.drifted
 
     @classmethod
     def from_stat(cls, stat: ColumnStat) -> ColumnDrift:
-        """The verdict of a computed :class:`~workbench.monitoring.statistics.ColumnStat`."""
+        """The verdict of a decided :class:`~workbench.monitoring.statistics.ColumnStat`."""
+        adjusted = None if math.isnan(stat.p_adjusted) else stat.p_adjusted
         return cls(
-            stat.column, stat.kind, stat.method_name, stat.score, stat.threshold, stat.drifted
+            column=stat.column,
+            kind=stat.kind,
+            method=stat.method_name,
+            score=stat.score,
+            threshold=stat.threshold,
+            drifted=stat.drifted,
+            score_kind=score_kind(stat.method),
+            evidently_drifted=stat.evidently_drifted,
+            test=TESTS[stat.kind],
+            p_value=stat.p_value,
+            p_adjusted=adjusted,
+            effect_name=EFFECTS[stat.kind],
+            effect=stat.effect,
+            min_effect=stat.min_effect if adjusted is not None else None,
+            rule=stat.rule,
         )
 
     @property
-    def effect(self) -> float:
-        """How strong the drift is: the distance, or one minus the p-value."""
-        return self.score if self.method in _HIGHER_IS_DRIFT else 1.0 - self.score
+    def strength(self) -> float:
+        """How strong the move is, to order columns: the effect over its minimum, else as
+        Evidently scores it (the distance, or one minus the p-value)."""
+        if self.effect is not None and self.min_effect:
+            return self.effect / self.min_effect
+        return self.score if self.score_kind == "distance" else 1.0 - self.score
+
+    def score_text(self) -> str:
+        """Evidently's score, saying what it is: ``distance 0.41`` or ``p-value 0.031``."""
+        return f"{self.score_kind} {self.score:.3g}"
 
 
 @dataclass
@@ -73,16 +125,26 @@ class DriftResult(Result):
         drift_detected: True when the share of drifted columns reaches ``drift_share`` (with
             ``drift_share=0``, the default, any drifted column counts).
         share: Share of tested columns that drifted.
-        columns: Every tested column's verdict (method, score, threshold).
+        columns: Every tested column's verdict (Evidently's score and verdict, the corrected
+            p-value, the effect).
         drift_share: The dataset threshold used.
+        alpha: The batch-level false-alarm rate of the corrected decision.
+        correction: ``holm``, ``bh`` or ``none`` (Evidently's uncorrected per-column rule).
         performance: Model metrics on the current batch (when labels and a model are given).
-        reference_performance: The same metrics on the reference data.
+        performance_note: Why performance was not measured (an unlabelled batch), when it was not.
+        reference_performance: The metrics performance is compared with: the model contract's,
+            measured on held-out eval data when the version was logged.
+        reference_source: Where ``reference_performance`` comes from.
+        reference_table_performance: The same metrics of the model on the reference table
+            (training data usually: optimistic, shown for information only).
         rows_reference, rows_current: Row counts of the two tables.
         report_rows: Current rows the Evidently report was built on (all of them, or a uniform
             sample when the table is large; the verdicts always use every row).
         sample_error_bound: With a sample, the largest gap between the sample's and the full
             table's distribution (CDF or bin share) at 99% confidence (DKW inequality).
-        ignored: Columns not tested and why (dates, ids).
+        skipped: Columns not tested and why (identifiers, dates, ignored, not a model input,
+            labels absent from the batch).
+        roles_from: Where the column roles came from (the model contract, or inferred).
         model_uri, model_name, model_version: The model scored, when one was given.
         data_ids: How the two tables were identified (file names, demo day, content hashes).
 
@@ -100,13 +162,19 @@ class DriftResult(Result):
     share: float = 0.0
     columns: list[ColumnDrift] = field(default_factory=list)
     drift_share: float = 0.0
+    alpha: float = ALPHA
+    correction: str = "holm"
     performance: dict[str, float] = field(default_factory=dict)
+    performance_note: str = ""
     reference_performance: dict[str, float] = field(default_factory=dict)
+    reference_source: str = ""
+    reference_table_performance: dict[str, float] = field(default_factory=dict)
     rows_reference: int = 0
     rows_current: int = 0
     report_rows: int = 0
     sample_error_bound: float | None = None
-    ignored: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    roles_from: str = ""
     model_uri: str | None = None
     model_name: str | None = None
     model_version: str | None = None
@@ -130,9 +198,9 @@ class DriftResult(Result):
 
     @property
     def drifted_columns(self) -> list[ColumnDrift]:
-        """The columns that drifted, largest effect first."""
+        """The columns that drifted, strongest move first."""
         drifted = [c for c in self.columns if c.drifted]
-        return sorted(drifted, key=lambda c: c.effect, reverse=True)
+        return sorted(drifted, key=lambda c: c.strength, reverse=True)
 
     @property
     def tests(self) -> dict[str, Any]:
@@ -153,6 +221,19 @@ class DriftResult(Result):
     def report(self) -> Any:
         """The Evidently snapshot (displays inline in a notebook), or None for invalid data."""
         return self._snapshot
+
+    def rule(self) -> str:
+        """The decision rule in one sentence."""
+        from workbench.monitoring.render import rule_text
+
+        return rule_text(self)
+
+    def text(self) -> str:
+        """The verdict in plain text: drifted columns with their scores (each saying whether it
+        is a p-value or a distance), skipped columns, performance, the rule."""
+        from workbench.monitoring.render import result_text
+
+        return result_text(self)
 
     # -- filling in (drift_report's steps)
 
@@ -202,6 +283,7 @@ class DriftResult(Result):
         out["status"] = self.status
         out["drifted_columns"] = [c.column for c in self.drifted_columns]
         out["tests"] = self.tests
+        out["rule"] = self.rule() if self.valid else None
         return jsonable(out)
 
     def save(self, folder: str | os.PathLike | None = None) -> Path:
@@ -245,9 +327,15 @@ class DriftResult(Result):
         if source.is_dir():
             source = source / cls.FILE_NAME
         data = json.loads(source.read_text())
+        if "ignored" in data and "skipped" not in data:  # written before the rename
+            data["skipped"] = data["ignored"]
         names = {f.name for f in fields(cls) if not f.name.startswith("_")}
         kept = {k: v for k, v in data.items() if k in names}
-        kept["columns"] = [ColumnDrift(**c) for c in kept.get("columns", [])]
+        column_names = {f.name for f in fields(ColumnDrift)}
+        kept["columns"] = [
+            ColumnDrift(**{k: v for k, v in c.items() if k in column_names})
+            for c in kept.get("columns", [])
+        ]
         return cls(**kept)
 
     def log(self, experiment: str | None = None) -> str:  # type: ignore[override]
@@ -264,83 +352,6 @@ class DriftResult(Result):
     # -- showing
 
     def _repr_html_(self) -> str:
-        colour = {"invalid": "#9a6700", "drift": "#cf222e", "ok": "#1a7f37"}[self.status]
-        label = {
-            "invalid": "INVALID DATA - no drift verdict",
-            "drift": f"DRIFT in {len(self.drifted_columns)} of {len(self.columns)} columns",
-            "ok": f"no drift in {len(self.columns)} columns",
-        }[self.status]
-        parts = [
-            f"<div class='wb-drift-result wb-drift-{self.status}' style='border:1px solid #ccc;"
-            "border-radius:6px;padding:8px 12px;display:inline-block;max-width:900px'>",
-            f"<b style='color:{colour}'>{html.escape(label)}</b>",
-        ]
-        if self.model_uri:
-            parts.append(f" &middot; model <code>{html.escape(self.model_uri)}</code>")
-        parts.append(
-            f"<br>{self.rows_current:,} current rows vs {self.rows_reference:,} reference rows"
-        )
-        if not self.valid:
-            items = "".join(f"<li>{html.escape(r)}</li>" for r in self.reasons)
-            parts.append(f"<ul class='wb-drift-reasons'>{items}</ul>")
-        else:
-            parts.extend(self._verdict_html())
-        if self.ignored:
-            ignored = ", ".join(f"{k} ({v})" for k, v in self.ignored.items())
-            parts.append(f"<small>not tested: {html.escape(ignored)}</small><br>")
-        if self.report_path:
-            href = html.escape(_relative_link(self.report_path))
-            parts.append(
-                f"<a class='wb-report-link' href='{href}' target='_blank'>Open the full Evidently "
-                f"report</a> <small>({html.escape(self.report_path)})</small>"
-            )
-        elif self._snapshot is not None:
-            parts.append("<small>Full report: <code>result.report()</code> or .save(dir)</small>")
-        if self.run_url:
-            parts.append(f"<br>MLflow run: <a href='{html.escape(self.run_url)}'>{self.run_id}</a>")
-        parts.append("</div>")
-        return "".join(parts)
+        from workbench.monitoring.render import result_html
 
-    def _verdict_html(self) -> list[str]:
-        """The share, the column table, performance and the sample note of a valid result."""
-        parts = [
-            f" &middot; drifted share {self.share:.0%} (alert at "
-            f"{'any column' if self.drift_share == 0 else f'{self.drift_share:.0%}'})"
-        ]
-        rows = "".join(
-            f"<tr style='color:{'#cf222e' if c.drifted else 'inherit'}'>"
-            f"<td>{html.escape(c.column)}</td><td>{html.escape(c.method)}</td>"
-            f"<td style='text-align:right'>{c.score:.4g}</td>"
-            f"<td style='text-align:right'>{c.threshold:.3g}</td>"
-            f"<td>{'drift' if c.drifted else 'ok'}</td></tr>"
-            for c in sorted(self.columns, key=lambda c: (not c.drifted, c.column))
-        )
-        parts.append(
-            "<table class='wb-drift-columns'><tr><th>column</th><th>test</th><th>score</th>"
-            f"<th>threshold</th><th>verdict</th></tr>{rows}</table>"
-        )
-        if self.performance:
-            perf = ", ".join(
-                f"{k} {v:.3f}"
-                + (
-                    f" (reference {self.reference_performance[k]:.3f})"
-                    if k in self.reference_performance
-                    else ""
-                )
-                for k, v in self.performance.items()
-            )
-            parts.append(f"performance: {html.escape(perf)}<br>")
-        if self.report_rows and self.report_rows < self.rows_current:
-            parts.append(
-                f"<small>The Evidently report shows a uniform sample of {self.report_rows:,} "
-                f"rows (distributions within {self.sample_error_bound:.3f} of the full table, "
-                "99% confidence); the verdicts above use every row.</small><br>"
-            )
-        return parts
-
-
-def _relative_link(path: str) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return path
+        return result_html(self)

@@ -8,6 +8,7 @@ column; the task is the version's ``workbench.task`` tag, else read from the pre
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ __all__ = [
     "ModelIdentity",
     "model_identity",
     "performance",
+    "reference_metrics",
     "score_tables",
 ]
 
@@ -107,8 +109,37 @@ def score_tables(
     return frames[0], frames[1], task or task_of_values(frames[0][PREDICTION])
 
 
-def performance(y_true: pd.Series, y_pred: pd.Series, task: str) -> dict[str, float]:
+def performance(
+    y_true: pd.Series,
+    y_pred: pd.Series,
+    task: str,
+    positive_label: Any = None,
+    classes: list[Any] | None = None,
+) -> dict[str, float]:
     """The task's :data:`PERFORMANCE_METRICS` of ``y_pred`` against ``y_true`` (rows without a
-    label left out; empty when none has one)."""
+    label left out; empty when none has one).
+
+    Binary precision, recall and F1 are measured on ``positive_label`` (the model contract's);
+    ``classes`` is the model's class order.
+
+    Example:
+        >>> y = pd.Series(["repaid", "defaulted", "defaulted", "repaid"])
+        >>> pred = pd.Series(["repaid", "defaulted", "repaid", "repaid"])
+        >>> performance(y, pred, "classification", positive_label="defaulted")["recall"]
+        0.5
+    """
     names = PERFORMANCE_METRICS["regression" if task == "regression" else "classification"]
-    return metrics(y_true, y_pred, task=task, names=names)
+    return metrics(
+        y_true, y_pred, task=task, names=names, positive_label=positive_label, classes=classes
+    )
+
+
+def reference_metrics(reference: dict[str, float], task: str) -> dict[str, float]:
+    """The :data:`PERFORMANCE_METRICS` among a contract's ``reference`` figures (held-out eval).
+
+    Example:
+        >>> reference_metrics({"accuracy": 0.9, "roc_auc": 0.8, "recall": 0.5}, "classification")
+        {'accuracy': 0.9, 'recall': 0.5}
+    """
+    names = PERFORMANCE_METRICS["regression" if task == "regression" else "classification"]
+    return {k: float(v) for k, v in reference.items() if k in names and v is not None}

@@ -49,6 +49,7 @@ def validate(
     min_rows: int = 30,
     null_surge: float = 0.1,
     ignore: Iterable[str] = (),
+    optional: Iterable[str] = (),
     on_invalid: str = "raise",
 ) -> list[str]:
     """Every reason why ``current`` cannot be compared with ``reference``; empty when it can.
@@ -61,6 +62,8 @@ def validate(
         null_surge: Largest allowed growth of a column's share of missing values (0.1 = ten
             percentage points).
         ignore: Columns that may be missing from either table and are not checked.
+        optional: Columns that may be missing from either table (labels of an unlabelled
+            batch), checked when both tables have them.
         on_invalid: ``raise`` raises on the first problem (the others are listed in the message);
             ``return`` returns the reasons.
 
@@ -70,7 +73,7 @@ def validate(
             :class:`~workbench.errors.SchemaMismatchError`,
             :class:`~workbench.errors.DataQualityError`).
     """
-    found = problems(reference, current, target, min_rows, null_surge, ignore)
+    found = problems(reference, current, target, min_rows, null_surge, ignore, optional)
     if found and on_invalid == "raise":
         _raise_first(found)
     return [p.message for p in found]
@@ -83,6 +86,7 @@ def problems(
     min_rows: int,
     null_surge: float,
     ignore: Iterable[str],
+    optional: Iterable[str] = (),
 ) -> list[Problem]:
     """The :class:`Problem` list behind :func:`validate` (same arguments)."""
     ignore = list(ignore)
@@ -112,7 +116,7 @@ def problems(
                 MissingColumnError,
             )
         )
-    optional = {target, PREDICTION} | set(ignore)
+    optional = {target, PREDICTION} | set(ignore) | set(optional)
     missing = [c for c in reference.columns if c not in current.columns and c not in optional]
     extra = [c for c in current.columns if c not in reference.columns and c not in optional]
     for col in missing:
@@ -120,7 +124,9 @@ def problems(
             Problem(
                 str(col),
                 f"column {col!r} is in the reference data but missing from the current data: "
-                "Evidently would silently drop it. Fix the export, or ignore it explicitly.",
+                "Evidently would silently drop it. Fix the export; if it holds the labels of an "
+                "unlabelled batch, name it as the target (target=, --target); to leave it out, "
+                f"ignore it (ignore=[{str(col)!r}], --ignore {col}).",
                 MissingColumnError,
             )
         )
@@ -129,7 +135,8 @@ def problems(
             Problem(
                 str(col),
                 f"column {col!r} is in the current data but not in the reference data: a renamed "
-                "or new column? Fix the export, or ignore it explicitly.",
+                f"or new column? Fix the export, or ignore it (ignore=[{str(col)!r}], --ignore "
+                f"{col}).",
                 SchemaMismatchError,
             )
         )

@@ -21,6 +21,7 @@ class MonitorPanel(PanelBase):
         scenario: Demo scenario (see :data:`workbench.data.SCENARIOS`).
         out: Folder the reports are saved under (default: the workspace's ``reports/monitoring``).
         log: Log each report as an MLflow run.
+        ignore: Columns not to test (identifiers and dates are skipped without asking).
 
     Example:
         >>> from workbench.ui import MonitorPanel
@@ -38,6 +39,7 @@ class MonitorPanel(PanelBase):
         scenario: str = "gradual_shift",
         out: str | None = None,
         log: bool = True,
+        ignore: list[str] | None = None,
     ):
         from workbench.data import SCENARIOS
 
@@ -55,6 +57,10 @@ class MonitorPanel(PanelBase):
             value=model or "", placeholder="models:/NAME@champion", description="Model"
         )
         self.target = w.Text(value=target or "", placeholder="label column", description="Target")
+        self.ignore = w.Text(
+            value=", ".join(ignore or ()), placeholder="col1, col2", description="Ignore"
+        )
+        self.ignore.add_class("wb-monitor-ignore")
         self.log = w.Checkbox(value=log, description="log to MLflow")
         self.run_button = w.Button(
             description="Run drift report", button_style="primary", icon="play"
@@ -73,13 +79,16 @@ class MonitorPanel(PanelBase):
             self.title,
             w.HTML(
                 "Compare a new batch of production data with the reference data. Each column "
-                "gets a statistical test; a column <b>drifts</b> when its distribution moved more "
-                "than the threshold. Bad data (missing columns, a surge of empty values) is "
-                "reported as <b>invalid</b>, never as &quot;no drift&quot;."
+                "gets a statistical test; a column <b>drifts</b> when its p-value, corrected for "
+                "testing many columns, is small and the move is large enough to matter. "
+                "Identifiers and dates are skipped (and listed). Bad data (missing columns, a "
+                "surge of empty values) is reported as <b>invalid</b>, never as &quot;no "
+                "drift&quot;."
             ),
             w.HBox([self.source, self.day, self.scenario]),
             w.HBox([self.reference, self.current]),
             w.HBox([self.model, self.target, self.log]),
+            self.ignore,
             w.HBox([self.run_button, self.week_button]),
             w.HBox([self.progress, self.progress_label]),
             self.status,
@@ -107,6 +116,10 @@ class MonitorPanel(PanelBase):
             return {"reference": ref, "current": cur, "data_ids": ids}
         return {"reference": self.reference.value.strip(), "current": self.current.value.strip()}
 
+    def ignored_columns(self) -> list[str]:
+        """The columns typed into the Ignore field (comma-separated)."""
+        return [c.strip() for c in self.ignore.value.split(",") if c.strip()]
+
     def _out_dir(self):
         from pathlib import Path
 
@@ -127,6 +140,7 @@ class MonitorPanel(PanelBase):
             result = drift_report(
                 model=self.model.value.strip() or None,
                 target=self.target.value.strip() or None,
+                ignore=self.ignored_columns(),
                 on_invalid="return",
                 progress=self.report_progress,
                 **self.inputs(),

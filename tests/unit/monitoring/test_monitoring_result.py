@@ -48,3 +48,50 @@ def test_check_status_raises_for_drift_only_when_asked():
     assert wb.monitoring.check_status(result) == "drift"
     with pytest.raises(wb.DriftAlert, match="region, income"):
         result.raise_for_status(fail_on_drift=True)
+
+
+def test_every_score_says_whether_it_is_a_p_value_or_a_distance(tmp_path):
+    result = _result()
+    result.skipped = {"customer_id": "identifier: unique on 100% of rows"}
+    summary = result.to_dict()
+    kinds = {c["column"]: c["score_kind"] for c in summary["columns"]}
+    assert kinds == {"income": "distance", "region": "p-value", "age": "p-value"}
+    assert summary["skipped"] == {"customer_id": "identifier: unique on 100% of rows"}
+    assert "Holm" in summary["rule"]
+    html = result._repr_html_()
+    assert "Evidently score (p-value or distance)" in html and "distance 0.3" in html
+    assert "p-value 0.001" in html and "customer_id" in html and "wb-drift-skipped" in html
+    text = result.text()
+    assert "income: " in text and "distance 0.3" in text and "p-value 0.001" in text
+    assert "not tested: customer_id (identifier" in text
+
+
+def test_a_summary_written_before_the_corrected_decision_loads(tmp_path):
+    old = {
+        "valid": True,
+        "drift_detected": True,
+        "columns": [
+            {
+                "column": "income",
+                "kind": "numerical",
+                "method": "Wasserstein distance (normed)",
+                "score": 0.3,
+                "threshold": 0.1,
+                "drifted": True,
+            }
+        ],
+        "ignored": {"application_date": "a date: it always moves"},
+        "status": "drift",
+    }
+    (tmp_path / "summary.json").write_text(json.dumps(old))
+    back = DriftResult.load(tmp_path)
+    assert back.skipped == {"application_date": "a date: it always moves"}
+    assert back.columns[0].evidently_drifted is True and back.columns[0].score_kind == "distance"
+    assert back.drifted_columns[0].column == "income"
+
+
+def test_unlabelled_batches_say_performance_was_not_measured():
+    result = _result()
+    result.performance_note = "not measured: the current batch has no labels (no 'default' column)."
+    assert "performance: not measured" in result.text()
+    assert "not measured" in result._repr_html_()

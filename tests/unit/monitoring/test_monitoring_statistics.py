@@ -81,19 +81,70 @@ def test_fast_wasserstein_equals_scipys_with_ties_and_unequal_sizes():
         assert ds.wasserstein_1d(u, v) == pytest.approx(wasserstein_distance(u, v), abs=1e-12)
 
 
-def test_columns_to_test_leaves_out_dates_requested_ids_and_absent_labels():
-    ref = pd.DataFrame(
-        {
-            "day": [f"2026-01-0{i % 9 + 1}" for i in range(40)],
-            "id": range(40),
-            "x": np.linspace(0, 1, 40),
-            "y": [0, 1] * 20,
-        }
-    )
-    cur = ref.drop(columns="y").assign(x=lambda f: f["x"].astype(str))
-    _, cast_cur, kinds, ignored = ds.columns_to_test(ref, cur, "y", ["id"])
-    assert kinds == {"x": "numerical"}
-    assert set(ignored) == {"day", "id", "y"} and "date" in ignored["day"]
-    assert pd.api.types.is_float_dtype(cast_cur["x"])  # text parsed back into numbers
-    verdicts = ds.column_verdicts(ref, cast_cur, kinds)
-    assert [(v.column, v.drifted) for v in verdicts] == [("x", False)]
+def test_holm_and_benjamini_hochberg_match_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(3)
+    p = np.concatenate([rng.uniform(size=9), [1e-4, 0.003, 0.02]])
+    for ours, theirs in (("holm", "holm"), ("bh", "fdr_bh")):
+        expected = multipletests(p, method=theirs)[1]
+        assert ds.adjust(list(p), ours) == pytest.approx(list(expected), abs=1e-12)
+    assert ds.adjust([0.2, 0.01], "none") == [0.2, 0.01]
+
+
+def test_two_sample_tests_are_scipys_own():
+    from scipy.stats import chi2_contingency, ks_2samp
+
+    rng = np.random.default_rng(4)
+    for n_ref, n_cur in ((800, 200), (30_000, 12_000)):  # exact, then the asymptotic branch
+        ref = pd.Series(rng.normal(size=n_ref))
+        cur = pd.Series(rng.normal(0.05, 1.0, size=n_cur))
+        stat = ds.column_stat("x", ref, cur, "numerical")
+        assert stat.p_value == pytest.approx(ks_2samp(ref, cur).pvalue, rel=1e-9)
+        assert stat.effect == pytest.approx(ds.wasserstein_1d(ref, cur) / ref.std(ddof=0))
+    ref = pd.Series(rng.choice(["a", "b", "c"], 900, p=[0.5, 0.3, 0.2]))
+    cur = pd.Series(rng.choice(["a", "b", "c"], 300, p=[0.4, 0.35, 0.25]))
+    stat = ds.column_stat("c", ref, cur, "categorical")
+    table = np.array([ref.value_counts().sort_index(), cur.value_counts().sort_index()])
+    assert stat.p_value == pytest.approx(chi2_contingency(table, correction=False).pvalue)
+    shares = ref.value_counts(normalize=True) - cur.value_counts(normalize=True)
+    assert stat.effect == pytest.approx(0.5 * shares.abs().sum())
+
+
+def test_rare_values_are_merged_so_the_chi_square_law_holds():
+    ref = pd.Series(["a"] * 500 + ["b"] * 480 + ["rare1"] * 2 + ["rare2"] * 2)
+    cur = pd.Series(["a"] * 100 + ["b"] * 95 + ["rare3"] * 1)
+    stat = ds.column_stat("c", ref, cur, "categorical")
+    assert stat.p_value > 0.5  # three stray rows are not drift
+    new = pd.Series(["a"] * 60 + ["b"] * 60 + ["new"] * 80)  # a new value on 40% of rows
+    assert ds.column_stat("c", ref, new, "categorical").p_value < 1e-20
+
+
+def test_a_column_drifts_only_when_significant_after_correction_and_large_enough():
+    rng = np.random.default_rng(5)
+    ref = pd.Series(rng.normal(size=200_000))
+    tiny = ds.column_stat("tiny", ref, pd.Series(rng.normal(0.04, 1.0, 200_000)), "numerical")
+    real = ds.column_stat("real", ref, pd.Series(rng.normal(0.5, 1.0, 1000)), "numerical")
+    assert tiny.p_value < 1e-10 and tiny.effect < 0.1  # significant, negligible
+    decided = {s.column: s for s in ds.decide([tiny, real])}
+    assert not decided["tiny"].drifted and decided["real"].drifted
+    assert decided["real"].p_adjusted == pytest.approx(min(1.0, 2 * real.p_value), rel=1e-6)
+
+    def stat(name, p, effect=0.3, raw=True):
+        return ds.ColumnStat(name, "numerical", "ks", p, 0.05, raw, p, effect)
+
+    # ten columns, one at p = 0.01: alone it would alarm, among ten it is what chance gives
+    many = [stat("weak", 0.01)] + [stat(f"c{i}", 0.2 + 0.05 * i, raw=False) for i in range(9)]
+    weak = ds.decide(many)[0]
+    assert weak.p_adjusted == pytest.approx(0.1) and not weak.drifted and weak.evidently_drifted
+    assert ds.decide(many, correction="bh")[0].p_adjusted == pytest.approx(0.1)
+    own = ds.decide(many, fixed={"weak"})[0]
+    assert own.drifted and own.rule == "your threshold"
+    assert ds.decide(many, correction="none")[0].drifted  # Evidently's uncorrected rule
+    assert ds.decide([stat("small", 1e-6, effect=0.05)])[0].drifted is False
+
+
+def test_scores_say_what_they_are():
+    assert ds.score_kind("ks") == "p-value" and ds.score_kind("K-S p_value") == "p-value"
+    assert ds.score_kind("wasserstein") == "distance"
+    assert ds.score_kind("Jensen-Shannon distance") == "distance"

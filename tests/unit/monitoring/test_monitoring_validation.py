@@ -81,4 +81,23 @@ def test_target_missing_from_reference_is_named():
 def test_labels_may_be_absent_from_the_current_batch():
     cur = production_batch(1, "none", n=500, with_target=False)
     result = drift_report(REF, cur, target="default", build_report=False)
-    assert result.valid and "default" in result.ignored
+    assert result.valid and "no labels" in result.skipped["default"]
+
+
+def test_an_unlabelled_batch_without_a_target_names_the_ways_out():
+    cur = production_batch(1, "none", n=500, with_target=False)
+    with pytest.raises(wb.MissingColumnError) as info:
+        drift_report(REF, cur, build_report=False)
+    message = str(info.value)
+    assert "'default'" in message and "--target" in message and "--ignore default" in message
+    result = drift_report(REF, cur, ignore=["default"], build_report=False)
+    assert result.valid and result.skipped["default"] == "ignored on request"
+    assert "default" not in {c.column for c in result.columns}
+
+
+def test_ignore_takes_one_name_as_text_and_refuses_a_misspelt_one():
+    cur = production_batch(1, "none", n=300)
+    result = drift_report(REF, cur, target="default", ignore="region", build_report=False)
+    assert result.skipped["region"] == "ignored on request"
+    with pytest.raises(wb.UsageError, match="'regoin'"):
+        drift_report(REF, cur, ignore=["regoin"], build_report=False)
