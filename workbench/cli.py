@@ -93,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model_uri")
     p.add_argument("--data", required=True, help="eval data, CSV or Parquet")
     p.add_argument("--target", required=True, help="target column")
-    p.add_argument("--protected", help="protected column for the fairness check (age_band)")
+    p.add_argument("--protected", action="append", help="repeatable; default: the contract's")
+    p.add_argument("--no-protected", action="store_true", help="no fairness check")
+    p.add_argument("--positive-label", help="the class recall measures; default: the contract's")
     p.add_argument(
         "--threshold",
         nargs=2,
@@ -106,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--serving",
         action="store_true",
         help="add the serving smoke check (starts the real model server, about 10 s more)",
+    )
+    p.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="load the model although its format can run code when loaded (recorded)",
     )
     p.add_argument("--out", help="also write checks.json, checks.html and the model card here")
     p.add_argument("--json", action="store_true")
@@ -123,9 +130,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alias", default="champion")
     p.add_argument("--by", required=True)
     p.add_argument("--reason", required=True)
+    p.add_argument("--force", action="store_true", help="roll back despite a broken audit chain")
 
     p = command("history", _cmd_history, "the audit log of promotions and rollbacks")
     p.add_argument("name")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="check the audit chain and the aliases; exit 3 when it is broken",
+    )
     p.add_argument("--json", action="store_true")
 
     p = command("serve", _cmd_serve, "serve a model with `mlflow models serve` (Ctrl-C stops)")
@@ -141,11 +154,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="run `mlflow models serve` itself instead of the GC-tuned launcher of its app",
     )
 
+    p = command("score", _cmd_score, "batch scoring of a CSV/Parquet file, in chunks")
+    p.add_argument("model_uri", help="models:/NAME@ALIAS, models:/NAME/VERSION, runs:/... or path")
+    p.add_argument("--data", required=True, help="rows to score, CSV or Parquet")
+    p.add_argument("--out", required=True, help="output file, .csv or .parquet (atomic)")
+    p.add_argument("--id-column", action="append", default=[], metavar="COL", help="pass through")
+    p.add_argument("--chunk-rows", type=int, default=100_000, help="rows read/written at a time")
+    p.add_argument("--json", action="store_true")
+
     p = command("monitor", _cmd_monitor, "drift report on a batch; exit 3 on drift with the flag")
     p.add_argument("--reference", required=True, help="reference data, CSV or Parquet")
     p.add_argument("--current", required=True, help="current batch, CSV or Parquet")
     p.add_argument("--model", help="model URI, for prediction drift")
-    p.add_argument("--target", help="target column, for performance when labels exist")
+    p.add_argument("--target", help="label column (default: the model contract's); may be absent")
+    p.add_argument("--ignore", action="append", metavar="COL", help="skip COL; repeatable")
     p.add_argument("--out", help="folder for the reports")
     p.add_argument("--fail-on-drift", action="store_true", help="exit 3 when drift is found")
     p.add_argument(
@@ -188,23 +210,30 @@ def _number(text: str, what: str) -> float:
         raise DataError(f"{what} {text!r}: the value must be a number, such as 0.7.") from None
 
 
-def _parse_value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 # --------------------------------------------------------------------------- commands
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from workbench.runner import run_notebook
+    """Run a notebook; print what its ``summary`` cells said. A notebook that stopped on a
+    workbench error exits with that error's code (3 when its gate said no, 2 for bad input)."""
+    from workbench.errors import NotebookError
+    from workbench.runner import parameters_from_text, run_notebook
 
-    params = {name: _parse_value(value) for name, value in args.parameter}
-    run = run_notebook(
-        args.notebook, params, output_dir=args.output_dir, timeout=args.timeout, progress=True
-    )
+    params = parameters_from_text(args.notebook, dict(args.parameter))
+    try:
+        run = run_notebook(
+            args.notebook, params, output_dir=args.output_dir, timeout=args.timeout, progress=True
+        )
+    except NotebookError as err:
+        if err.summary:
+            print(err.summary)
+        cls = _error_class_named(err.ename or "")
+        if cls is not None and cls.exit_code in (EXIT_USAGE, EXIT_GATE):
+            _fail(err)
+            return cls.exit_code
+        raise
+    if run.summary:
+        print(run.summary)
     print(f"ran {run.notebook} in {run.seconds:.1f} s; executed notebook: {run.output_path}")
     return EXIT_OK
 
@@ -259,10 +288,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
         args.model_uri,
         data=data,
         target=args.target,
-        protected=args.protected,
+        protected=[] if args.no_protected else args.protected,
         thresholds=thresholds,
         progress=not args.json,
         serving=args.serving,
+        positive_label=args.positive_label,
+        allow_pickle=args.allow_pickle,
     )
     if args.out:
         report.save(args.out)
@@ -286,23 +317,28 @@ def _cmd_promote(args: argparse.Namespace) -> int:
 def _cmd_rollback(args: argparse.Namespace) -> int:
     from workbench.registry import rollback
 
-    entry = rollback(args.name, alias=args.alias, by=args.by, reason=args.reason)
+    entry = rollback(args.name, alias=args.alias, by=args.by, reason=args.reason, force=args.force)
     print(entry.summary())
     return EXIT_OK
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
-    from workbench.registry import history
+    """Print the audit log and whether its chain holds; ``--verify`` exits 3 when it does not."""
+    from workbench.registry import history, verify_history
 
     log = history(args.name)
+    check = verify_history(args.name)
     if args.json:
-        _print_json(log.astype(object).where(log.notna(), None).to_dict("records"))
-    elif log.empty:
-        print(f"no promotions or rollbacks of {args.name} yet")
+        records = log.astype(object).where(log.notna(), None).to_dict("records")
+        _print_json({"entries": records, "verification": check.to_dict()})
     else:
-        columns = ["time", "action", "alias", "old_version", "new_version", "by", "forced"]
-        print(log[[*columns, "checks_status", "reason"]].to_string(index=False))
-    return EXIT_OK
+        if log.empty:
+            print(f"no promotions or rollbacks of {args.name} yet")
+        else:
+            columns = ["time", "action", "alias", "old_version", "new_version", "by", "forced"]
+            print(log[["seq", *columns, "checks_status", "reason"]].to_string(index=False))
+        print(check.summary(), file=sys.stdout if check.ok else sys.stderr)
+    return EXIT_GATE if args.verify and not check.ok else EXIT_OK
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -343,6 +379,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print(f"stopped (exit code {code}).", file=sys.stderr, flush=True)
 
 
+def _cmd_score(args: argparse.Namespace) -> int:
+    from workbench.scoring import score
+
+    chosen = {"out": args.out, "id_columns": args.id_column, "chunk_rows": args.chunk_rows}
+    result = score(args.model_uri, args.data, progress=not args.json, **chosen)
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
+    return EXIT_OK
+
+
 def _cmd_monitor(args: argparse.Namespace) -> int:
     """Run notebook 04 through the runner (the executed copy is the audit record), then read the
     ``summary.json`` it wrote: 0 no drift, 3 drift with --fail-on-drift, 2 invalid data."""
@@ -374,6 +419,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         **files,
         "model": args.model,
         "target": args.target,
+        "ignore": args.ignore,
         "out": str(out),
         "drift_share": args.drift_share,
         "fail_on_drift": False,
@@ -410,13 +456,9 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     elif not args.json:
-        if summary["status"] == "drift":
-            print(
-                f"drift detected in {', '.join(summary['drifted_columns'])} "
-                f"(share {summary['share']:.0%})"
-            )
-        else:
-            print(f"no drift in {len(summary['columns'])} columns")
+        from workbench.monitoring import DriftResult
+
+        print(DriftResult.load(summary_file).text())  # each score says p-value or distance
         print(f"report: {out / ARTIFACT.REPORT_HTML}")
         print(f"executed notebook: {run.output_path} ({run.seconds:.1f} s)")
     return code
@@ -434,6 +476,12 @@ def _monitor_notebook(root: Any) -> str:
 
 def _data_error_named(name: str) -> type[WorkbenchError] | None:
     """The workbench error class called ``name`` when it means bad input (exit code 2)."""
+    cls = _error_class_named(name)
+    return cls if cls is not None and cls.exit_code == EXIT_USAGE else None
+
+
+def _error_class_named(name: str) -> type[WorkbenchError] | None:
+    """The workbench error class called ``name`` (an exception a notebook cell raised)."""
     import workbench.monitoring  # noqa: F401 - registers its DataError subclasses
 
     todo, seen = [WorkbenchError], {}
@@ -441,8 +489,7 @@ def _data_error_named(name: str) -> type[WorkbenchError] | None:
         cls = todo.pop()
         seen[cls.__name__] = cls
         todo.extend(cls.__subclasses__())
-    cls = seen.get(name)
-    return cls if cls is not None and cls.exit_code == EXIT_USAGE else None
+    return seen.get(name)
 
 
 if __name__ == "__main__":  # pragma: no cover
