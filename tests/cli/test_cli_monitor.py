@@ -27,6 +27,9 @@ def files(tmp_path_factory):
     text.to_csv(folder / "text_loan_amount.csv", index=False)
     base.assign(credit_history_years=None).to_csv(folder / "empty_history.csv", index=False)
     base.drop(columns="default").to_csv(folder / "unlabelled.csv", index=False)
+    broken = base.astype({"age": float})
+    broken.loc[broken.index[: len(broken) // 3], "age"] = float("inf")  # written as "inf"
+    broken.to_csv(folder / "inf_age.csv", index=False)
     return folder
 
 
@@ -99,6 +102,7 @@ def test_no_drift_exits_0(files, tmp_path, capsys):
         ("text_loan_amount.csv", "'loan_amount'"),
         ("empty_history.csv", "'credit_history_years'"),
         ("null_surge.csv", "'income'"),
+        ("inf_age.csv", "'age' holds 333 non-finite"),
     ],
 )
 def test_invalid_input_exits_2_naming_the_column(files, tmp_path, capsys, current, column):

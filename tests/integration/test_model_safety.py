@@ -58,6 +58,12 @@ def test_a_pickled_model_is_refused_before_it_is_loaded(workspace, tmp_path, mar
     assert info.value.exit_code == 2 and not marker.exists()
     local, safety = fetch_model("models:/hostile/1", tmp_path / "dl2", allow_pickle=True)
     assert safety.serialization_format == "pickle" and not marker.exists()  # allowed, not loaded
+    frame = x.assign(label=y)
+    with pytest.raises(wb.UnsafeModelError):  # monitoring with the model refuses it too
+        wb.drift_report(frame, frame, model="models:/hostile/1", target="label", min_rows=10)
+    with pytest.raises(wb.UnsafeModelError):
+        wb.run_checks("models:/hostile/1", data=frame, target="label", progress=False)
+    assert not marker.exists()
 
 
 def test_a_workbench_model_passes_and_loads(workspace, tmp_path):

@@ -54,6 +54,7 @@ def drift_report(
     data_ids: dict[str, str] | None = None,
     seed: int = 0,
     progress: Progress | None = None,
+    allow_pickle: bool = False,
 ) -> DriftResult:
     """Compare ``current`` with ``reference`` and say which columns drifted, with an Evidently report.
 
@@ -92,6 +93,8 @@ def drift_report(
         data_ids: Identifiers of the tables for the history (file names, batch ids).
         seed: Seed of the report sample.
         progress: ``progress(step, fraction)`` callback.
+        allow_pickle: Load ``model`` although its format could run code when loaded (pickle,
+            untrusted skops types); without it such a model is refused before it is loaded.
 
     Returns:
         A :class:`~workbench.monitoring.result.DriftResult`.
@@ -147,7 +150,7 @@ def drift_report(
         result.roles_from = "inferred from the reference table (the model is not in the store)"
     if model:
         step("scoring with the model", 0.2)
-        ref, cur, task = _score_and_measure(result, model, contract, ref, cur, target)
+        ref, cur, task = _score_and_measure(result, model, contract, ref, cur, target, allow_pickle)
     plan = plan_columns(ref, cur, target, ignore, contract, task)
     result.skipped = plan.skipped
     step("testing each column for drift", 0.4)
@@ -257,13 +260,14 @@ def _score_and_measure(
     ref: pd.DataFrame,
     cur: pd.DataFrame,
     target: str | None,
+    allow_pickle: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """Score both tables with ``model`` (its identity and, with labels, its performance recorded
     on ``result``); returns the scored tables and the task."""
     identity = model_identity(model)
     result.model_name, result.model_version = identity.name, identity.version
     ref, cur, task = score_tables(
-        model, ref, cur, target, contract.task if contract else identity.task
+        model, ref, cur, target, contract.task if contract else identity.task, allow_pickle
     )
     label = {
         "positive_label": contract.positive_label if contract else None,

@@ -71,6 +71,7 @@ def score_tables(
     cur: pd.DataFrame,
     target: str | None,
     task: str | None = None,
+    allow_pickle: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """Both tables with the model's :data:`PREDICTION` column added, and the task.
 
@@ -79,21 +80,26 @@ def score_tables(
     from the open workspace's registry (call :func:`model_identity` first).
 
     Raises:
+        UnsafeModelError: the model's format could run code when loaded (not allowed).
         ModelError: the model cannot be loaded or fails to predict.
         SchemaMismatchError: a table does not fit the model's signature.
     """
+    import tempfile
+
     import mlflow
 
     from workbench.data import conform_to_signature
-    from workbench.registry import signature_frame
+    from workbench.registry import fetch_model, signature_frame
 
-    try:
-        model = mlflow.pyfunc.load_model(uri)
-    except Exception as err:
-        raise ModelError(
-            f"cannot load model {uri}: {first_line(err)}. Check the URI, or run without a "
-            "model for data drift only."
-        ) from err
+    with tempfile.TemporaryDirectory(prefix="wb-monitor-") as tmp:
+        local, _ = fetch_model(uri, tmp, allow_pickle=allow_pickle)  # refused before loading
+        try:
+            model = mlflow.pyfunc.load_model(str(local))
+        except Exception as err:
+            raise ModelError(
+                f"cannot load model {uri}: {first_line(err)}. Check the URI, or run without a "
+                "model for data drift only."
+            ) from err
     schema = model.metadata.get_input_schema()
     frames = []
     for what, frame in (("the reference data", ref), ("the current data", cur)):

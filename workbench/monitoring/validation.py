@@ -2,7 +2,8 @@
 
 Evidently on its own drops a missing column and ignores nulls, so a column gone 67% null shows "no
 drift". :func:`validate` finds empty tables, too few rows, a target the reference lacks, missing or
-extra columns, changed types (text in a numeric column), all-null columns and null surges; it raises
+extra columns, changed types (text in a numeric column), non-finite values (inf), all-null columns
+and null surges; it raises
 the :class:`~workbench.errors.DataError` subclass that names the first problem, or returns the
 reasons for a result marked invalid.
 
@@ -193,6 +194,16 @@ def _column_problem(name: str, ref: pd.Series, cur: pd.Series, null_surge: float
                 f"{cur.dtype} (numbers) in the current data. Fix the export or the parser.",
                 SchemaMismatchError,
             )
+    for what, col in (("reference", ref), ("current", cur)):
+        broken = _non_finite(col)
+        if broken:
+            return Problem(
+                name,
+                f"column {name!r} holds {broken} non-finite value(s) (inf or -inf) in the {what} "
+                f"data ({broken / max(len(col), 1):.1%} of its rows): no test can use them and "
+                "Evidently would drop them silently. Fix the export or the computation upstream.",
+                DataQualityError,
+            )
     if cur_null - ref_null > null_surge:
         return Problem(
             name,
@@ -202,6 +213,16 @@ def _column_problem(name: str, ref: pd.Series, cur: pd.Series, null_surge: float
             DataQualityError,
         )
     return None
+
+
+def _non_finite(col: pd.Series) -> int:
+    """How many values of a numeric column are +inf or -inf (0 for other columns)."""
+    if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+        return 0
+    values = pd.to_numeric(col, errors="coerce").to_numpy(dtype="float64", na_value=float("nan"))
+    import numpy as np
+
+    return int(np.isinf(values).sum())
 
 
 def _raise_first(found: list[Problem]) -> None:

@@ -4,6 +4,7 @@ use) returns a result marked invalid with the reason."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import workbench as wb
@@ -101,3 +102,17 @@ def test_ignore_takes_one_name_as_text_and_refuses_a_misspelt_one():
     assert result.skipped["region"] == "ignored on request"
     with pytest.raises(wb.UsageError, match="'regoin'"):
         drift_report(REF, cur, ignore=["regoin"], build_report=False)
+
+
+def test_non_finite_values_make_the_batch_invalid():
+    from workbench.monitoring.validation import validate
+
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"age": rng.normal(40, 9, 300), "x": rng.normal(size=300)})
+    cur = ref.sample(150, random_state=1).reset_index(drop=True)
+    cur.loc[:49, "age"] = np.inf
+    cur.loc[50, "x"] = -np.inf
+    reasons = validate(ref, cur, on_invalid="return")
+    assert any("'age' holds 50 non-finite" in r and "33.3%" in r for r in reasons), reasons
+    assert any("'x' holds 1 non-finite" in r for r in reasons), reasons
+    assert validate(ref, cur.replace([np.inf, -np.inf], 1.0), on_invalid="return") == []
