@@ -23,7 +23,8 @@ subclass to handle one kind of failure::
     │   └── ServerRequestError          the server answered a request with an error
     ├── MonitoringError                 a drift report could not be built
     │   └── DriftAlert                  drift found and fail-on-drift asked (exit code 3)
-    └── NotebookError                   a notebook run failed (names the cell and its exception)
+    ├── NotebookError                   a notebook run failed (names the cell and its exception)
+    └── TeamError                       the team server (PostgreSQL, MLflow server) failed
 
 Every message says what went wrong, names the column, file, model or version concerned, and says what to
 do next. A step that raises leaves nothing half-written behind it.
@@ -56,6 +57,7 @@ __all__ = [
     "SchemaMismatchError",
     "ServerRequestError",
     "ServingError",
+    "TeamError",
     "UnsafeModelError",
     "UntrustedTypeError",
     "UsageError",
@@ -179,3 +181,7 @@ class NotebookError(WorkbenchError):
         self.cell_index = cell_index
         self.ename: str | None = None
         self.summary: str = ""
+
+
+class TeamError(WorkbenchError):
+    """The team server (PostgreSQL or the MLflow tracking server) failed to start, answer or stop."""

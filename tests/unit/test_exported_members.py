@@ -45,6 +45,7 @@ EXPORTED = [
     "ServerRequestError",
     "ServingError",
     "SharedKernel",
+    "TeamError",
     "TrainingTable",
     "UnsafeModelError",
     "UntrustedTypeError",

@@ -139,7 +139,7 @@ def register_version(
         try:
             mv = create_version()  # the usual case: the model exists (one round trip fewer)
         except mlflow.exceptions.MlflowException as err:
-            if err.error_code != "RESOURCE_DOES_NOT_EXIST":
+            if err.error_code not in ("RESOURCE_DOES_NOT_EXIST", "PERMISSION_DENIED"):  # auth: 403
                 raise
             try:
                 client.create_registered_model(name)

@@ -1,0 +1,218 @@
+"""The MLflow tracking server of a team: ``mlflow server --app-name basic-auth``, detached.
+
+The server starts in its own session with its output in ``team/logs/mlflow.log`` and keeps running
+after the Python process that started it exits (``workbench team up`` returns); its pid is recorded
+in ``team/state.json`` and :func:`stop_pid` stops its whole process family by that pid. Users are
+created by :mod:`workbench.team.access`.
+
+Example:
+    >>> alive(None)
+    False
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from workbench._core.process import HOST, python_bin_path
+from workbench.team.state import TeamError
+
+__all__ = ["alive", "launch", "listening", "stop_pid", "wait_ready", "write_auth_config"]
+
+#: Popen objects of servers started by this process, so that stopping them also reaps them.
+_children: dict[int, subprocess.Popen] = {}
+
+
+def write_auth_config(path: Path, database_uri: str, admin_password: str) -> Path:
+    """Write MLflow's ``basic_auth.ini`` (0600): auth users in PostgreSQL, nothing granted by default."""
+    text = (
+        "[mlflow]\n"
+        "default_permission = NO_PERMISSIONS\n"
+        f"database_uri = {database_uri}\n"
+        "admin_username = admin\n"
+        f"admin_password = {admin_password}\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+        "grant_default_workspace_access = false\n"
+        "auth_cache_ttl_seconds = 60\n"  # PBKDF2 once a minute per user and worker, not per request
+    )
+    old = os.umask(0o077)
+    try:
+        path.write_text(text)
+    finally:
+        os.umask(old)
+    os.chmod(path, 0o600)
+    return path
+
+
+def launch(
+    *,
+    port: int,
+    backend_uri: str,
+    artifacts: Path,
+    auth_config: Path,
+    secret_key: str,
+    db_password: str,
+    log_file: Path,
+    workers: int = 2,
+) -> int:
+    """Start ``mlflow server`` detached (own session, survives this process); returns its pid."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MLFLOW_TRACKING_", "MLFLOW_REGISTRY_URI", "WORKBENCH_SET_", "PG"))
+    }
+    env.update(
+        PATH=python_bin_path(),
+        MLFLOW_AUTH_CONFIG_PATH=str(auth_config),
+        MLFLOW_FLASK_SERVER_SECRET_KEY=secret_key,
+        PGPASSWORD=db_password,
+        MLFLOW_DISABLE_TELEMETRY="true",
+        DO_NOT_TRACK="true",
+    )
+    mlflow_bin = Path(sys.executable).with_name("mlflow")
+    command = [
+        str(mlflow_bin) if mlflow_bin.exists() else "mlflow",
+        "server",
+        "--app-name", "basic-auth",
+        "--backend-store-uri", backend_uri,
+        "--serve-artifacts",
+        "--artifacts-destination", str(artifacts),
+        "--host", HOST,
+        "--port", str(port),
+        "--workers", str(workers),
+        "--enable-workspaces",  # creating experiments/models needs a workspace grant (see roles)
+    ]  # fmt: skip
+    artifacts.mkdir(parents=True, exist_ok=True)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        log.write(f"$ {' '.join(command)}\n".encode())
+        log.flush()
+        try:
+            proc = subprocess.Popen(
+                command,
+                env=env,
+                cwd=str(auth_config.parent),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as err:
+            raise TeamError(f"cannot start the MLflow server ({command[0]}): {err}") from err
+    _children[proc.pid] = proc
+    return proc.pid
+
+
+def wait_ready(url: str, pid: int, log_file: Path, timeout: float = 120.0) -> None:
+    """Wait until ``url``/health answers 200; raise with the log's tail if the server dies or hangs."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            raise TeamError(
+                f"the MLflow server exited at start. Last lines of {log_file}:\n{_tail(log_file)}"
+            )
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        time.sleep(0.25)
+    stop_pid(pid)
+    raise TeamError(
+        f"the MLflow server did not answer within {timeout:.0f} s; it was stopped. Last lines of "
+        f"{log_file}:\n{_tail(log_file)}"
+    )
+
+
+def alive(pid: int | None) -> bool:
+    """True while ``pid`` is a live (not zombie) process."""
+    if not pid:
+        return False
+    child = _children.get(pid)
+    if child is not None and child.poll() is not None:
+        return False
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def stop_pid(pid: int | None, grace: float = 15.0) -> bool:
+    """Stop the process family led by ``pid`` (SIGTERM to its group, then SIGKILL); True if it ran."""
+    if not alive(pid):
+        _reap(pid)
+        return False
+    import psutil
+
+    try:
+        family = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        family = []
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(_running(p) for p in family):
+        _reap(pid, block=False)
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    for p in family:
+        if _running(p):
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+    _reap(pid)
+    return True
+
+
+def listening(pid: int) -> list[tuple[str, int]]:
+    """The (address, port) pairs the family of ``pid`` listens on (TCP)."""
+    import psutil
+
+    try:
+        procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return []
+    found: set[tuple[str, int]] = set()
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            for conn in proc.net_connections(kind="inet"):
+                if conn.status == psutil.CONN_LISTEN:
+                    found.add((conn.laddr.ip, conn.laddr.port))
+    return sorted(found)
+
+
+def _running(proc) -> bool:
+    import psutil
+
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _reap(pid: int | None, block: bool = True) -> None:
+    child = _children.get(pid) if pid else None
+    if child is None:
+        return
+    if block:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=10)
+    elif child.poll() is None:
+        return
+    if child.returncode is not None:
+        _children.pop(pid, None)
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
