@@ -9,6 +9,9 @@ output.
 
 * identifiers: the contract's identifier columns found in the data, plus ``id_columns``; from a CSV
   they are copied as written (as text: ``007`` stays ``007``);
+* the model is loaded only after its format was checked (:func:`~workbench.registry.fetch_model`):
+  pickle, cloudpickle and untrusted skops types are refused (exit code 2) unless
+  ``allow_pickle=True`` (``workbench score --allow-pickle``), which is recorded on the version;
 * a classifier's labels and probabilities come from one pass of the model
   (:func:`~workbench.serving.probabilities.labels_and_probabilities`); a regressor gets
   ``prediction`` only.
@@ -104,6 +107,7 @@ def score(
     id_columns: list[str] | tuple[str, ...] | None = None,
     chunk_rows: int = 100_000,
     progress: bool | Progress | None = True,
+    allow_pickle: bool = False,
 ) -> pd.DataFrame | ScoringResult:
     """Score a table or a CSV/Parquet file with a logged or registered model.
 
@@ -114,6 +118,9 @@ def score(
         id_columns: Columns to pass through beside the contract's identifier columns.
         chunk_rows: Rows read, scored and written at a time.
         progress: ``True`` for a progress bar, a callback ``(step, fraction)``, or ``False``.
+        allow_pickle: Load a model whose format runs code when loaded (pickle, cloudpickle,
+            untrusted skops types); refused otherwise, before a byte of it is deserialised.
+            Recorded on the version.
 
     Returns:
         Without ``out``, the scored table (identifiers, ``prediction``, ``proba_<label>``; a
@@ -123,13 +130,14 @@ def score(
         MissingColumnError: a feature the model takes, or a named identifier, is not in the data.
         DataFileError: the data file is missing, of another format, or does not parse.
         ModelNotFoundError: the model cannot be found or loaded.
+        UnsafeModelError: the model's format could run code when loaded (``allow_pickle``).
         UsageError: ``chunk_rows`` is not positive, or ``out`` is not a CSV/Parquet path.
     """
     if int(chunk_rows) < 1:
         raise UsageError(f"chunk_rows must be at least 1, got {chunk_rows}.")
     started = time.perf_counter()
     source = _Source(data, int(chunk_rows))
-    scorer = _Scorer(model_uri)
+    scorer = _Scorer(model_uri, allow_pickle)
     scorer.check_columns(source.columns, source.name)
     ids = scorer.id_columns(source.columns, id_columns)
     writer = _Writer(out, source.path) if out is not None else None
@@ -177,12 +185,12 @@ def score(
 class _Scorer:
     """The model loaded once, its contract and signature, and how to score one chunk."""
 
-    def __init__(self, model_uri: str):
+    def __init__(self, model_uri: str, allow_pickle: bool = False):
         from workbench.serving import PREDICTION, spec_for
 
         self.model_uri = model_uri
         self.contract = _contract(model_uri)
-        self.model = _load(model_uri)
+        self.model = _load(model_uri, allow_pickle)
         self.signature = self.model.metadata.signature
         schema = self.signature.inputs if self.signature is not None else None
         if schema is not None and schema.has_input_names():
@@ -286,12 +294,16 @@ def _contract(model_uri: str):
         return None
 
 
-def _load(model_uri: str):
-    """The model as a pyfunc (cached per resolved version), or ModelNotFoundError."""
+def _load(model_uri: str, allow_pickle: bool = False):
+    """The model as a pyfunc (cached per resolved version), loaded only once its format was
+    checked (UnsafeModelError), or ModelNotFoundError."""
+    from workbench.errors import WorkbenchError
     from workbench.serving import in_process_model
 
     try:
-        return in_process_model(model_uri)
+        return in_process_model(model_uri, allow_pickle)
+    except WorkbenchError:  # refused as unsafe, or not found: its own message
+        raise
     except Exception as err:
         raise ModelNotFoundError(
             f"cannot load model {model_uri}: {first_line(err) or type(err).__name__}. Check the "

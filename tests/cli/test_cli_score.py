@@ -88,3 +88,22 @@ def test_bad_input_exits_2_naming_it_and_writes_nothing(
     assert code == 2, err
     assert err.startswith("error: ") and fragment in err and "Traceback" not in err
     assert not out.exists() and not list(tmp_path.glob(".scored*"))
+
+
+def test_a_pickled_model_exits_2_unless_allowed(capsys, trained, tmp_path, monkeypatch):
+    from tests.integration.pickled_models import MARKER_ENV, log_pickled
+
+    marker = tmp_path / "payload-ran"
+    monkeypatch.setenv(MARKER_ENV, str(marker))
+    uri = log_pickled("hostile-cli-score", ["a", "b"])
+    data = tmp_path / "rows.csv"
+    pd.DataFrame({"a": [0.5, -1.0], "b": [1.0, 2.0]}).to_csv(data, index=False)
+    out = tmp_path / "scored.csv"
+    code, _, err = _run(capsys, trained, uri, "--data", str(data), "--out", str(out))
+    assert code == 2 and "refused to load" in err and "--allow-pickle" in err
+    assert not marker.exists() and not out.exists()
+    code, _, err = _run(
+        capsys, trained, uri, "--data", str(data), "--out", str(out), "--allow-pickle"
+    )
+    assert code == 0, err
+    assert marker.exists() and len(pd.read_csv(out)) == 2

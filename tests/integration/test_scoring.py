@@ -155,7 +155,7 @@ def test_bad_files_models_and_names_are_clear_errors(trained, tmp_path):
         wb.score(uri, tmp_path / "rows.xlsx", progress=False)
     with pytest.raises(wb.ModelNotFoundError, match="credit-risk/99"):
         wb.score("models:/credit-risk/99", frame, progress=False)
-    with pytest.raises(wb.ModelNotFoundError, match="cannot load"):
+    with pytest.raises(wb.ModelNotFoundError, match="cannot find model"):
         wb.score(str(tmp_path / "no-model"), frame, progress=False)
     with pytest.raises(wb.MissingColumnError, match="'nope'"):
         wb.score(uri, frame, id_columns=["nope"], progress=False)
@@ -193,3 +193,22 @@ def test_multiclass_labels_get_a_column_each_and_a_regressor_a_prediction_only(t
         back = pd.read_parquet(out.output)
         assert back.columns.tolist() == ["prediction"]
         np.testing.assert_allclose(back["prediction"], _expected(reg.model_uri, table)[0])
+
+
+def test_a_pickled_model_is_refused_before_it_is_loaded_unless_allowed(
+    trained, tmp_path, monkeypatch
+):
+    from tests.integration.pickled_models import MARKER_ENV, log_pickled
+
+    marker = tmp_path / "payload-ran"
+    monkeypatch.setenv(MARKER_ENV, str(marker))
+    uri = log_pickled("hostile-scoring", ["a", "b"])
+    rows = pd.DataFrame({"a": [0.5, -1.0], "b": [1.0, 2.0]})
+    with pytest.raises(wb.UnsafeModelError, match="saved as pickle") as info:
+        wb.score(uri, rows, out=tmp_path / "scores.csv", progress=False)
+    assert info.value.exit_code == 2 and not marker.exists()
+    assert not (tmp_path / "scores.csv").exists()
+    scored = wb.score(uri, rows, progress=False, allow_pickle=True)
+    assert marker.exists() and len(scored) == 2  # allowed: loaded, and it ran its payload
+    version = wb.registry.get_version("hostile-scoring", uri.rsplit("/", 1)[1])
+    assert version.tags.get("workbench.allow_pickle") == "true"  # the choice is recorded

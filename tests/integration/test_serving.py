@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import psutil
 import pytest
 
@@ -212,8 +213,9 @@ def test_stop_mid_load_finishes_in_flight_requests_frees_the_port_and_leaves_no_
 
 def test_unknown_model_fails_fast_without_starting_anything(trained):
     started = time.monotonic()
-    with pytest.raises(wb.ServingError, match="credit-risk/99"):
+    with pytest.raises(wb.ModelNotFoundError, match="credit-risk/99") as info:
         wb.serve("models:/credit-risk/99")
+    assert info.value.exit_code == 2  # as in promote and everywhere
     assert time.monotonic() - started < 10
 
 
@@ -221,14 +223,27 @@ def test_a_model_that_dies_at_start_fails_with_the_tail_of_its_log(trained, tmp_
     import mlflow
 
     local = Path(mlflow.artifacts.download_artifacts(trained.linear.model_uri, dst_path=tmp_path))
-    (local / "model.skops").write_bytes(b"not a model")
+    mlmodel = (local / "MLmodel").read_text()
+    (local / "MLmodel").write_text(mlmodel.replace("loader_module: mlflow.sklearn",
+                                                   "loader_module: no_such_loader"))  # fmt: skip
     started = time.monotonic()
     with pytest.raises(wb.ServingError) as info:
         wb.serve(str(local), workers=1)
     message = str(info.value)
     assert "exited at start" in message and "Last lines of its log" in message
-    assert "BadZipFile" in message.split("Last lines of its log")[1]  # the cause, from the log
+    assert "no_such_loader" in message.split("Last lines of its log")[1]  # the cause, from the log
     assert time.monotonic() - started < 60
+
+
+def test_a_model_file_that_cannot_be_audited_is_refused_before_anything_starts(trained, tmp_path):
+    import mlflow
+
+    local = Path(mlflow.artifacts.download_artifacts(trained.linear.model_uri, dst_path=tmp_path))
+    (local / "model.skops").write_bytes(b"not a model")
+    started = time.monotonic()
+    with pytest.raises(wb.UnsafeModelError, match="cannot be audited"):
+        wb.serve(str(local), workers=1)
+    assert time.monotonic() - started < 10
 
 
 def test_busy_port_is_refused_with_advice(server):
@@ -397,3 +412,188 @@ def test_plain_mlflow_serving_stays_plain(trained):
         with pytest.raises(wb.ServingError, match="plain `mlflow models serve`"):
             plain.predict_proba(x)
     assert status == 200 and set(json.loads(raw)) == {"predictions"}
+
+
+# --------------------------------------------------------------------------- the edge, on our model
+
+
+def _raw(server, body, content_type="application/json", headers=None):
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.request("POST", "/invocations", body=body,
+                     headers={"Content-Type": content_type, **(headers or {})})  # fmt: skip
+        answer = conn.getresponse()
+        return answer.status, answer.read().decode()
+    finally:
+        conn.close()
+
+
+def _one_row(server, trained, **changes):
+    payload = json.loads(encode_frame(server.validate(_features(trained, 1))))
+    split = payload["dataframe_split"]
+    row = dict(zip(split["columns"], split["data"][0]), **changes)
+    return json.dumps({"dataframe_split": {"columns": list(row), "data": [list(row.values())]}})
+
+
+@pytest.mark.parametrize(
+    "case, change, column",
+    [
+        ("quoted number", {"age": "30"}, "age"),
+        ("true in a number column", {"age": True}, "age"),
+        ("null where the signature requires a value", {"loan_amount": None}, "loan_amount"),
+        ("extra column", {"incme": 1.0}, "incme"),
+        ("number in a text column", {"region": 3}, "region"),
+    ],
+)
+def test_raw_requests_the_client_would_refuse_are_refused_at_the_edge(
+    server, trained, case, change, column
+):
+    status, body = _raw(server, _one_row(server, trained, **change))
+    assert status == 400, body
+    answer = json.loads(body)
+    assert set(answer) == {"error_code", "message"} and f"'{column}'" in answer["message"]
+    assert "Traceback" not in body and 'File "' not in body and "site-packages" not in body
+    status, body = _raw(server, _one_row(server, trained, income=None))  # optional: accepted
+    assert status == 200, body
+
+
+def test_foreign_hosts_and_origins_get_nothing(server, trained):
+    good = _one_row(server, trained)
+    assert _raw(server, good)[0] == 200
+    assert _raw(server, good, headers={"Host": "evil.example"})[0] == 421
+    csv = server.validate(_features(trained, 2)).to_csv(index=False).encode()
+    assert _raw(server, csv, "text/csv")[0] == 200
+    assert _raw(server, csv, "text/csv", {"Origin": "http://evil.example"})[0] == 403
+
+
+# --------------------------------------------------------------------------- the server's life
+
+
+def test_two_serves_on_one_port_at_once_cannot_both_report_ready(trained):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    first = wb.ModelServer(trained.linear.model_uri, port=port, workers=1)
+    second = wb.ModelServer(trained.forest.model_uri, port=port, workers=1)
+    outcomes = {}
+    try:
+        first.launch()
+        second.launch()  # both checked the port before either bound it
+
+        def wait(name, srv):
+            try:
+                srv.wait_until_ready()
+                outcomes[name] = "ready"
+            except wb.ServingError as err:
+                outcomes[name] = str(err)
+
+        threads = [threading.Thread(target=wait, args=x) for x in (("1", first), ("2", second))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(180)
+        ready = [name for name, outcome in outcomes.items() if outcome == "ready"]
+        assert len(ready) == 1, outcomes
+        loser = outcomes["2" if ready == ["1"] else "1"]
+        assert str(port) in loser, loser
+        winner = first if ready == ["1"] else second
+        assert winner.predict(_features(trained, 2)).shape == (2,)
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_kill_9_of_the_supervisor_leaves_no_worker_serving(trained):
+    from workbench.serving.client import HttpClient
+
+    server = wb.serve(trained.linear.model_uri, workers=2)
+    try:
+        family = [p.pid for p in psutil.Process(server.pid).children(recursive=True)]
+        assert len(family) >= 2
+        os.kill(server.pid, signal.SIGKILL)
+        time.sleep(0.5)
+        orphans_serving = HttpClient(server.url).pings()  # workers outlive their supervisor
+    finally:
+        server.stop(grace=5)
+    deadline = time.monotonic() + 10
+    while not (all(_gone(p) for p in family) and _port_free(server.port)):
+        assert time.monotonic() < deadline, f"left behind: {[p for p in family if not _gone(p)]}"
+        time.sleep(0.1)
+    assert orphans_serving and not HttpClient(server.url).pings()
+
+
+def test_a_restart_on_a_port_a_kept_alive_client_still_holds_works_at_once(trained):
+    from workbench.serving.client import HttpClient
+
+    first = wb.serve(trained.linear.model_uri, port=0, workers=1)
+    assert first.port and first.url.endswith(f":{first.port}")  # 0 means "pick one", reported
+    outside = HttpClient(first.url)
+    status, _ = outside.request("POST", "/invocations", 30, encode_frame(
+        first.validate(_features(trained, 1))), {"Content-Type": "application/json"})  # fmt: skip
+    assert status == 200  # the outside client keeps this connection open
+    try:
+        first.stop()
+        started = time.monotonic()
+        with wb.serve(trained.linear.model_uri, port=first.port, workers=1) as second:
+            assert second.port == first.port
+            assert second.predict(_features(trained, 2)).shape == (2,)
+        assert time.monotonic() - started < 60  # no wait for the old connection to time out
+    finally:
+        outside.close()
+
+
+# --------------------------------------------------------------------------- unsafe models
+
+
+@pytest.fixture
+def hostile(trained, tmp_path, monkeypatch):
+    """A pickled classifier logged with plain MLflow (see ``pickled_models``)."""
+    from tests.integration.pickled_models import MARKER_ENV, log_pickled
+
+    marker = tmp_path / "payload-ran"
+    monkeypatch.setenv(MARKER_ENV, str(marker))
+    uri = log_pickled("hostile-serving", ["loan_amount", "income"])
+    assert not marker.exists()
+    return uri, marker
+
+
+def test_serve_refuses_a_pickled_model_before_a_byte_is_unpickled(hostile):
+    uri, marker = hostile
+    started = time.monotonic()
+    with pytest.raises(wb.UnsafeModelError, match="saved as pickle") as info:
+        wb.serve(uri, workers=1)
+    assert info.value.exit_code == 2 and not marker.exists()
+    assert time.monotonic() - started < 20
+    with pytest.raises(wb.UnsafeModelError):
+        wb.serving.in_process_model(uri)
+    assert not marker.exists()
+
+
+def test_the_launcher_itself_refuses_it_when_run_directly(hostile, trained):
+    from workbench.serving.launch import LAUNCHER, launch_environment
+
+    uri, marker = hostile
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = launch_environment(trained.ws.tracking_uri)  # no WORKBENCH_ALLOW_PICKLE
+    out = subprocess.run(
+        [sys.executable, "-m", LAUNCHER, "-m", uri, "-p", str(port), "-w", "1"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert "refused to load" in out.stderr and "Traceback" not in out.stderr
+    assert not marker.exists() and _port_free(port)
+
+
+def test_allow_pickle_serves_it_and_is_recorded_on_the_version(hostile):
+    uri, marker = hostile
+    with wb.serve(uri, workers=1, allow_pickle=True) as srv:
+        assert marker.exists()  # the payload ran, in the server process, because it was allowed
+        assert "warning: loading" in srv.logs()
+        rows = pd.DataFrame({"loan_amount": [0.3, -2.0], "income": [1.0, 0.5]})
+        assert srv.predict(rows).shape == (2,)
+    version = wb.registry.get_version("hostile-serving", uri.rsplit("/", 1)[1])
+    assert version.tags.get("workbench.allow_pickle") == "true"

@@ -1,13 +1,16 @@
-"""MLflow's scoring-server app, loaded, with probabilities and the garbage collector tuned.
+"""MLflow's scoring-server app, loaded, behind the workbench's edge, with the collector tuned.
 
 Importing this module loads the model named by MLflow's ``__pyfunc_model_path__`` environment variable
-as ``mlflow.pyfunc.scoring_server.app`` does, builds MLflow's app for it (with class probabilities in
-the answers of a scikit-learn classifier, see ``_scoring_app``), then:
+as ``mlflow.pyfunc.scoring_server.app`` does, builds MLflow's app for it behind the workbench's edge
+(with class probabilities in the answers of a scikit-learn classifier, see ``_scoring_app``), then:
 
 * ``gc.collect(); gc.freeze()``: everything alive now (MLflow, FastAPI, pydantic, the model) moves to
   the permanent generation, which no later collection walks;
 * ``gc.set_threshold(50_000, 20, 100)``: young collections run every 50,000 allocations instead of
   700, so a request rarely pays for one.
+
+A folder the launcher did not check (uvicorn started on this module by hand) is checked here before
+anything is loaded: pickle and untrusted skops types are refused unless ``WORKBENCH_ALLOW_PICKLE=1``.
 """
 
 from __future__ import annotations
@@ -16,12 +19,19 @@ import gc
 import os
 
 from mlflow.pyfunc import scoring_server
+from mlflow.utils.file_utils import local_file_uri_to_path
 
+from workbench.registry.safety import ALLOW_PICKLE_ENV, ensure_loadable
 from workbench.serving._scoring_app import scoring_app
+from workbench.serving.launch import CHECKED_ENV
 
 GC_THRESHOLDS = (50_000, 20, 100)
 
 _MODEL_PATH = os.environ[scoring_server._SERVER_MODEL_PATH]  # noqa: SLF001 - MLflow's own variable
+if os.environ.get(CHECKED_ENV) != _MODEL_PATH:
+    ensure_loadable(
+        local_file_uri_to_path(_MODEL_PATH), allow_pickle=os.environ.get(ALLOW_PICKLE_ENV) == "1"
+    )
 app = scoring_app(scoring_server.load_model_with_mlflow_config(_MODEL_PATH))
 
 gc.collect()

@@ -1,22 +1,36 @@
-"""Run MLflow's own scoring server with the garbage collector tuned for steady latency.
+"""Run MLflow's own scoring app behind the workbench's edge, with the collector tuned.
 
 ``python -m workbench.serving._launcher -m URI -h HOST -p PORT -w WORKERS -t TIMEOUT`` does what
-``mlflow models serve -m URI --env-manager local ...`` does (download the model, then run
-``uvicorn mlflow.pyfunc.scoring_server.app:app`` with the same host, port, workers and request
-timeout, so the endpoints, payloads and error answers are MLflow's own), with one difference: each
-worker freezes the objects that exist once the model is loaded (``gc.freeze()``) and collects the
-youngest generation less often. A full collection then walks only what requests allocate, not the
-hundreds of thousands of objects MLflow, FastAPI and the model leave behind, which is what made the
-slowest requests (p99) about ten times slower than the median.
+``mlflow models serve -m URI --env-manager local ...`` does (download the model, then run uvicorn
+on MLflow's scoring app with the same host, port, workers and request timeout, so the endpoints and
+payloads are MLflow's own), with three differences:
 
-On SIGTERM uvicorn stops accepting, lets in-flight requests finish and exits 0.
+* **nothing is deserialised before its format is checked**: the model's files are downloaded with
+  :func:`~workbench.registry.fetch_model`, which reads ``MLmodel`` and the skops schema and refuses
+  pickle, cloudpickle and untrusted skops types (exit code 2, one line on stderr) unless
+  ``WORKBENCH_ALLOW_PICKLE=1`` is in this process's environment (the workbench sets it only when
+  the user allowed it). The workers load only the folder checked here;
+* the app answers behind the workbench's edge (``_edge``: loopback ``Host`` only, a size cap,
+  strict types, errors that leak nothing, this start's token on a private route);
+* each worker freezes the objects that exist once the model is loaded (``gc.freeze()``) and collects
+  the youngest generation less often: the slowest requests (p99) were collector pauses.
+
+The listening socket is bound with address reuse (uvicorn's default), so a restart on a port that a
+client's kept-alive connection still holds works at once. On SIGTERM uvicorn stops accepting, lets
+in-flight requests finish and exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
+
+from workbench.errors import WorkbenchError
+from workbench.registry.safety import ALLOW_PICKLE_ENV, fetch_model
+from workbench.serving.launch import CHECKED_ENV
 
 #: uvicorn imports this in each worker; it loads the model and tunes the collector there.
 APP = "workbench.serving._app:app"
@@ -35,27 +49,52 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Download the model, point MLflow's app at it, and run uvicorn in the foreground."""
+    """Download and check the model, point MLflow's app at it, and run uvicorn in the foreground.
+
+    Returns:
+        0 after a clean stop; the error's exit code (2 for a refused model) when it cannot start.
+    """
     args = parse_args(argv)
+    folder = tempfile.mkdtemp(prefix="wb-serve-model-")
+    try:
+        try:
+            local, safety = fetch_model(
+                args.model_uri, folder, allow_pickle=os.environ.get(ALLOW_PICKLE_ENV) == "1"
+            )
+        except WorkbenchError as err:  # refused or not found: one line, nothing loaded
+            print(f"error: {' '.join(str(err).split())}", file=sys.stderr, flush=True)
+            return err.exit_code
+        if not safety.safe:
+            print(
+                f"warning: loading {args.model_uri} although {'; '.join(safety.problems())} "
+                f"({ALLOW_PICKLE_ENV}=1).",
+                file=sys.stderr,
+                flush=True,
+            )
+        _run(args, str(local))
+        return 0
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace, local_path: str) -> None:
     import uvicorn
     from mlflow.environment_variables import MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT
     from mlflow.pyfunc import scoring_server
-    from mlflow.tracking.artifact_utils import _download_artifact_from_uri
     from mlflow.utils.file_utils import path_to_local_file_uri
 
-    # MLflow's own private names, used exactly as its pyfunc backend uses them before uvicorn starts
-    local_path = _download_artifact_from_uri(args.model_uri)
+    # MLflow's own private name, used exactly as its pyfunc backend uses it before uvicorn starts
     model_path_variable = scoring_server._SERVER_MODEL_PATH  # noqa: SLF001
     os.environ[model_path_variable] = path_to_local_file_uri(local_path)
+    os.environ[CHECKED_ENV] = os.environ[model_path_variable]
     timeout = args.timeout or MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT.get()
     os.environ[MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT.name] = str(timeout)
     if args.workers > 1:  # spawned workers import APP themselves
         uvicorn.run(APP, host=args.host, port=args.port, workers=args.workers)
-        return 0
+        return
     from workbench.serving._app import app
 
     uvicorn.run(app, host=args.host, port=args.port)
-    return 0
 
 
 if __name__ == "__main__":

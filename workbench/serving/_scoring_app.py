@@ -1,27 +1,36 @@
-"""MLflow's scoring app with class probabilities in its answers (runs inside the server process).
+"""MLflow's scoring app behind the workbench's edge, with class probabilities in its answers
+(runs inside the server process).
 
 :func:`scoring_app` builds MLflow's own app (``mlflow.pyfunc.scoring_server.init``) for the loaded
-model. For a scikit-learn classifier with ``predict_proba`` it gives MLflow a model whose ``predict``
-computes the probabilities once, returns the labels (``classes_[argmax]``, see
-:mod:`~workbench.serving.probabilities`) and keeps the probabilities for the thread that asked; its
-``/invocations`` route runs MLflow's own request handling (JSON and CSV parsing, schema
-enforcement, error answers) and adds ``probabilities``, ``labels`` and ``positive_label`` to a
-successful answer. Anything else (a regressor, a model without ``predict_proba``) gets MLflow's app
-unchanged.
+model, for ``/ping``, ``/health`` and ``/version``, and puts the edge (``_edge.Edge``) in front of
+it: host and origin checks, a request-size cap, strict types, errors that leak nothing, and
+``/invocations`` itself. A prediction is MLflow's: the rows go through the pyfunc model's
+``predict`` (its schema enforcement included) and the answer is written by MLflow's
+``predictions_to_json``.
+
+For a scikit-learn classifier with ``predict_proba`` the pyfunc model is given an implementation
+whose ``predict`` computes the probabilities once, returns the labels (``classes_[argmax]``, see
+:mod:`~workbench.serving.probabilities`) and keeps the probabilities for the thread that asked; the
+answer then carries ``probabilities``, ``labels`` and ``positive_label`` beside ``predictions``.
+Anything else (a regressor, a model without ``predict_proba``) answers ``predictions`` only.
 
 The labels and positive label come from the version's contract, handed over by the launcher in the
-:data:`~workbench.serving.launch.CONTRACT_ENV` environment variable (``{"labels": [...], "positive_label": ...}``).
+:data:`~workbench.serving.launch.CONTRACT_ENV` environment variable (``{"labels": [...], "positive_label": ...}``);
+the edge's settings and this start's token in :data:`~workbench.serving.options.EDGE_ENV` and
+:data:`~workbench.serving.options.NONCE_ENV`.
 """
 
 from __future__ import annotations
 
-import asyncio
+import io
 import json
 import os
 import threading
 from typing import Any
 
+from workbench.serving._edge import Edge
 from workbench.serving.launch import CONTRACT_ENV
+from workbench.serving.options import NONCE_ENV, EdgeSettings
 from workbench.serving.probabilities import ProbabilitySpec, labels_and_probabilities, spec_for
 
 __all__ = ["contract_from_env", "scoring_app"]
@@ -59,60 +68,66 @@ def contract_from_env() -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def scoring_app(model: Any, contract: dict[str, Any] | None = None):
-    """MLflow's scoring app for ``model`` (a loaded pyfunc model), with probabilities for
+def scoring_app(
+    model: Any,
+    contract: dict[str, Any] | None = None,
+    *,
+    settings: EdgeSettings | None = None,
+    nonce: str | None = None,
+):
+    """MLflow's scoring app for ``model`` behind the workbench's edge, with probabilities for
     scikit-learn classifiers.
 
     Args:
         model: The model as ``mlflow.pyfunc.load_model`` returns it.
         contract: ``{"labels", "positive_label"}`` (default: read from :data:`CONTRACT_ENV`).
+        settings: Allowed hosts and size cap (default: read from the environment).
+        nonce: This start's token (default: read from :data:`NONCE_ENV`).
     """
-    from mlflow.pyfunc import PyFuncModel, scoring_server
+    from mlflow.environment_variables import MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT
+    from mlflow.pyfunc import scoring_server
 
     try:
         raw = model.get_raw_model()
-    except Exception:  # not a flavor with a raw model: MLflow's app as it is
+    except Exception:  # not a flavor with a raw model: predictions only
         raw = None
     spec = spec_for(raw, contract if contract is not None else contract_from_env())
+    return Edge(
+        scoring_server.init(model),
+        _predictor(model, raw, spec),
+        model.metadata.get_input_schema(),
+        settings if settings is not None else EdgeSettings.from_env(),
+        nonce if nonce is not None else os.environ.get(NONCE_ENV),
+        MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT.get() or 60,
+    )
+
+
+def _predictor(model: Any, raw: Any, spec: ProbabilitySpec | None):
+    """``frame -> JSON bytes``: MLflow's prediction and answer, plus the probabilities."""
+    from mlflow.pyfunc import PyFuncModel, scoring_server
+
     if spec is None:
-        return scoring_server.init(model)
+
+        def predict(frame) -> bytes:
+            out = io.StringIO()
+            scoring_server.predictions_to_json(model.predict(frame), out)
+            return out.getvalue().encode()
+
+        return predict
+
     impl = _ProbabilityModel(raw, spec)
     wrapped = PyFuncModel(model.metadata, impl, model_id=getattr(model, "model_id", None))
-    app = scoring_server.init(wrapped)
-    input_schema = wrapped.metadata.get_input_schema()
-    handler = _invocations(wrapped, impl, input_schema)
-    app.router.routes[:] = [
-        r for r in app.router.routes if getattr(r, "path", "") != "/invocations"
-    ]
-    app.add_route("/invocations", handler, methods=["POST"])
-    return app
 
-
-def _invocations(model: Any, impl: _ProbabilityModel, input_schema: Any):
-    """The ``/invocations`` endpoint: MLflow's handling, then the probabilities of this request."""
-    from fastapi.responses import Response
-    from mlflow.exceptions import MlflowException
-    from mlflow.pyfunc import scoring_server
-
-    def answer(body: bytes, content_type: str | None):
+    def predict_with_probabilities(frame) -> bytes:
         impl.take()
-        result = scoring_server.invocations(body, content_type, model, input_schema)
+        labels = wrapped.predict(frame)
         proba = impl.take()
-        content = result.response
-        if result.status == 200 and proba is not None and content.rstrip().endswith("}"):
-            extra = json.dumps(impl.spec.response_fields(proba))
-            content = content.rstrip()[:-1] + ", " + extra[1:]
-        return Response(content=content, status_code=result.status, media_type=result.mimetype)
+        out = io.StringIO()
+        scoring_server.predictions_to_json(labels, out)
+        content = out.getvalue().rstrip()
+        if proba is not None and content.endswith("}"):
+            extra = json.dumps(spec.response_fields(proba))
+            content = content[:-1] + ", " + extra[1:]
+        return content.encode()
 
-    async def invocations(request):
-        body = await request.body()
-        try:
-            return await asyncio.to_thread(answer, body, request.headers.get("content-type"))
-        except MlflowException as err:  # the answer MLflow's own route gives
-            return Response(
-                content=err.serialize_as_json(),
-                status_code=err.get_http_status_code(),
-                media_type="application/json",
-            )
-
-    return invocations
+    return predict_with_probabilities

@@ -152,7 +152,8 @@ def validate_frame(data: pd.DataFrame, signature: Any, allow_extra: bool = False
     """``data`` checked against the model's ``signature`` (when known) and cast to its types.
 
     Refuses what MLflow's server would silently accept or turn into a stack trace: unknown
-    columns, text or fractions in integer columns, infinite values, no rows.
+    columns, text or fractions in integer columns, infinite values, a missing value where the
+    signature requires one, no rows. The server's edge refuses the same (``_requests``).
 
     Args:
         data: The rows to send.
@@ -178,7 +179,22 @@ def validate_frame(data: pd.DataFrame, signature: Any, allow_extra: bool = False
                 f"column {name!r} in the request holds an infinite value, which JSON cannot "
                 "carry: send a finite number or leave it empty (missing)."
             )
+    for spec in _required(signature):
+        if spec.name in frame.columns and frame[spec.name].isna().any():
+            row = int(np.argmax(frame[spec.name].isna().to_numpy()))
+            raise SchemaMismatchError(
+                f"column {spec.name!r} in the request has a missing value (row {row}), but the "
+                "model's signature requires it (it had no missing values in training): fill it."
+            )
     return frame
+
+
+def _required(signature: Any) -> list:
+    """The input columns a signature says may not be missing (none when it has no names)."""
+    inputs = getattr(signature, "inputs", None)
+    if inputs is None or not inputs.has_input_names():
+        return []
+    return [spec for spec in inputs.inputs if getattr(spec, "required", True)]
 
 
 def encode_frame(frame: pd.DataFrame) -> bytes:

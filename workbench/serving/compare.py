@@ -92,6 +92,7 @@ def compare_servers(
     rows: int = 200,
     workers: int = 1,
     progress: Progress | None = None,
+    allow_pickle: bool = False,
 ) -> ComparisonResult:
     """Serve two versions of ``model_name``, replay the same rows to both, and compare.
 
@@ -105,12 +106,14 @@ def compare_servers(
         rows: Rows replayed (the first ``rows`` of ``data``).
         workers: Workers per server.
         progress: ``progress(step, fraction)`` callback.
+        allow_pickle: Serve versions whose format runs code when loaded (see :func:`serve`).
 
     Returns:
         A :class:`ComparisonResult` with the disagreement rate and each one's latency.
 
     Raises:
         ModelNotFoundError: an alias or version does not exist.
+        UnsafeModelError: a version's format runs code when loaded and ``allow_pickle`` is False.
         ServingError: a server failed to start.
     """
     from workbench.registry import get_version
@@ -120,7 +123,7 @@ def compare_servers(
     if len(labels) != 2:
         raise UsageError("compare exactly two aliases or versions, e.g. ('champion', 'challenger')")
     found = [get_version(model_name, label) for label in labels]  # ModelNotFoundError names it
-    servers = [ModelServer(v.model_uri, workers=workers) for v in found]
+    servers = [ModelServer(v.model_uri, workers=workers, allow_pickle=allow_pickle) for v in found]
     sample = data.head(rows)
     try:
         report("starting both servers", 0.05)

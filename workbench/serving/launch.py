@@ -22,8 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from workbench._core.process import HOST, python_bin_path
+from workbench.registry.safety import ALLOW_PICKLE_ENV
+from workbench.serving.options import EDGE_ENV, NONCE_ENV, EdgeSettings
 
 __all__ = [
+    "CHECKED_ENV",
     "CONTRACT_ENV",
     "LAUNCHER",
     "default_workers",
@@ -36,6 +39,11 @@ __all__ = [
 LAUNCHER = "workbench.serving._launcher"
 #: Environment variable that hands the server the contract's labels and positive label (JSON).
 CONTRACT_ENV = "WORKBENCH_SERVING_CONTRACT"
+#: Set by the launcher in its workers: the model folder it checked (a worker loads no other
+#: folder without checking it first).
+CHECKED_ENV = "WORKBENCH_SERVING_CHECKED_MODEL"
+#: Variables this module hands over; an inherited value is never passed on.
+_HANDED_OVER = (CONTRACT_ENV, CHECKED_ENV, EDGE_ENV, NONCE_ENV, ALLOW_PICKLE_ENV)
 
 
 def default_workers() -> int:
@@ -68,23 +76,42 @@ def launch_command(
     ]  # fmt: skip
 
 
-def launch_environment(tracking_uri: str, labels: dict[str, Any] | None = None) -> dict[str, str]:
+def launch_environment(
+    tracking_uri: str,
+    labels: dict[str, Any] | None = None,
+    *,
+    settings: EdgeSettings | None = None,
+    nonce: str | None = None,
+    allow_pickle: bool = False,
+) -> dict[str, str]:
     """This process's environment for the server: the same tracking store and registry, this
-    interpreter's ``mlflow`` and ``uvicorn`` first on ``PATH``, unbuffered output.
+    interpreter's ``mlflow`` and ``uvicorn`` first on ``PATH``, unbuffered output, and what the
+    workbench hands the server (never a value inherited from the caller's environment).
 
     Args:
         tracking_uri: The store the server resolves the model URI against.
         labels: ``{"labels": [...], "positive_label": ...}`` from the version's contract: the
             server answers the probabilities of these labels (see :data:`CONTRACT_ENV`).
+        settings: The edge's allowed hosts and size cap (:data:`~workbench.serving.options.EDGE_ENV`).
+        nonce: This start's token (:data:`~workbench.serving.options.NONCE_ENV`).
+        allow_pickle: Let the launcher load a model whose format can run code when loaded
+            (``WORKBENCH_ALLOW_PICKLE=1``); otherwise it refuses one.
     """
     env = dict(os.environ)
     env["MLFLOW_TRACKING_URI"] = tracking_uri
     env.setdefault("MLFLOW_REGISTRY_URI", tracking_uri)
     env["PATH"] = python_bin_path(env)
     env["PYTHONUNBUFFERED"] = "1"
-    env.pop(CONTRACT_ENV, None)
+    for name in _HANDED_OVER:
+        env.pop(name, None)
     if labels is not None:
         env[CONTRACT_ENV] = json.dumps(labels, default=str)
+    if settings is not None:
+        env[EDGE_ENV] = settings.to_env()
+    if nonce:
+        env[NONCE_ENV] = nonce
+    if allow_pickle:
+        env[ALLOW_PICKLE_ENV] = "1"
     return env
 
 

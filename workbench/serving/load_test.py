@@ -223,7 +223,8 @@ def load_test(
     _check_bounds(server, requests, concurrency, max_seconds)
     frame = server.validate(data, allow_extra)
     bodies = _bodies(frame, rows_per_request)
-    floor = _floor(server.model_uri, frame, rows_per_request, floor_samples)
+    allow = bool(getattr(server, "allow_pickle", False))
+    floor = _floor(server.model_uri, frame, rows_per_request, floor_samples, allow)
     report = as_progress(progress, desc="load test")
     latencies, errors, seconds, stopped = _hammer(
         server,
@@ -285,11 +286,13 @@ def _bodies(frame: pd.DataFrame, rows: int) -> list[bytes]:
     ]
 
 
-def _floor(model_uri: str | None, frame: pd.DataFrame, rows: int, samples: int) -> float | None:
+def _floor(
+    model_uri: str | None, frame: pd.DataFrame, rows: int, samples: int, allow_pickle: bool
+) -> float | None:
     if not model_uri or samples <= 0:
         return None
-    try:
-        model = in_process_model(model_uri)
+    try:  # loaded as the server loaded it: checked first, pickle only when it was allowed
+        model = in_process_model(model_uri, allow_pickle)
     except Exception:
         return None
     timings = []

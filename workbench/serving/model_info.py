@@ -5,6 +5,12 @@ floor a load test compares against, what served predictions must equal) are cach
 and per *pinned* URI: ``models:/name@alias`` is resolved to the version it points at now first, so
 a moved alias is never answered from the cache of its old version.
 
+Nothing is deserialised before its format is checked: :func:`checked_model` and
+:func:`in_process_model` download the model's files with :func:`~workbench.registry.fetch_model`
+(pickle, cloudpickle and untrusted skops types refused, :class:`~workbench.errors.UnsafeModelError`)
+and load only the folder that was checked. ``allow_pickle=True`` lets an unsafe one through and
+records it on the version (tag ``workbench.allow_pickle``).
+
 Example:
     >>> resolved_version("models:/credit-risk/3"), resolved_version("runs:/abc/model")
     ('3', None)
@@ -14,22 +20,28 @@ Example:
 
 from __future__ import annotations
 
+import tempfile
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from workbench._core.names import TAG
 from workbench._core.refs import parse_model_uri, registry_version
 from workbench._core.text import first_line
-from workbench.errors import ServingError
+from workbench.errors import ModelNotFoundError
+from workbench.registry.safety import ArtifactSafety, fetch_model
 
 __all__ = [
+    "checked_model",
     "contract_of",
     "in_process_model",
     "in_process_predict",
     "input_example",
     "model_info",
     "pinned_uri",
+    "record_allowed",
     "resolved_version",
 ]
 
@@ -38,7 +50,7 @@ def model_info(model_uri: str):
     """The model's ``mlflow.models.ModelInfo``, cached per tracking store and resolved version.
 
     Raises:
-        ServingError: the model cannot be found (nothing is started).
+        ModelNotFoundError: the model cannot be found (nothing is started; exit code 2).
     """
     import mlflow
 
@@ -85,16 +97,55 @@ def input_example(info) -> pd.DataFrame | None:
     return example if isinstance(example, pd.DataFrame) else pd.DataFrame(example)
 
 
-def in_process_model(model_uri: str):
-    """``model_uri`` loaded in this process as a pyfunc model (the last few are cached)."""
+def checked_model(model_uri: str, allow_pickle: bool = False) -> ArtifactSafety:
+    """Download ``model_uri``'s files, refuse an unsafe format, and load nothing.
+
+    Args:
+        model_uri: The model to check.
+        allow_pickle: Let a pickle/cloudpickle or untrusted skops model through; recorded on the
+            registry version (tag ``workbench.allow_pickle``).
+
+    Raises:
+        UnsafeModelError: loading it could run arbitrary code (exit code 2).
+        ModelNotFoundError: it cannot be found.
+    """
+    with tempfile.TemporaryDirectory(prefix="wb-check-model-") as tmp:
+        _, safety = fetch_model(model_uri, Path(tmp) / "model", allow_pickle=allow_pickle)
+    record_allowed(model_uri, safety)
+    return safety
+
+
+def record_allowed(model_uri: str, safety: ArtifactSafety) -> None:
+    """Tag the registry version when an unsafe format was allowed to load (nothing otherwise)."""
+    if safety.safe:
+        return
+    from workbench.workspace import mlflow_client
+
+    client = mlflow_client()
+    found = registry_version(model_uri, client=client)
+    if found is not None and (found.tags or {}).get(TAG.ALLOW_PICKLE) != "true":
+        client.set_model_version_tag(found.name, found.version, TAG.ALLOW_PICKLE, "true")
+
+
+def in_process_model(model_uri: str, allow_pickle: bool = False):
+    """``model_uri`` loaded in this process as a pyfunc model (the last few are cached), from the
+    folder :func:`~workbench.registry.fetch_model` downloaded and checked.
+
+    Raises:
+        UnsafeModelError: its format could run code when loaded and ``allow_pickle`` is False.
+        ModelNotFoundError: it cannot be found.
+    """
     import mlflow
 
-    return _in_process_model_cached(mlflow.get_tracking_uri(), pinned_uri(model_uri))
+    pinned = pinned_uri(model_uri)
+    return _in_process_model_cached(mlflow.get_tracking_uri(), pinned, bool(allow_pickle))[0]
 
 
-def in_process_predict(model_uri: str, data: pd.DataFrame) -> np.ndarray:
+def in_process_predict(
+    model_uri: str, data: pd.DataFrame, allow_pickle: bool = False
+) -> np.ndarray:
     """Predictions of ``model_uri`` loaded in this process (what the server should return)."""
-    return np.asarray(in_process_model(model_uri).predict(data))
+    return np.asarray(in_process_model(model_uri, allow_pickle).predict(data))
 
 
 @lru_cache(maxsize=32)
@@ -104,7 +155,7 @@ def _model_info_cached(tracking_uri: str, model_uri: str):
     try:
         return mlflow.models.get_model_info(model_uri)
     except Exception as err:
-        raise ServingError(
+        raise ModelNotFoundError(
             f"cannot find model {model_uri}: {first_line(err) or type(err).__name__}. Check the "
             "name, version or alias (`workbench history NAME`, or the registry in the MLflow UI); "
             "nothing was started."
@@ -124,7 +175,11 @@ def _contract_cached(tracking_uri: str, model_uri: str):
 
 
 @lru_cache(maxsize=4)
-def _in_process_model_cached(tracking_uri: str, model_uri: str):
+def _in_process_model_cached(tracking_uri: str, model_uri: str, allow_pickle: bool):
+    """``(model, folder)``: the folder lives (and is deleted) with the cache entry."""
     import mlflow
 
-    return mlflow.pyfunc.load_model(model_uri)
+    folder = tempfile.TemporaryDirectory(prefix="wb-model-")
+    local, safety = fetch_model(model_uri, Path(folder.name) / "model", allow_pickle=allow_pickle)
+    record_allowed(model_uri, safety)
+    return mlflow.pyfunc.load_model(str(local)), folder

@@ -1,37 +1,33 @@
 """The model server: :class:`ModelServer` (a managed process and its client) and :func:`serve`.
 
-Starting a server is four steps: resolve the model (a wrong URI fails here, before anything runs),
-choose the port, launch the process (:mod:`~workbench.serving.launch` says which command), wait until
-``/ping`` answers. Stopping it stops the whole process family and waits until the port is free. A
-server nobody stopped is stopped when Python exits (:class:`~workbench._core.process.ManagedProcess`).
+Starting a server is four steps: resolve and check the model (a wrong URI, or a format that would
+run code when loaded, fails here, before anything runs), choose the port, launch the process
+(:mod:`~workbench.serving.launch` says which command), wait until ``/ping`` answers *and* the process
+answering is the one started here (it answers this start's token on a private route; plain
+``mlflow models serve``: one of its processes holds the listening socket). The whole process family
+is recorded once it is ready. Stopping it stops every member, even when the leader died first, and
+waits until the port is free. A server nobody stopped is stopped when Python exits
+(:class:`~workbench._core.process.ManagedProcess`).
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import numpy as np
-import pandas as pd
-
 from workbench._core.process import HOST, ManagedProcess, free_port
 from workbench._core.results import html_table
 from workbench.errors import ServingError
-from workbench.serving.client import (
-    HttpClient,
-    curl_command,
-    decode_predictions,
-    decode_probabilities,
-    encode_frame,
-    validate_frame,
-)
+from workbench.serving import _ownership
+from workbench.serving._calls import ServerCalls
+from workbench.serving.client import HttpClient
 from workbench.serving.launch import default_workers, launch_command, launch_environment, new_log
-from workbench.serving.model_info import contract_of, input_example, model_info, resolved_version
+from workbench.serving.model_info import checked_model, model_info, resolved_version
+from workbench.serving.options import EdgeSettings, check_port, check_workers
 
 __all__ = ["LOG_TAIL_LINES", "ModelServer", "serve"]
 
@@ -39,7 +35,7 @@ __all__ = ["LOG_TAIL_LINES", "ModelServer", "serve"]
 LOG_TAIL_LINES = 25
 
 
-class ModelServer:
+class ModelServer(ServerCalls):
     """A model server process (or a server elsewhere) and a client for it.
 
     Construct it with the settings, then :meth:`start` it, or call :func:`serve`, which does both.
@@ -47,13 +43,21 @@ class ModelServer:
 
     Args:
         model_uri: What to serve: ``models:/name@alias``, ``models:/name/3``, ``runs:/...`` or a path.
-        port: Port on 127.0.0.1; ``None`` picks a free one.
-        workers: Server processes; ``None`` means one per core (:func:`default_workers`).
+        port: Port on 127.0.0.1 (1-65535); ``None`` or ``0`` picks a free one.
+        workers: Server processes (at least 1); ``None`` means one per core (:func:`default_workers`).
         timeout: Seconds to wait for the server to answer ``/ping`` before giving up.
         request_timeout: Seconds one request may take before the server answers 504 (MLflow's ``-t``).
         gc_tuned: Run MLflow's app via ``workbench.serving._launcher`` (collector tuned after the
             model loads); ``False`` runs ``mlflow models serve`` itself.
         log_path: File for the server's output; default a temporary file.
+        allow_pickle: Serve a model whose format runs code when loaded (pickle, cloudpickle,
+            untrusted skops types); refused otherwise, here and in the server process. Recorded on
+            the version.
+        allowed_hosts: ``Host`` names the server answers besides 127.0.0.1, localhost and [::1].
+        max_request_mb: Largest request body in MB (default 16): a larger one gets 413.
+
+    Raises:
+        UsageError: a port outside 0-65535, fewer than one worker, a bad host name or size.
 
     Example:
         >>> import workbench as wb
@@ -74,10 +78,15 @@ class ModelServer:
         request_timeout: int = 60,
         gc_tuned: bool = True,
         log_path: str | os.PathLike | None = None,
+        allow_pickle: bool = False,
+        allowed_hosts: list[str] | tuple[str, ...] | None = None,
+        max_request_mb: float | None = None,
     ):
         self.model_uri = model_uri
-        self.port = port
-        self.workers = int(workers or default_workers())
+        self.port = check_port(port)
+        self.workers = check_workers(workers) or default_workers()
+        self.allow_pickle = bool(allow_pickle)
+        self.edge = EdgeSettings.build(allowed_hosts, max_request_mb)
         self.timeout = float(timeout)
         self.request_timeout = int(request_timeout)
         self.gc_tuned = gc_tuned
@@ -92,6 +101,8 @@ class ModelServer:
         self._labels: dict[str, Any] | None = None  # the contract's labels, for the server
         self._tracking_uri: str | None = None
         self._launched_at = 0.0
+        self._nonce: str | None = None  # this start's token, answered by the server it started
+        self._family: list = []  # the process family, recorded once ready
         self._http: HttpClient | None = None
         self._http_lock = threading.Lock()
 
@@ -127,10 +138,12 @@ class ModelServer:
         return server
 
     def start(self) -> ModelServer:
-        """Launch the server and wait until ``/ping`` answers.
+        """Launch the server and wait until ``/ping`` answers from the process started here.
 
         Raises:
-            ServingError: the model cannot be resolved, the port is taken, or the server died or
+            ModelNotFoundError: the model cannot be found (nothing is started).
+            UnsafeModelError: its format could run code when loaded and ``allow_pickle`` is False.
+            ServingError: the port is taken, another process answers on it, or the server died or
                 stayed silent at start; the message carries the tail of its log.
         """
         if self._launched_here():
@@ -145,7 +158,9 @@ class ModelServer:
         Servers launched one after the other load their models in parallel.
 
         Raises:
-            ServingError: the model cannot be resolved or the port is taken (nothing is started).
+            ModelNotFoundError: the model cannot be found (nothing is started).
+            UnsafeModelError: the model's format is refused (nothing is started or loaded).
+            ServingError: the port is taken (nothing is started).
         """
         if self._launched_here():
             return self
@@ -155,11 +170,12 @@ class ModelServer:
         return self
 
     def wait_until_ready(self) -> ModelServer:
-        """Wait until the launched server answers ``/ping``; sets :attr:`launch_seconds`.
+        """Wait until the launched server answers ``/ping`` and proves it is the one started here;
+        records its process family; sets :attr:`launch_seconds`.
 
         Raises:
-            ServingError: the server exited or stayed silent for ``timeout`` seconds; it is
-                stopped and the message carries the tail of its log.
+            ServingError: the server exited or stayed silent for ``timeout`` seconds, or another
+                process answers on the port; it is stopped and the message says why.
         """
         if self._process is None:
             raise ServingError("the server is not launched: call start() or use wb.serve(...).")
@@ -172,14 +188,23 @@ class ModelServer:
                 what=f"the model server for {self.model_uri}",
                 tail=LOG_TAIL_LINES,
             )
-        except BaseException:  # Ctrl-C during the wait still stops it
+        except BaseException as err:  # Ctrl-C during the wait still stops it
             self.stop(grace=5)
+            if isinstance(err, ServingError) and "address already in use" in str(err).lower():
+                raise ServingError(
+                    f"port {self.port} on {HOST} was taken by another process while the server "
+                    f"for {self.model_uri} started (two servers started on one port at once?): "
+                    f"choose another port, or none to pick a free one. Log: {self.log_path}"
+                ) from err
             raise
+        self._family = _ownership.family(self.pid)
         self.launch_seconds = round(time.perf_counter() - self._launched_at, 2)
         return self
 
     def stop(self, grace: float = 15.0) -> int | None:
-        """Stop the server: SIGTERM to its process group, wait, SIGKILL after ``grace`` seconds.
+        """Stop the server: SIGTERM to its process group, wait, SIGKILL after ``grace`` seconds;
+        then every member of the family recorded at start that is still alive is killed (workers
+        of a leader that died first, or that left the group).
 
         In-flight requests finish first (uvicorn's graceful shutdown). ``mlflow models serve`` exits
         with a traceback on SIGTERM (code -15): that is the intended, clean stop. A server attached
@@ -193,7 +218,8 @@ class ModelServer:
         if self._process is None or not self._owned:
             return None
         self.returncode = self._process.stop(grace)
-        self._wait_port_free(5.0)
+        _ownership.stop_stragglers(self._family)
+        _ownership.wait_port_free(self.port, 5.0)
         return self.returncode
 
     @property
@@ -227,117 +253,14 @@ class ModelServer:
             ("address", self.url),
             ("state", "running" if self.running else "stopped"),
             ("workers", self.workers if self._owned else "-"),
+            (
+                "max request",
+                f"{self.edge.max_request_bytes / 1048576:.3g} MB" if self._owned else "-",
+            ),
             ("launch to ready", f"{self.launch_seconds} s" if self.launch_seconds else "-"),
             ("log", self.log_path or "-"),
         ]
         return html_table(rows, title="Model server")
-
-    # ------------------------------------------------------------------ client
-
-    def predict(
-        self, data: pd.DataFrame, validate: bool = True, allow_extra: bool = False
-    ) -> np.ndarray:
-        """Predictions for ``data`` from the server (real HTTP, ``dataframe_split`` JSON).
-
-        Args:
-            data: The rows to score, with the model's input columns.
-            validate: Check the rows against the signature before sending (recommended).
-            allow_extra: Drop columns the model does not take (ids, dates, the target) instead
-                of refusing them.
-
-        Raises:
-            DataError: the rows do not fit the signature (the message names the column).
-            ServerRequestError: the server answered with an error (its message and status code).
-            ServingError: the server cannot be reached.
-        """
-        frame = self.validate(data, allow_extra) if validate else data
-        status, body = self.post(encode_frame(frame))
-        return decode_predictions(status, body)
-
-    def predict_proba(
-        self, data: pd.DataFrame, validate: bool = True, allow_extra: bool = False
-    ) -> pd.DataFrame:
-        """Labels and class probabilities for ``data`` from the server, in one request.
-
-        Returns:
-            A table with the rows' index: ``prediction`` (the label, as :meth:`predict` gives it)
-            and ``proba_<label>`` columns, named as the model contract names them
-            (:meth:`~workbench.contract.ModelContract.probability_columns`): the positive label's
-            probability for a binary model, every label's for a multiclass one.
-
-        Raises:
-            DataError: the rows do not fit the signature (the message names the column).
-            ServerRequestError: the server answered with an error (its message and status code).
-            ServingError: the server gives no probabilities (a regressor, a model without
-                ``predict_proba``, or plain ``mlflow models serve``), or cannot be reached.
-        """
-        frame = self.validate(data, allow_extra) if validate else data
-        status, body = self.post(encode_frame(frame))
-        return decode_probabilities(status, body, index=frame.index)
-
-    def validate(self, data: pd.DataFrame, allow_extra: bool = False) -> pd.DataFrame:
-        """``data`` checked against the model's signature and cast to its types.
-
-        Refuses what MLflow's server would silently accept or turn into a stack trace: unknown
-        columns, text or fractions in integer columns, infinite values, no rows.
-
-        Raises:
-            DataError: the message names the column and the value.
-        """
-        return validate_frame(data, self.signature, allow_extra)
-
-    def post(
-        self, body: bytes, content_type: str = "application/json", path: str = "/invocations"
-    ) -> tuple[int, bytes]:
-        """Send ``body`` as is and return ``(status, response body)``; no validation, no raising
-        on 4xx/5xx. Useful to see what the server does with a bad request."""
-        timeout = self.request_timeout + 5.0
-        return self._client().request("POST", path, timeout, body, {"Content-Type": content_type})
-
-    def health(self) -> dict[str, Any]:
-        """``{"ok", "status_code", "latency_ms", "url"}`` from ``GET /health``; never raises."""
-        started = time.perf_counter()
-        try:
-            status, _ = self._client().request("GET", "/health", timeout=5.0)
-        except ServingError as err:
-            return {"ok": False, "status_code": None, "error": str(err), "url": self.url}
-        latency = (time.perf_counter() - started) * 1000
-        return {
-            "ok": status == 200,
-            "status_code": status,
-            "latency_ms": round(latency, 2),
-            "url": self.url,
-        }
-
-    def logs(self, tail: int | None = None) -> str:
-        """The server's output (the last ``tail`` lines); empty for a server started elsewhere."""
-        return self._process.logs(tail) if self._process is not None else ""
-
-    def curl(self, data: pd.DataFrame, allow_extra: bool = False) -> str:
-        """A ``curl`` command line that sends the same request as ``predict(data)``."""
-        return curl_command(self.url or "", self.validate(data, allow_extra))
-
-    @property
-    def contract(self):
-        """The served version's :class:`~workbench.contract.ModelContract` (``None`` when the store
-        has none: a local path, a connected server without model URI)."""
-        return contract_of(self.model_uri) if self.model_uri else None
-
-    @property
-    def signature(self):
-        """The model's signature (``None`` when unknown, e.g. a connected server without URI)."""
-        info = self._model_info()
-        return getattr(info, "signature", None) if info is not None else None
-
-    def input_example(self) -> pd.DataFrame | None:
-        """The input example logged with the model, as a DataFrame (``None`` if there is none)."""
-        info = self._model_info()
-        if info is None:
-            return None
-        try:
-            return input_example(info)
-        except Exception:
-            return None
 
     # ------------------------------------------------------------------ steps of start
 
@@ -350,6 +273,9 @@ class ModelServer:
         self._tracking_uri = current_workspace().tracking_uri
         self._info = model_info(self.model_uri)
         self.version = resolved_version(self.model_uri)
+        checked_model(
+            self.model_uri, self.allow_pickle
+        )  # the launcher checks again, in its process
         contract = self.contract if self.gc_tuned else None  # plain MLflow answers labels only
         if contract is not None and contract.labels:
             self._labels = {"labels": contract.labels, "positive_label": contract.positive_label}
@@ -358,15 +284,7 @@ class ModelServer:
         if self.port is None:
             self.port = free_port()
         else:
-            with socket.socket() as s:
-                try:
-                    s.bind((HOST, int(self.port)))
-                except OSError as err:
-                    raise ServingError(
-                        f"port {self.port} on {HOST} is in use ({err.strerror}): choose another "
-                        "port or leave it empty to pick a free one."
-                    ) from err
-            self.port = int(self.port)
+            _ownership.probe_port(self.port)
         self.url = f"http://{HOST}:{self.port}"
 
     def _spawn(self) -> None:
@@ -374,11 +292,16 @@ class ModelServer:
         command = launch_command(
             self.model_uri, self.port, self.workers, self.request_timeout, self.gc_tuned
         )
+        self._nonce = _ownership.new_nonce() if self.gc_tuned else None
+        env = launch_environment(
+            self._tracking_uri or "",
+            self._labels,
+            settings=self.edge,
+            nonce=self._nonce,
+            allow_pickle=self.allow_pickle,
+        )
         self._process = ManagedProcess(
-            "model server",
-            command,
-            env=launch_environment(self._tracking_uri or "", self._labels),
-            log_path=self.log_path or new_log(self.port),
+            "model server", command, env=env, log_path=self.log_path or new_log(self.port)
         )
         self.log_path = self._process.log_path
         self.launch_seconds = None
@@ -386,9 +309,9 @@ class ModelServer:
         self._process.start()
 
     def _answers_by(self, deadline: float) -> bool:
-        """``/ping`` answers; past ``deadline`` a live, silent server is refused (and stopped by
-        :meth:`wait_until_ready`)."""
-        if self._pings():
+        """``/ping`` answers from the process started here; past ``deadline`` a live, silent
+        server is refused (and stopped by :meth:`wait_until_ready`)."""
+        if self._pings() and self._answering_is_ours():
             return True
         if time.monotonic() > deadline and self._launched_here():
             raise ServingError(
@@ -398,42 +321,30 @@ class ModelServer:
             )
         return False
 
+    def _answering_is_ours(self) -> bool:
+        """The process answering on the port is the one started here (False: cannot tell yet).
+
+        Raises:
+            ServingError: another process answers (two servers started on one port at once).
+        """
+        if self._nonce is not None:
+            ours = _ownership.answers_nonce(self._client(), self._nonce)
+        else:
+            ours = _ownership.listens_on(_ownership.family(self.pid), int(self.port or 0)) or (
+                None if not self._launched_here() else False
+            )
+        if ours is None or ours:
+            return bool(ours)
+        raise ServingError(
+            f"another process answers on port {self.port} of {HOST}, not the server started here "
+            f"for {self.model_uri} (two servers started on one port at once?): stop the other one, "
+            "or choose another port or none to pick a free one."
+        )
+
     # ------------------------------------------------------------------ internals
 
     def _launched_here(self) -> bool:
         return self._process is not None and self._process.running
-
-    def _model_info(self):
-        if self._info is None and self.model_uri:
-            self._info = model_info(self.model_uri)
-        return self._info
-
-    def _client(self) -> HttpClient:
-        """The HTTP client for :attr:`url` (a new one when the address changed)."""
-        if self.url is None:
-            raise ServingError("the server is not started: call start() or use wb.serve(...).")
-        with self._http_lock:
-            if self._http is None or self._http.url != self.url:
-                if self._http is not None:
-                    self._http.close()
-                self._http = HttpClient(self.url)
-            return self._http
-
-    def _pings(self) -> bool:
-        try:
-            return self._client().pings()
-        except ServingError:
-            return False
-
-    def _wait_port_free(self, seconds: float) -> None:
-        if self.port is None:
-            return
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex((HOST, int(self.port))) != 0:
-                    return
-            time.sleep(0.05)
 
 
 def serve(
@@ -445,23 +356,33 @@ def serve(
     request_timeout: int = 60,
     gc_tuned: bool = True,
     log_path: str | os.PathLike | None = None,
+    allow_pickle: bool = False,
+    allowed_hosts: list[str] | tuple[str, ...] | None = None,
+    max_request_mb: float | None = None,
 ) -> ModelServer:
     """Start MLflow's model server for ``model_uri`` on 127.0.0.1 and return it once it answers.
 
     Args:
         model_uri: ``models:/name@alias``, ``models:/name/version``, ``runs:/...`` or a local path.
-        port: Port to bind; ``None`` picks a free one.
-        workers: Server processes; ``None`` = one per core.
+        port: Port to bind (1-65535); ``None`` or ``0`` picks a free one.
+        workers: Server processes (at least 1); ``None`` = one per core.
         timeout: Seconds to wait for ``/ping``.
         request_timeout: Seconds a request may take before the server answers 504.
         gc_tuned: See :class:`ModelServer`.
         log_path: File for the server's output.
+        allow_pickle: Serve a model whose format runs code when loaded (recorded on the version).
+        allowed_hosts: ``Host`` names answered besides the loopback ones.
+        max_request_mb: Largest request body in MB (default 16).
 
     Returns:
         A running :class:`ModelServer`; use it in a ``with`` block (or call ``stop()``).
 
     Raises:
-        ServingError: the model cannot be resolved, or the server failed to start (with its log).
+        ModelNotFoundError: the model cannot be found (exit code 2).
+        UnsafeModelError: its format could run code when loaded (exit code 2).
+        UsageError: a bad port, number of workers, host name or size (exit code 2).
+        ServingError: the server failed to start (with its log), or another process answers on
+            its port.
 
     Example:
         >>> import workbench as wb
@@ -477,4 +398,7 @@ def serve(
         request_timeout=request_timeout,
         gc_tuned=gc_tuned,
         log_path=log_path,
+        allow_pickle=allow_pickle,
+        allowed_hosts=allowed_hosts,
+        max_request_mb=max_request_mb,
     ).start()

@@ -34,6 +34,8 @@ class ServePanel(PanelBase):
         requests: Load-test requests.
         concurrency: Load-test connections.
         workers: Server workers (``None``: one per core).
+        allow_pickle: Serve a version whose format runs code when loaded (recorded on it);
+            refused by default, with the reason in the panel.
 
     Example:
         >>> from workbench.ui import ServePanel
@@ -51,11 +53,13 @@ class ServePanel(PanelBase):
         requests: int = 300,
         concurrency: int = 2,
         workers: int | None = None,
+        allow_pickle: bool = False,
     ):
         from workbench.serving import default_workers
 
         super().__init__("Stage 3 - serve a model version")
         self.server = None
+        self.allow_pickle = bool(allow_pickle)
         self.data = data
         self.last_prediction = None
         self.last_probabilities: pd.DataFrame | None = None
@@ -136,7 +140,9 @@ class ServePanel(PanelBase):
         self.light.value = self._light(None, "starting...")
         try:
             version = get_version(self.model_name.value.strip(), self.version.value)
-            self.server = serve(version.model_uri, workers=self.workers.value)
+            self.server = serve(
+                version.model_uri, workers=self.workers.value, allow_pickle=self.allow_pickle
+            )
         except Exception as err:
             self.light.value = self._light(False, "stopped")
             return self._fail(err)
@@ -238,6 +244,7 @@ class ServePanel(PanelBase):
                 rows=100,
                 workers=1,
                 progress=self.report_progress,
+                allow_pickle=self.allow_pickle,
             )
         except Exception as err:
             return self._fail(err)

@@ -60,3 +60,19 @@ def test_new_log_is_an_empty_file_named_for_the_port():
 def test_default_workers_is_the_number_of_cores():
     assert default_workers() == len(os.sched_getaffinity(0))
     assert wb.ModelServer("x").workers == default_workers()
+
+
+def test_the_edge_settings_token_and_pickle_choice_reach_the_server_and_nothing_stale(monkeypatch):
+    from workbench.registry.safety import ALLOW_PICKLE_ENV
+    from workbench.serving.launch import CHECKED_ENV
+    from workbench.serving.options import EDGE_ENV, NONCE_ENV, EdgeSettings
+
+    for name in (EDGE_ENV, NONCE_ENV, ALLOW_PICKLE_ENV, CHECKED_ENV):
+        monkeypatch.setenv(name, "inherited")
+    plain = launch_environment("sqlite:///x.db")
+    assert not {EDGE_ENV, NONCE_ENV, ALLOW_PICKLE_ENV, CHECKED_ENV} & set(plain)
+    settings = EdgeSettings.build(["model.internal"], 4)
+    env = launch_environment("sqlite:///x.db", settings=settings, nonce="tok", allow_pickle=True)
+    assert EdgeSettings.from_env(env) == settings
+    assert env[NONCE_ENV] == "tok" and env[ALLOW_PICKLE_ENV] == "1"
+    assert ALLOW_PICKLE_ENV not in launch_environment("sqlite:///x.db", allow_pickle=False)

@@ -1,7 +1,9 @@
-"""The server's app in process (FastAPI's test client): MLflow's answers plus the probabilities.
+"""The server's app in process (Starlette's test client): MLflow's answers plus the probabilities,
+behind the workbench's edge.
 
 The models are real scikit-learn models saved with MLflow and loaded as pyfunc models, as the server
-process loads them; the app is MLflow's own, built by ``_scoring_app.scoring_app``.
+process loads them; the app is MLflow's own, built by ``_scoring_app.scoring_app``. The test client
+calls it as ``http://127.0.0.1`` (the edge answers loopback ``Host`` values only).
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ def string_binary(tmp_path_factory):
     return _saved(tmp_path_factory.mktemp("sa"), LogisticRegression().fit(x, y), x), x
 
 
+def _client(app):
+    return TestClient(app, base_url="http://127.0.0.1")
+
+
 def _post(client, body, content_type="application/json"):
     answer = client.post("/invocations", content=body, headers={"Content-Type": content_type})
     return answer.status_code, answer.json()
@@ -54,7 +60,7 @@ def _post(client, body, content_type="application/json"):
 def test_json_and_csv_answers_carry_the_positive_class_probability(string_binary):
     model, x = string_binary
     raw = model.get_raw_model()
-    client = TestClient(scoring_app(model, {"positive_label": "defaulted"}))
+    client = _client(scoring_app(model, {"positive_label": "defaulted"}))
     rows = x.head(7)
     expected = raw.predict_proba(rows)
     bodies = [
@@ -75,23 +81,29 @@ def test_json_and_csv_answers_carry_the_positive_class_probability(string_binary
 
 def test_without_a_positive_label_every_class_is_answered(string_binary):
     model, x = string_binary
-    client = TestClient(scoring_app(model, {}))
+    client = _client(scoring_app(model, {}))
     status, payload = _post(client, encode_frame(x.head(2)))
     assert status == 200 and payload["positive_label"] is None
     assert np.asarray(payload["probabilities"]).shape == (2, 2)
 
 
-def test_errors_are_mlflows_own_answers(string_binary):
+def test_errors_keep_mlflows_status_and_code_but_no_trace_and_no_echo(string_binary):
     model, x = string_binary
-    ours = TestClient(scoring_app(model, {"positive_label": "defaulted"}))
+    ours = _client(scoring_app(model, {"positive_label": "defaulted"}))
     plain = TestClient(scoring_server.init(model))
-    for body in (encode_frame(x.head(2).drop(columns="b")), b'{"dataframe_split": {"col'):
+    marker = "ECHO-MARKER-7731"
+    missing = x.head(2).drop(columns="b").assign(a=[1.0, 2.0])
+    for body in (encode_frame(missing), b'{"dataframe_split": {"col' + marker.encode()):
         got, want = _post(ours, body), _post(plain, body)
         assert got[0] == want[0] == 400
         assert got[1]["error_code"] == want[1]["error_code"]
+        assert set(got[1]) == {"error_code", "message"}  # MLflow adds stack_trace
+        assert marker not in got[1]["message"] and "Traceback" not in got[1]["message"]
+    assert "'b'" in _post(ours, encode_frame(missing))[1]["message"]  # names the column
     answer = ours.post("/invocations", content=b"a,b\n1,2", headers={"Content-Type": "text/xml"})
-    assert answer.status_code == 415
+    assert answer.status_code == 415 and "text/xml" not in answer.text
     assert ours.get("/ping").status_code == 200
+    assert ours.get("/version").status_code == 200
 
 
 def test_a_threshold_classifier_answers_its_own_labels(tmp_path):
@@ -99,7 +111,7 @@ def test_a_threshold_classifier_answers_its_own_labels(tmp_path):
     y = (x["a"] > 0.3).astype(int)
     tuned = FixedThresholdClassifier(LogisticRegression(), threshold=0.1).fit(x, y)
     model = _saved(tmp_path, tuned, x)
-    status, payload = _post(TestClient(scoring_app(model, None)), encode_frame(x))
+    status, payload = _post(_client(scoring_app(model, None)), encode_frame(x))
     assert status == 200
     assert payload["predictions"] == tuned.predict(x).tolist()
     np.testing.assert_allclose(payload["probabilities"], tuned.predict_proba(x)[:, 1], atol=1e-12)
@@ -109,7 +121,7 @@ def test_a_regressor_gets_mlflows_app_unchanged(tmp_path):
     x = _frame(50)
     reg = LinearRegression().fit(x, x["a"] * 2 + 1)
     model = _saved(tmp_path, reg, x)
-    status, payload = _post(TestClient(scoring_app(model, None)), encode_frame(x.head(3)))
+    status, payload = _post(_client(scoring_app(model, None)), encode_frame(x.head(3)))
     assert status == 200 and set(payload) == {"predictions"}
     np.testing.assert_allclose(payload["predictions"], reg.predict(x.head(3)))
 

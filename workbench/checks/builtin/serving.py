@@ -76,8 +76,9 @@ class ServingSmokeCheck(Check):
         sample = _sample(context, self.rows)
         try:
             with ModelServer(
-                context.model_uri, workers=self.workers, timeout=self.start_timeout
-            ) as server:
+                context.model_uri, workers=self.workers, timeout=self.start_timeout,
+                allow_pickle=context.unsafe_artifact,
+            ) as server:  # fmt: skip
                 served = server.predict(sample)
                 bad = _bad_request_statuses(server, sample)
                 still_up = server.health()["ok"]

@@ -3,6 +3,9 @@
 Exit codes: 0 ok, 1 failed to run, 2 bad usage or bad input, 3 the gate said no (or drift, with
 ``--fail-on-drift``). Errors are one line on stderr, without a traceback (set ``WORKBENCH_DEBUG=1``
 for one).
+
+The parser and every command live here, except ``serve`` and ``score`` (``_serve.py``: their
+arguments are checked at parsing). ``python -m workbench.cli`` runs ``__main__.py``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from workbench.cli._serve import cmd_score, cmd_serve, score_arguments, serve_arguments
+from workbench.cli._team import cmd_team, team_arguments
 from workbench.errors import WorkbenchError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_GATE = 0, 1, 2, 3
@@ -141,26 +146,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true")
 
-    p = command("serve", _cmd_serve, "serve a model with `mlflow models serve` (Ctrl-C stops)")
-    p.add_argument(
-        "model_uri", help="models:/NAME@ALIAS, models:/NAME/VERSION, runs:/... or a path"
-    )
-    p.add_argument("--port", type=int, help="port on 127.0.0.1 (default: a free one)")
-    p.add_argument("--workers", type=int, help="server processes (default: one per core)")
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for /ping")
-    p.add_argument(
-        "--plain-mlflow",
-        action="store_true",
-        help="run `mlflow models serve` itself instead of the GC-tuned launcher of its app",
-    )
+    p = command("serve", cmd_serve, "serve a model behind the workbench's edge (Ctrl-C stops)")
+    serve_arguments(p)
 
-    p = command("score", _cmd_score, "batch scoring of a CSV/Parquet file, in chunks")
-    p.add_argument("model_uri", help="models:/NAME@ALIAS, models:/NAME/VERSION, runs:/... or path")
-    p.add_argument("--data", required=True, help="rows to score, CSV or Parquet")
-    p.add_argument("--out", required=True, help="output file, .csv or .parquet (atomic)")
-    p.add_argument("--id-column", action="append", default=[], metavar="COL", help="pass through")
-    p.add_argument("--chunk-rows", type=int, default=100_000, help="rows read/written at a time")
-    p.add_argument("--json", action="store_true")
+    p = command("score", cmd_score, "batch scoring of a CSV/Parquet file, in chunks")
+    score_arguments(p)
+
+    p = command(
+        "team", cmd_team, "a local PostgreSQL + authenticated MLflow server (up/down/status)"
+    )
+    team_arguments(p)
 
     p = command("monitor", _cmd_monitor, "drift report on a batch; exit 3 on drift with the flag")
     p.add_argument("--reference", required=True, help="reference data, CSV or Parquet")
@@ -341,53 +336,6 @@ def _cmd_history(args: argparse.Namespace) -> int:
     return EXIT_GATE if args.verify and not check.ok else EXIT_OK
 
 
-def _cmd_serve(args: argparse.Namespace) -> int:
-    import signal
-    import time
-
-    from workbench.serving import serve
-
-    def interrupt(signum, frame):  # SIGTERM stops the server as Ctrl-C does
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-    server = serve(
-        args.model_uri,
-        port=args.port,
-        workers=args.workers,
-        timeout=args.timeout,
-        gc_tuned=not args.plain_mlflow,
-    )
-    try:
-        version = f" (version {server.version})" if server.version else ""
-        print(
-            f"serving {args.model_uri}{version} at {server.url} with {server.workers} worker(s), "
-            f"ready in {server.launch_seconds} s\n"
-            f"  try: curl -s {server.url}/ping ; POST JSON to {server.url}/invocations\n"
-            f"  log: {server.log_path}\nCtrl-C stops.",
-            flush=True,
-        )
-        while server.running:
-            time.sleep(0.5)
-        print(f"the server exited by itself; last lines of its log:\n{server.logs(20)}")
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("stopping...", file=sys.stderr, flush=True)
-        return EXIT_OK
-    finally:
-        code = server.stop()
-        print(f"stopped (exit code {code}).", file=sys.stderr, flush=True)
-
-
-def _cmd_score(args: argparse.Namespace) -> int:
-    from workbench.scoring import score
-
-    chosen = {"out": args.out, "id_columns": args.id_column, "chunk_rows": args.chunk_rows}
-    result = score(args.model_uri, args.data, progress=not args.json, **chosen)
-    print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
-    return EXIT_OK
-
-
 def _cmd_monitor(args: argparse.Namespace) -> int:
     """Run notebook 04 through the runner (the executed copy is the audit record), then read the
     ``summary.json`` it wrote: 0 no drift, 3 drift with --fail-on-drift, 2 invalid data."""
@@ -471,7 +419,7 @@ def _monitor_notebook(root: Any) -> str:
     own = Path(root) / "notebooks" / "04_monitor_drift.ipynb"
     if own.exists():
         return str(own)
-    return str(Path(__file__).resolve().parents[1] / "notebooks" / "04_monitor_drift.ipynb")
+    return str(Path(__file__).resolve().parents[2] / "notebooks" / "04_monitor_drift.ipynb")
 
 
 def _data_error_named(name: str) -> type[WorkbenchError] | None:

@@ -1,0 +1,159 @@
+"""The ``serve`` and ``score`` commands: their arguments (checked by argparse: exit code 2) and
+what they run.
+
+A bad ``--port`` (not 0-65535), ``--workers`` (below 1), ``--max-request-mb`` or ``--allow-host``
+stops at parsing with exit code 2, before anything is resolved or started; a model that does not
+exist is exit code 2 (``ModelNotFoundError``), one whose format runs code when loaded is refused
+with exit code 2 unless ``--allow-pickle``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+__all__ = ["cmd_score", "cmd_serve", "score_arguments", "serve_arguments"]
+
+
+def _checked(check_name: str) -> Callable[[str], Any]:
+    """An argparse ``type`` that runs ``workbench.serving.<check_name>`` (imported when used)."""
+
+    def convert(text: str) -> Any:
+        import workbench.serving as serving
+        from workbench.errors import UsageError
+
+        try:
+            return getattr(serving, check_name)(text)
+        except UsageError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    convert.__name__ = check_name.removeprefix("check_")
+    return convert
+
+
+def serve_arguments(p: argparse.ArgumentParser) -> None:
+    """The ``serve`` command's arguments."""
+    p.add_argument(
+        "model_uri", help="models:/NAME@ALIAS, models:/NAME/VERSION, runs:/... or a path"
+    )
+    p.add_argument(
+        "--port",
+        type=_checked("check_port"),
+        help="port on 127.0.0.1, 1-65535 (default or 0: a free one)",
+    )
+    p.add_argument(
+        "--workers",
+        type=_checked("check_workers"),
+        help="server processes, 1 or more (default: one per core)",
+    )
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for /ping")
+    p.add_argument(
+        "--plain-mlflow",
+        action="store_true",
+        help="run `mlflow models serve` itself (no workbench edge) instead of the tuned launcher",
+    )
+    p.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="serve a model whose format runs code when loaded (pickle; recorded on the version)",
+    )
+    p.add_argument(
+        "--max-request-mb",
+        type=_checked("check_max_request_mb"),
+        default=None,
+        metavar="MB",
+        help="largest request body; a larger one gets 413 (default 16)",
+    )
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        type=_checked("check_hosts"),
+        default=[],
+        metavar="NAME",
+        help="a Host name to answer besides 127.0.0.1, localhost and [::1]; repeatable",
+    )
+
+
+def score_arguments(p: argparse.ArgumentParser) -> None:
+    """The ``score`` command's arguments."""
+    p.add_argument("model_uri", help="models:/NAME@ALIAS, models:/NAME/VERSION, runs:/... or path")
+    p.add_argument("--data", required=True, help="rows to score, CSV or Parquet")
+    p.add_argument("--out", required=True, help="output file, .csv or .parquet (atomic)")
+    p.add_argument("--id-column", action="append", default=[], metavar="COL", help="pass through")
+    p.add_argument("--chunk-rows", type=int, default=100_000, help="rows read/written at a time")
+    p.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="load a model whose format runs code when loaded (pickle; recorded on the version)",
+    )
+    p.add_argument("--json", action="store_true")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve in the foreground until Ctrl-C or SIGTERM; 1 when the server exits by itself."""
+    import signal
+    import time
+
+    from workbench.serving import serve
+
+    def interrupt(signum, frame):  # SIGTERM stops the server as Ctrl-C does
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    hosts = [name for names in args.allow_host for name in names]
+    server = serve(
+        args.model_uri,
+        port=args.port,
+        workers=args.workers,
+        timeout=args.timeout,
+        gc_tuned=not args.plain_mlflow,
+        allow_pickle=args.allow_pickle,
+        allowed_hosts=hosts,
+        max_request_mb=args.max_request_mb,
+    )
+    try:
+        version = f" (version {server.version})" if server.version else ""
+        edge = (
+            "  plain MLflow: no workbench edge (no Host check, size cap or strict types)"
+            if args.plain_mlflow
+            else f"  answers Host {', '.join(['127.0.0.1', 'localhost', '[::1]', *hosts])}; "
+            f"bodies up to {server.edge.max_request_bytes / 1048576:.3g} MB"
+        )
+        print(
+            f"serving {args.model_uri}{version} at {server.url} with {server.workers} worker(s), "
+            f"ready in {server.launch_seconds} s\n{edge}\n"
+            f"  try: curl -s {server.url}/ping ; POST JSON to {server.url}/invocations\n"
+            f"  log: {server.log_path}\nCtrl-C stops.",
+            flush=True,
+        )
+        while server.running:
+            time.sleep(0.5)
+        print(f"the server exited by itself; last lines of its log:\n{server.logs(20)}")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("stopping...", file=sys.stderr, flush=True)
+        return EXIT_OK
+    finally:
+        code = server.stop()
+        print(f"stopped (exit code {code}).", file=sys.stderr, flush=True)
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score a file in chunks and write the output atomically."""
+    from workbench.scoring import score
+
+    chosen = {"out": args.out, "id_columns": args.id_column, "chunk_rows": args.chunk_rows}
+    result = score(
+        args.model_uri,
+        args.data,
+        progress=not args.json,
+        allow_pickle=args.allow_pickle,
+        **chosen,
+    )
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
+    return EXIT_OK

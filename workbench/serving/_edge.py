@@ -1,0 +1,216 @@
+"""The server's edge: what a request must be before MLflow's app or the model sees it.
+
+An ASGI app in front of MLflow's scoring app (``mlflow.pyfunc.scoring_server.init``; MLflow itself
+is not patched). For every request:
+
+* ``Host`` must name loopback (``127.0.0.1``, ``localhost``, ``[::1]``, with or without a port) or
+  a host the user allowed: anything else gets 421 (a missing or malformed one 400), so a web page
+  that rebinds its DNS name to 127.0.0.1 gets nothing;
+* an ``Origin`` header that is not loopback (or allowed) gets 403: a browser's cross-origin
+  "simple request" (a ``text/csv`` POST needs no preflight) is refused;
+* ``GET /__workbench/nonce`` answers this start's token to loopback callers (the workbench
+  confirms the process answering on the port is the one it started);
+* ``POST /invocations`` is answered here: a body over the size cap gets 413 before it is read in
+  full; the rows are read and held to the signature strictly (``_requests``) and predicted in a
+  worker thread (504 after the request timeout); every error is ``{"error_code", "message"}``
+  with a short message naming the column, never a traceback, a path or the request body.
+
+Everything else (``/ping``, ``/health``, ``/version``) is MLflow's app as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from workbench.serving._requests import Refused, checked_frame, frame_from_body
+from workbench.serving.options import LOOPBACK_HOSTS, NONCE_PATH, EdgeSettings, host_name
+
+__all__ = ["Edge"]
+
+_LOOPBACK_CLIENTS = {"127.0.0.1", "::1", "localhost"}
+
+
+def _error(status: int, code: str, message: str) -> tuple[int, bytes]:
+    return status, json.dumps({"error_code": code, "message": message}).encode()
+
+
+class Edge:
+    """The ASGI app the server runs: checks, ``/invocations``, then MLflow's app.
+
+    Args:
+        app: MLflow's scoring app (its ``/ping``, ``/health`` and ``/version``).
+        predict: ``frame -> JSON bytes`` of a successful answer (called in a worker thread).
+        schema: The model's input schema (``None``: rows are checked for count only).
+        settings: Allowed hosts and the size cap.
+        nonce: This start's token, answered on ``/__workbench/nonce`` (``None``: no such route).
+        timeout: Seconds a prediction may take before the answer is 504.
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        predict: Callable[[Any], bytes],
+        schema: Any,
+        settings: EdgeSettings,
+        nonce: str | None,
+        timeout: float,
+    ):
+        self.app = app
+        self.predict = predict
+        self.schema = schema
+        self.settings = settings
+        self.nonce = nonce or None
+        self.timeout = float(timeout)
+        names = schema.input_names() if schema is not None and schema.has_input_names() else []
+        self.columns = sorted(map(str, names), key=len, reverse=True)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":  # lifespan: MLflow's app
+            await self.app(scope, receive, send)
+            return
+        headers: dict[bytes, list[bytes]] = {}
+        for name, value in scope["headers"]:
+            headers.setdefault(name, []).append(value)
+        refusal = self._refusal(headers)
+        if refusal is not None:
+            await _respond(send, *refusal, close=True)
+            return
+        path = scope["path"]
+        if path == "/invocations":
+            if scope["method"] != "POST":
+                await _respond(send, *_error(405, "BAD_REQUEST", "POST the rows to /invocations."))
+                return
+            await self._invocations(headers, receive, send)
+            return
+        if path == NONCE_PATH and self.nonce is not None:
+            client = (scope.get("client") or ("", 0))[0]
+            if scope["method"] == "GET" and client in _LOOPBACK_CLIENTS:
+                await _respond(send, 200, self.nonce.encode(), b"text/plain")
+                return
+        await self.app(scope, receive, send)
+
+    # ------------------------------------------------------------------ checks
+
+    def _refusal(self, headers: dict[bytes, list[bytes]]) -> tuple[int, bytes] | None:
+        hosts = headers.get(b"host", [])
+        if len(hosts) != 1 or host_name(hosts[0].decode("latin-1")) is None:
+            return _error(400, "BAD_REQUEST", "send one well-formed Host header.")
+        if not self.settings.allows(hosts[0].decode("latin-1")):
+            named = ", ".join(sorted(LOOPBACK_HOSTS | set(self.settings.allowed_hosts)))
+            return _error(
+                421,
+                "BAD_REQUEST",
+                f"this server answers requests addressed to {named} only (the Host header): "
+                "start it with --allow-host NAME (allowed_hosts=[...]) to serve another name.",
+            )
+        origins = headers.get(b"origin", [])
+        if origins and not all(self._same_site(o.decode("latin-1")) for o in origins):
+            return _error(
+                403,
+                "PERMISSION_DENIED",
+                "cross-origin requests are refused: call the server from this machine, not from "
+                "a web page of another site.",
+            )
+        return None
+
+    def _same_site(self, origin: str) -> bool:
+        try:
+            parts = urlsplit(origin.strip())
+            name = (parts.hostname or "").lower()
+        except ValueError:
+            return False
+        if parts.scheme not in ("http", "https") or not name:
+            return False
+        return name in LOOPBACK_HOSTS or name in self.settings.allowed_hosts
+
+    # ------------------------------------------------------------------ /invocations
+
+    async def _invocations(self, headers: dict[bytes, list[bytes]], receive, send) -> None:
+        cap = self.settings.max_request_bytes
+        too_large = _error(
+            413,
+            "REQUEST_LIMIT_EXCEEDED",
+            f"the request body is larger than this server's limit of {cap / 1048576:.3g} MB: send "
+            "fewer rows per request, or start the server with a larger --max-request-mb.",
+        )
+        lengths = headers.get(b"content-length", [])
+        if lengths:
+            try:
+                declared = int(lengths[0])
+            except ValueError:
+                declared = -1
+            if declared < 0 or len(set(lengths)) > 1:
+                await _respond(send, *_error(400, "BAD_REQUEST", "bad Content-Length."), close=True)
+                return
+            if declared > cap:
+                await _respond(send, *too_large, close=True)
+                return
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > cap:
+                await _respond(send, *too_large, close=True)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        kind = headers.get(b"content-type", [b""])[0].decode("latin-1")
+        try:
+            status, content = await asyncio.wait_for(
+                asyncio.to_thread(self.answer, b"".join(chunks), kind), timeout=self.timeout
+            )
+        except TimeoutError:  # the prediction keeps running in its thread, as in MLflow
+            status, content = _error(
+                504,
+                "TIMEOUT",
+                f"the prediction took longer than the server's request timeout "
+                f"({self.timeout:g} s): send fewer rows, or start the server with a longer one.",
+            )
+        await _respond(send, status, content)
+
+    def answer(self, body: bytes, content_type: str | None) -> tuple[int, bytes]:
+        """``(status, JSON)`` for one ``/invocations`` body (runs in a worker thread)."""
+        try:
+            frame, from_text = frame_from_body(body, content_type)
+            frame = checked_frame(frame, self.schema, from_text)
+            return 200, self.predict(frame)
+        except Refused as refused:
+            return refused.status, refused.body()
+        except Exception as err:
+            from mlflow.exceptions import MlflowException
+
+            traceback.print_exc(file=sys.stderr)  # the server's log keeps the details
+            named = next((c for c in self.columns if c in str(getattr(err, "message", ""))), None)
+            if isinstance(err, MlflowException):
+                where = f" (column {named!r})" if named else ""
+                return _error(
+                    400,
+                    "INVALID_PARAMETER_VALUE",
+                    f"the model refused the rows{where}: check them against its signature.",
+                )
+            return _error(
+                400,
+                "BAD_REQUEST",
+                f"the model failed on these rows ({type(err).__name__}): the server's log has "
+                "the details.",
+            )
+
+
+async def _respond(
+    send, status: int, body: bytes, content_type: bytes = b"application/json", close: bool = False
+) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
