@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8888
 
-.PHONY: demo test test-fast lint format lab bench bench-smoke lock clean
+.PHONY: demo test test-fast lint format lab team bench bench-smoke lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ format: $(STAMP)
 
 lab: $(STAMP)
 	$(VENV)/bin/workbench lab --port $(PORT)
+
+team: $(STAMP)
+	$(VENV)/bin/workbench team up
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

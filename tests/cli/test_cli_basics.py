@@ -76,3 +76,10 @@ def test_wrong_parameters_and_files_are_exit_2(tmp_path):
     (tmp_path / "table.csv").write_text("a,b\n1,2\n")
     out = _workbench("--workspace", str(tmp_path), "run", "table.csv", cwd=tmp_path)
     assert out.returncode == 2 and "not a notebook" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_team_status_says_nothing_runs_on_a_fresh_workspace(tmp_path):
+    out = _workbench("--workspace", str(tmp_path), "team", "status", cwd=tmp_path)
+    assert out.returncode == 0 and "not running" in out.stdout, out.stderr[-2000:]
+    bad = _workbench("--workspace", str(tmp_path), "team", "sideways", cwd=tmp_path)
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
