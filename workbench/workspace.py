@@ -141,8 +141,9 @@ def open_workspace(root: str | os.PathLike | None = None) -> Workspace:
         ) from err
 
     env_uri = _users_env("MLFLOW_TRACKING_URI")
+    env_registry = _users_env("MLFLOW_REGISTRY_URI")
     tracking_uri = env_uri or f"sqlite:///{mlruns / 'mlflow.db'}"
-    registry_uri = _users_env("MLFLOW_REGISTRY_URI") or tracking_uri
+    registry_uri = env_registry or tracking_uri
     _configure_mlflow_env()
     import mlflow
 
@@ -150,8 +151,13 @@ def open_workspace(root: str | os.PathLike | None = None) -> Workspace:
     mlflow.set_registry_uri(registry_uri)
     if not env_uri:
         _create_store_once(mlruns / "mlflow.db", tracking_uri)
-    os.environ[_OWN + "MLFLOW_TRACKING_URI"] = tracking_uri
-    os.environ[_OWN + "MLFLOW_REGISTRY_URI"] = registry_uri
+    # Mark only what the workbench chose itself (the local store), and keep the mark while a user's
+    # server is in use: a later open_workspace (the next notebook in a shared kernel) still sees
+    # the user's server as the user's, and the local URI MLflow exported earlier as the workbench's.
+    if not env_uri:
+        _mark_own("MLFLOW_TRACKING_URI", tracking_uri)
+    if not env_registry:
+        _mark_own("MLFLOW_REGISTRY_URI", registry_uri)
     ws = Workspace(
         root=root_path,
         tracking_uri=tracking_uri,
@@ -223,7 +229,17 @@ def _users_env(name: str) -> str:
     """``name`` from the environment when the user set it, not when an earlier ``open_workspace``
     (here or in a parent process) did: ``mlflow.set_tracking_uri`` exports the URI it is given."""
     value = os.environ.get(name, "").strip()
-    return "" if value and value == os.environ.get(_OWN + name) else value
+    return "" if value and value in _own_values(name) else value
+
+
+def _own_values(name: str) -> list[str]:
+    return [v for v in os.environ.get(_OWN + name, "").split("\n") if v]
+
+
+def _mark_own(name: str, value: str) -> None:
+    """Remember ``value`` as one the workbench exported (the last 50, newest last)."""
+    values = [v for v in _own_values(name) if v != value][-49:]
+    os.environ[_OWN + name] = "\n".join([*values, value])
 
 
 def _configure_mlflow_env() -> None:

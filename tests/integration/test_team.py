@@ -164,6 +164,35 @@ def test_a_data_scientist_logs_a_model_with_the_workbench(team_server, tmp_path,
     print(f"team up {_TIMES.get('up', 0):.1f} s; first log_model {_TIMES['first_log_model']:.1f} s")
 
 
+def test_the_audit_records_the_authenticated_user_and_the_policy_names_approvers(
+    team_server, tmp_path, monkeypatch
+):
+    from sklearn.dummy import DummyClassifier
+
+    from workbench.data import credit_risk, split_xy
+
+    root = tmp_path / "ws"
+
+    def as_user(user):
+        for key, value in team_server.env(user).items():
+            monkeypatch.setenv(key, value)
+        return wb.open_workspace(root)
+
+    as_user("ds1")
+    x, y = split_xy(credit_risk(200, seed=4)[["age", "income", "default"]].dropna(), "default")
+    wb.log_model(DummyClassifier().fit(x, y), name="team-gate", train=(x, y))
+    with pytest.raises(wb.UsageError, match="not the user logged in"):
+        wb.promote("team-gate", 1, by="someone-else", reason="typed a name", force=True)
+    assert wb.promote("team-gate", 1, reason="first", force=True).by == "ds1"
+    (root / "gate_policy.json").write_text(json.dumps({"approvers": ["approver"]}))
+    with pytest.raises(wb.GateError, match="'ds1' may not promote team-gate.*approver"):
+        wb.promote("team-gate", 1, reason="again", force=True)
+    as_user("approver")
+    assert wb.promote("team-gate", 1, reason="approved", force=True).by == "approver"
+    assert list(wb.history("team-gate")["by"]) == ["ds1", "approver"]
+    assert wb.registry.verify_history("team-gate").ok
+
+
 def test_a_crashed_tracking_server_is_reported_stale_and_up_restarts_it(team_server):
     os.killpg(team_server.mlflow_pid, signal.SIGKILL)  # the whole server family dies at once
     deadline = time.monotonic() + 10

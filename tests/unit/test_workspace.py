@@ -75,3 +75,19 @@ def test_telemetry_is_an_explicit_opt_in(tmp_path):
         "print(os.environ.get('DO_NOT_TRACK'), os.environ.get('MLFLOW_DISABLE_TELEMETRY'))\n"
     )
     assert _python(code, env) == "None None"
+
+
+def test_a_users_server_stays_the_store_when_the_workspace_is_opened_again(tmp_path, monkeypatch):
+    """The demo runs eight notebooks in one kernel, each opening the workspace: a team server must
+    stay the store, and once the user drops it, nothing of it may stick (the registry included)."""
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    first = wb.open_workspace(tmp_path / "a")
+    second = wb.open_workspace(tmp_path / "a")
+    assert first.shared and second.shared and second.tracking_uri == "http://127.0.0.1:9"
+    assert mlflow.get_registry_uri() == "http://127.0.0.1:9"
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    local = wb.open_workspace(tmp_path / "b")
+    assert not local.shared and local.tracking_uri.startswith("sqlite:///")
+    assert mlflow.get_registry_uri() == local.tracking_uri

@@ -126,14 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("version")
     p.add_argument("--alias", default="champion")
-    p.add_argument("--by", required=True, help="who promotes")
+    p.add_argument("--by", help="who promotes (default: you; on a team server, the logged-in user)")
     p.add_argument("--reason", required=True)
     p.add_argument("--force", action="store_true", help="promote despite failed checks")
 
     p = command("rollback", _cmd_rollback, "return an alias to its previous version")
     p.add_argument("name")
     p.add_argument("--alias", default="champion")
-    p.add_argument("--by", required=True)
+    p.add_argument(
+        "--by", help="who rolls back (default: you; on a team server, the logged-in user)"
+    )
     p.add_argument("--reason", required=True)
     p.add_argument("--force", action="store_true", help="roll back despite a broken audit chain")
 

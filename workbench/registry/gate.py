@@ -14,6 +14,7 @@ on a broken audit chain (or an alias moved outside the workbench) unless forced 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,7 +28,7 @@ from workbench._core.names import (
 from workbench._core.refs import check_alias, check_model_name, version_uri
 from workbench._core.results import utc_now
 from workbench._core.text import user_name
-from workbench.errors import DataError, GateError, RegistryError
+from workbench.errors import DataError, GateError, RegistryError, UsageError
 from workbench.registry.audit import (
     AuditEntry,
     chain_head,
@@ -62,7 +63,8 @@ def promote(
         name: Registered model name.
         version: Version number, or an alias such as ``"challenger"``.
         alias: The alias to move (``champion``).
-        by: Who promotes (default: ``WORKBENCH_USER`` or the login name).
+        by: Who promotes (default: ``WORKBENCH_USER`` or the login name). On a shared tracking
+            server the audit records the authenticated user, and a different ``by`` is refused.
         reason: Why; required with ``force``.
         force: Promote although the checks failed or never ran (recorded as forced).
 
@@ -84,6 +86,7 @@ def promote(
     check_alias(alias)
     client = mlflow_client()
     policy = gate_policy()  # a policy file that does not parse, or loosens the gate: refused first
+    actor = _actor(by, policy, f"promote {name}")
     target = get_version(name, version)
     status = target.tags.get(CHECKS_STATUS_TAG) or NEVER_RAN
     if force and not (reason or "").strip():
@@ -104,7 +107,7 @@ def promote(
             alias=alias,
             old_version=_alias_holder(client, name, alias),
             new_version=target.version,
-            by=by or user_name(),
+            by=actor,
             reason=(reason or "").strip(),
             forced=bool(force),
             checks_status=status,
@@ -148,6 +151,7 @@ def rollback(
     if not (reason or "").strip():
         raise DataError(f"rolling back {name}@{alias} needs a reason (reason=... / --reason).")
     client = mlflow_client()
+    actor = _actor(by, gate_policy(), f"roll back {name}")
     registered_model(client, name)
     with _audit_lock(name):
         _refuse_on_broken_chain(name, alias, force)
@@ -167,7 +171,7 @@ def rollback(
             alias=alias,
             old_version=current,
             new_version=target.version,
-            by=by or user_name(),
+            by=actor,
             reason=reason.strip(),
             forced=bool(force),
             checks_status=target.tags.get(CHECKS_STATUS_TAG) or NEVER_RAN,
@@ -237,6 +241,28 @@ def _alias_holder(client: Any, name: str, alias: str) -> int | None:
         return int(client.get_model_version_by_alias(name, alias).version)
     except mlflow.exceptions.MlflowException:
         return None
+
+
+def _actor(by: str | None, policy: GatePolicy, what: str) -> str:
+    """Who acts, as the audit records it: on a shared tracking server the authenticated user
+    (``MLFLOW_TRACKING_USERNAME``; a different ``by`` is refused), else ``by`` or the login name.
+    When the gate policy names approvers, only they may promote or roll back."""
+    authenticated = os.environ.get("MLFLOW_TRACKING_USERNAME", "").strip()
+    if current_workspace().shared and authenticated:
+        if by and by.strip() != authenticated:
+            raise UsageError(
+                f"--by {by!r} is not the user logged in to the tracking server "
+                f"({authenticated!r}): the audit records the authenticated user; leave --by out."
+            )
+        actor = authenticated
+    else:
+        actor = (by or "").strip() or user_name()
+    if policy.approvers and actor not in policy.approvers:
+        raise GateError(
+            f"refused: {actor!r} may not {what}: the gate policy ({policy.source}) names the "
+            f"approvers {', '.join(policy.approvers)}. Ask one of them."
+        )
+    return actor
 
 
 @contextlib.contextmanager
