@@ -11,7 +11,7 @@ alias is where the log says, :func:`previous_holder` replays them to find where 
 from __future__ import annotations
 
 import html
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import pandas as pd
@@ -29,26 +29,6 @@ __all__ = [
     "previous_holder",
     "record",
     "verify_history",
-]
-
-#: The columns of :func:`history`'s table, in order.
-HISTORY_COLUMNS = [
-    "time",
-    "action",
-    "model",
-    "alias",
-    "old_version",
-    "new_version",
-    "by",
-    "reason",
-    "forced",
-    "checks_status",
-    "run_id",
-    "seq",
-    "prev_hash",
-    "hash",
-    "policy_hash",
-    "allow_pickle",
 ]
 
 
@@ -114,6 +94,10 @@ class AuditEntry:
     def _repr_html_(self) -> str:
         colour = "#cf222e" if self.forced else "#1a7f37"
         return f"<div class='wb-audit-entry' style='color:{colour}'>{html.escape(self.summary())}</div>"
+
+
+#: The columns of :func:`history`'s table, in order: the fields of :class:`AuditEntry`.
+HISTORY_COLUMNS = [f.name for f in fields(AuditEntry)]
 
 
 def history(name: str, alias: str | None = None) -> pd.DataFrame:
