@@ -4,12 +4,19 @@
 * ``trained``: a session-wide workspace with two credit-risk versions logged once (a 40-tree random
   forest, version 1, and a logistic regression, version 2). Tests that change aliases or log more
   versions there must use their own model names.
+* ``team_server``: the session's team server (real PostgreSQL + authenticated ``mlflow server`` on
+  127.0.0.1), started once and started again for the next test when a test stopped or killed it;
+  ``as_user(name)`` points MLflow and the workbench at it as that team member. Skipped without
+  PostgreSQL, unless CI=true: then a missing PostgreSQL is a failure.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import shutil
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,3 +76,46 @@ def trained(_trained_session) -> Trained:
 
     wb.open_workspace(_trained_session.ws.root)
     return _trained_session
+
+
+@pytest.fixture(scope="session")
+def _team_root():
+    from workbench.team import team_down
+    from workbench.team.postgres import find_pg_bin
+
+    if find_pg_bin() is None:
+        message = "PostgreSQL is not installed (apt-get install postgresql)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " and CI=true: the team-server tests must run")
+        pytest.skip(message)
+    # Not under pytest's tmp folder: that one is 0700 and PostgreSQL runs as another user.
+    root = Path(tempfile.mkdtemp(prefix="wb-team-"))
+    root.chmod(0o755)
+    try:
+        yield root
+    finally:
+        with contextlib.suppress(Exception):
+            team_down(root)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def team_server(_team_root):
+    """The session's running team server (started again if an earlier test stopped it)."""
+    from workbench.team import team_status, team_up
+
+    status = team_status(_team_root)
+    return status if status.running else team_up(_team_root)
+
+
+@pytest.fixture
+def as_user(team_server, monkeypatch):
+    """``as_user("ds1")`` sets MLFLOW_TRACKING_URI/USERNAME/PASSWORD for this test; returns the env."""
+
+    def switch(user: str) -> dict[str, str]:
+        env = team_server.env(user)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        return env
+
+    return switch

@@ -1,10 +1,9 @@
 """Team mode on the real thing: PostgreSQL + `mlflow server --app-name basic-auth`, on 127.0.0.1.
 
-One team server starts for the session (`team_server`); the tests check who may do what through
+One team server starts for the session (`team_server`, in tests/conftest.py); the tests check who may do what through
 MLflow's own REST API, that a data scientist logs a model with the workbench against it, and that
 `team_down` leaves no process behind (it is also called in the fixture's finalizer, so a failing
-test never leaves servers running). Without PostgreSQL the tests are skipped, unless CI=true: then
-a missing PostgreSQL is a failure.
+test never leaves servers running).
 """
 
 from __future__ import annotations
@@ -12,10 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import stat
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,33 +22,11 @@ import requests
 
 import workbench as wb
 from workbench.team import team_down, team_status, team_up
-from workbench.team.postgres import find_pg_bin
 from workbench.team.server import listening
 
 pytestmark = pytest.mark.server
 
 _TIMES: dict[str, float] = {}
-
-
-@pytest.fixture(scope="session")
-def team_server():
-    if find_pg_bin() is None:
-        message = "PostgreSQL is not installed (apt-get install postgresql)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + " and CI=true: the team-server tests must run")
-        pytest.skip(message)
-    # Not under pytest's tmp folder: that one is 0700 and PostgreSQL runs as another user.
-    root = Path(tempfile.mkdtemp(prefix="wb-team-"))
-    root.chmod(0o755)
-    started = time.monotonic()
-    try:
-        server = team_up(root)
-        _TIMES["up"] = time.monotonic() - started
-        yield server
-    finally:
-        with contextlib.suppress(Exception):
-            team_down(root)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _creds(server) -> dict[str, str]:
@@ -161,7 +136,7 @@ def test_a_data_scientist_logs_a_model_with_the_workbench(team_server, tmp_path,
     assert got.status_code == 200 and got.json()["model_version"]["status"] == "READY"
     assert _code(team_server, None, "GET", "/model-versions/get", params=params) == 401
     assert any(Path(team_server.artifacts).rglob("MLmodel")), "artifacts went through the proxy"
-    print(f"team up {_TIMES.get('up', 0):.1f} s; first log_model {_TIMES['first_log_model']:.1f} s")
+    print(f"first log_model against the team server: {_TIMES['first_log_model']:.1f} s")
 
 
 def test_the_audit_records_the_authenticated_user_and_the_policy_names_approvers(
