@@ -17,7 +17,8 @@ subclass to handle one kind of failure::
     │   └── UnsafeModelError            loading the model could run arbitrary code: refused (exit 2)
     ├── RegistryError                   the MLflow registry refused or failed
     │   ├── ModelNotFoundError          no such registered model, version or alias
-    │   └── GateError                   promotion refused: the checks did not pass (exit code 3)
+    │   ├── GateError                   promotion refused: the checks did not pass (exit code 3)
+    │   └── PermissionDeniedError       the tracking server refused the user: login or permission (3)
     ├── CheckError                      a pre-deployment check could not run
     ├── ServingError                    the model server failed to start, answer or stop
     │   └── ServerRequestError          the server answered a request with an error
@@ -53,6 +54,7 @@ __all__ = [
     "MonitoringError",
     "NotFittedError",
     "NotebookError",
+    "PermissionDeniedError",
     "RegistryError",
     "SchemaMismatchError",
     "ServerRequestError",
@@ -138,6 +140,14 @@ class ModelNotFoundError(RegistryError):
 
 class GateError(RegistryError):
     """Promotion refused: the version's latest checks did not pass (or were never run)."""
+
+    exit_code = 3
+
+
+class PermissionDeniedError(RegistryError):
+    """The tracking server refused the user: not logged in (401), or the user lacks the MLflow
+    permission the step needs (403). The message names the user, the server, the request and the
+    permission; nothing was written by the refused step (exit code 3)."""
 
     exit_code = 3
 

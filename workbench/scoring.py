@@ -39,6 +39,7 @@ import pandas as pd
 
 from workbench._core.progress import Progress, as_progress
 from workbench._core.refs import parse_model_uri
+from workbench._core.remote import speaks_for_server
 from workbench._core.results import Result, html_table
 from workbench._core.text import first_line
 from workbench.errors import DataFileError, MissingColumnError, ModelNotFoundError, UsageError
@@ -99,6 +100,7 @@ class ScoringResult(Result):
         return html_table(rows, title="Batch scoring")
 
 
+@speaks_for_server("fetching the model to score")
 def score(
     model_uri: str,
     data: pd.DataFrame | str | os.PathLike,

@@ -37,6 +37,7 @@ EXPORTED = [
     "MonitoringHistory",
     "NotFittedError",
     "NotebookError",
+    "PermissionDeniedError",
     "NotebookRun",
     "RegistryError",
     "RetrainDecision",

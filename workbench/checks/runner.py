@@ -28,6 +28,7 @@ from workbench._core.names import (
 )
 from workbench._core.progress import Progress, as_progress
 from workbench._core.refs import parse_model_uri, registry_version, version_uri
+from workbench._core.remote import speaks_for_server
 from workbench.checks.base import Check, CheckReport, CheckResult
 from workbench.checks.context import CheckContext, check_protected, resolve_contract, split_eval
 from workbench.checks.presets import default_suite
@@ -43,6 +44,7 @@ RUN_TAG = CHECKS_RUN_TAG
 FAILED_TAG = CHECKS_FAILED_TAG
 
 
+@speaks_for_server("running and recording the checks")
 def run_checks(
     model_uri: str,
     *,

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from workbench._core.remote import server_refusal
 from workbench.cli._serve import cmd_score, cmd_serve, score_arguments, serve_arguments
 from workbench.cli._team import cmd_team, team_arguments
 from workbench.errors import WorkbenchError
@@ -41,6 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as err:  # one clear line, never a traceback, unless asked
+        command = " ".join(["workbench", getattr(args, "command_name", "")]).strip()
+        refusal = server_refusal(err, f"`{command}`")
+        if refusal is not None:
+            _fail(refusal)
+            return refusal.exit_code
         _fail(err, unexpected=True)
         return EXIT_FAILED
 
@@ -66,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, handler: Callable[[argparse.Namespace], int], help_: str):
         p = sub.add_parser(name, parents=[common], help=help_, description=help_)
-        p.set_defaults(handler=handler)
+        p.set_defaults(handler=handler, command_name=name)
         return p
 
     p = command("demo", _cmd_demo, "the whole journey headless on demo data, via the notebooks")

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from workbench._core.progress import Progress, as_progress
+from workbench._core.remote import speaks_for_server
 from workbench.contract import ModelContract
 from workbench.errors import DataError, ModelNotFoundError, UsageError
 from workbench.monitoring.columns import plan_columns
@@ -34,6 +35,7 @@ from workbench.monitoring.validation import validate
 __all__ = ["check_status", "drift_report"]
 
 
+@speaks_for_server("building and logging a drift report")
 def drift_report(
     reference: pd.DataFrame | str | os.PathLike,
     current: pd.DataFrame | str | os.PathLike,

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from workbench._core.names import TAG
+from workbench._core.remote import speaks_for_server
 from workbench.errors import UsageError
 from workbench.monitoring.history import monitoring_history
 from workbench.monitoring.scoring import model_identity
@@ -58,6 +59,7 @@ class RetrainDecision:
         )
 
 
+@speaks_for_server("applying the retrain policy")
 def apply_retrain_policy(model: str | None, k: int = 2, n: int = 3) -> RetrainDecision:
     """Ask for retraining when drift was found in ``k`` of the last ``n`` monitoring runs of the
     model's version, the latest run included: sets tag ``workbench.retrain_requested`` on it.

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from workbench._core.names import AUDIT_EXPERIMENT, AUDIT_HEAD_TAG, AUDIT_PREFIX
+from workbench._core.remote import speaks_for_server
 from workbench.registry.chain import AuditCheck, entry_hash, verify_entries
 from workbench.registry.versions import registered_model
 from workbench.workspace import current_workspace, mlflow_client
@@ -100,6 +101,7 @@ class AuditEntry:
 HISTORY_COLUMNS = [f.name for f in fields(AuditEntry)]
 
 
+@speaks_for_server("reading the audit log")
 def history(name: str, alias: str | None = None) -> pd.DataFrame:
     """The audit log of ``name``: every promotion and rollback, oldest first.
 

@@ -26,6 +26,7 @@ from workbench._core.names import (
     TAG,
 )
 from workbench._core.refs import check_alias, check_model_name, version_uri
+from workbench._core.remote import speaks_for_server
 from workbench._core.results import utc_now
 from workbench._core.text import user_name
 from workbench.errors import DataError, GateError, RegistryError, UsageError
@@ -48,6 +49,7 @@ __all__ = ["promote", "rollback"]
 NEVER_RAN = "never ran"
 
 
+@speaks_for_server("promoting")
 def promote(
     name: str,
     version: int | str,
@@ -117,6 +119,7 @@ def promote(
         return _move_alias(client, entry)
 
 
+@speaks_for_server("rolling back")
 def rollback(
     name: str,
     alias: str = "champion",

@@ -26,6 +26,7 @@ from workbench._core.profile import (
     training_profile,
 )
 from workbench._core.refs import check_alias, check_model_name, version_uri
+from workbench._core.remote import speaks_for_server
 from workbench._core.tasks import metrics as task_metrics
 from workbench._core.tasks import predict, task_of_estimator
 from workbench._core.text import VERSION, git_commit, user_name
@@ -60,6 +61,7 @@ __all__ = ["log_model"]
 XY = tuple[pd.DataFrame, pd.Series]
 
 
+@speaks_for_server("logging and registering a model")
 def log_model(
     model: Any,
     *,

@@ -11,6 +11,7 @@ from typing import Any
 
 from workbench._core.names import TAG
 from workbench._core.refs import parse_model_uri, registry_version, version_uri
+from workbench._core.remote import speaks_for_server
 from workbench.errors import ModelNotFoundError, RegistryError
 from workbench.registry._mlflow_private import link_versions
 from workbench.registry.model_version import ModelVersion
@@ -31,6 +32,7 @@ def model_names() -> list[str]:
     return sorted(m.name for m in mlflow_client().search_registered_models())
 
 
+@speaks_for_server("listing the versions")
 def versions(name: str) -> list[ModelVersion]:
     """Every version of registered model ``name``, newest first.
 
@@ -49,6 +51,7 @@ def versions(name: str) -> list[ModelVersion]:
     return sorted(out, key=lambda v: -v.version)
 
 
+@speaks_for_server("reading the version")
 def get_version(name: str, version: int | str) -> ModelVersion:
     """One version of ``name`` by number or by alias (``"champion"`` or ``"@champion"``).
 

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from workbench._core.process import HOST, ManagedProcess, free_port
+from workbench._core.remote import speaks_for_server
 from workbench._core.results import html_table
 from workbench.errors import ServingError
 from workbench.serving import _ownership
@@ -347,6 +348,7 @@ class ModelServer(ServerCalls):
         return self._process is not None and self._process.running
 
 
+@speaks_for_server("fetching the model to serve")
 def serve(
     model_uri: str,
     port: int | None = None,
