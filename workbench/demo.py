@@ -4,19 +4,29 @@ A baseline model becomes the first champion; a better challenger passes the chec
 champion is served and load-tested; a simulated week of production drifts mid-week until the retrain flag
 goes up; a model retrained on the recent batches is checked and promoted. Each step is a papermill run of
 one of the stage notebooks, archived under ``runs/``. Rerunning on an existing workspace adds versions.
+
+Against a shared tracking server (``tracking_uri=``, e.g. a ``workbench team up`` server), the journey
+runs as two people: a data scientist trains, checks, serves and monitors, an approver promotes. Each
+has a kernel of their own, started with their login (``MLFLOW_TRACKING_USERNAME``/``PASSWORD``, never
+written into a notebook), so the audit log records who did what.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
+import json
+import os
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbench._core.names import TAG
 from workbench._core.progress import Progress, as_progress
-from workbench.errors import ModelNotFoundError
+from workbench._core.remote import server_refusal
+from workbench.errors import ModelNotFoundError, UsageError
 from workbench.registry import get_version, versions
 from workbench.runner import SharedKernel, run_notebook
 from workbench.workspace import Workspace, current_workspace, open_workspace
@@ -36,8 +46,10 @@ class DemoStep:
     title: str
     notebook: str
     parameters: dict[str, Any]
+    actor: str = "scientist"  # who runs it: "scientist" or "approver"
     output_path: str | None = None
     seconds: float = 0.0
+    user: str | None = None  # the login it ran as, on a shared tracking server
 
 
 @dataclass
@@ -58,6 +70,8 @@ class DemoSummary:
     reports_dir: str = ""
     mlflow_ui: str = ""
     seconds: float = 0.0
+    tracking_uri: str = ""
+    users: dict[str, str] = field(default_factory=dict)  # actor -> login (shared server only)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready fields."""
@@ -66,21 +80,32 @@ class DemoSummary:
     def text(self) -> str:
         """The summary printed at the end of ``workbench demo``."""
         lines = [f"Demo journey done in {self.seconds:.0f} s (workspace {self.workspace})", ""]
+        if self.users:
+            people = ", ".join(f"{user} ({actor})" for actor, user in self.users.items())
+            lines.insert(1, f"Tracking server {self.tracking_uri}, as {people}")
         for step in self.steps:
-            lines.append(f"  {step.seconds:5.1f} s  {step.title}")
+            who = f"  [{step.user}]" if step.user else ""
+            lines.append(f"  {step.seconds:5.1f} s  {step.title}{who}")
             lines.append(f"           executed notebook: {step.output_path}")
         lines.append("")
         for v in self.versions:
             aliases = " ".join(f"@{a}" for a in v["aliases"])
-            lines.append(f"  {MODEL} v{v['version']}  roc_auc={v['roc_auc']:.3f}  {aliases}")
+            promoted = f"  promoted by {v['promoted_by']}" if v.get("promoted_by") else ""
+            lines.append(
+                f"  {MODEL} v{v['version']}  roc_auc={v['roc_auc']:.3f}  {aliases}{promoted}"
+            )
         lines += [
             "",
             f"Champion: version {self.champion}; retrain requested after the week: "
             f"{self.retrain_requested}",
             f"Reports: {self.reports_dir}",
             f"MLflow UI on this store: {self.mlflow_ui}",
-            "Then open http://127.0.0.1:5000, or run `make lab` for the notebooks and the UI together.",
         ]
+        if not self.users:
+            lines.append(
+                "Then open http://127.0.0.1:5000, or run `make lab` for the notebooks and the UI "
+                "together."
+            )
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -100,11 +125,14 @@ def demo_steps(ws: Workspace, quick: bool = False, rerun: bool = False) -> list[
     """The journey as notebook runs, in order.
 
     On a rerun (the model already has a champion) the baseline cannot pass the gate against the
-    better champion, so its promotion is forced, with that reason in the audit log.
+    better champion, so its promotion is forced, with that reason in the audit log. The check and
+    promote steps are the approver's; on a shared server the audit records the login, so they name
+    no one (``approved_by`` None).
     """
     recent = str(ws.runs_dir / "demo" / "recent_batches.csv")
     trees = 40 if quick else 100
-    return [
+    approved_by = None if ws.shared else "demo"
+    steps = [
         DemoStep(
             "train a baseline: a small random forest (v1)",
             "01_train_and_log.ipynb",
@@ -117,7 +145,7 @@ def demo_steps(ws: Workspace, quick: bool = False, rerun: bool = False) -> list[
                 "model_name": MODEL,
                 "version": "challenger",
                 "approve": True,
-                "approved_by": "demo",
+                "approved_by": approved_by,
                 "reason": "demo rerun: start the journey again from a baseline"
                 if rerun
                 else "first champion: the baseline",
@@ -136,7 +164,7 @@ def demo_steps(ws: Workspace, quick: bool = False, rerun: bool = False) -> list[
                 "model_name": MODEL,
                 "version": "challenger",
                 "approve": True,
-                "approved_by": "demo",
+                "approved_by": approved_by,
                 "reason": "beats the baseline on the same eval data",
             },
         ),
@@ -180,15 +208,26 @@ def demo_steps(ws: Workspace, quick: bool = False, rerun: bool = False) -> list[
                 "model_name": MODEL,
                 "version": "challenger",
                 "approve": True,
-                "approved_by": "demo",
+                "approved_by": approved_by,
                 "reason": "retrained after drift",
             },
         ),
     ]
+    for step in steps:
+        if step.parameters.get("approve"):
+            step.actor = "approver"
+    return steps
 
 
 def run_demo(
-    workspace: str | None = None, quick: bool = False, progress: Progress | None = None
+    workspace: str | None = None,
+    quick: bool = False,
+    progress: Progress | None = None,
+    *,
+    tracking_uri: str | None = None,
+    user: str | None = None,
+    approver: str | None = None,
+    credentials: str | os.PathLike | None = None,
 ) -> DemoSummary:
     """Run the whole journey headless through the notebooks and summarise it.
 
@@ -196,29 +235,142 @@ def run_demo(
         workspace: Workspace folder; default the open (or nearest) one.
         quick: Fewer trees and a shorter load test.
         progress: Called with (step title, fraction done) before each step.
+        tracking_uri: A shared tracking server (``http://...``) to run the journey against; the
+            workspace keeps its reports and executed notebooks. Default: the workspace's store.
+        user: On a server, the data scientist who trains, checks, serves and monitors (default
+            ``MLFLOW_TRACKING_USERNAME``, else ``ds1``).
+        approver: On a server, who promotes (default ``approver`` when the credentials know that
+            user, else ``user``).
+        credentials: A JSON file ``{"user": "password"}`` (default ``<workspace>/team/
+            credentials.json``, written by ``workbench team up``); ``MLFLOW_TRACKING_PASSWORD``
+            counts for ``MLFLOW_TRACKING_USERNAME``.
 
     Returns:
         A :class:`DemoSummary` (``print(summary.text())``).
 
     Raises:
+        UsageError: a login named without a password, or ``user``/``approver`` without a server.
+        PermissionDeniedError: the server does not accept a login.
         NotebookError: a step failed; the message names the notebook, the cell and its exception.
     """
     report = as_progress(progress)
     ws = open_workspace(workspace) if workspace else current_workspace()
+    logins = _logins(ws, tracking_uri, user, approver, credentials)
     notebooks = ws.root / "notebooks"
     if not notebooks.is_dir():
         notebooks = Path(__file__).resolve().parents[1] / "notebooks"
     (ws.runs_dir / "demo").mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    steps = demo_steps(ws, quick, rerun=_has_champion())
-    with SharedKernel(notebooks) as kernel:  # one kernel: the imports are paid once
-        for index, step in enumerate(steps):
-            report(step.title, index / len(steps))
-            params = {**step.parameters, "workspace": str(ws.root)}
-            run = run_notebook(notebooks / step.notebook, params, kernel=kernel)
-            step.output_path, step.seconds = run.output_path, run.seconds
-    report("done", 1.0)
-    return _summarise(ws, steps, time.perf_counter() - started)
+    with _logged_in(logins.get("scientist", {})):
+        ws = open_workspace(ws.root)
+        steps = demo_steps(ws, quick, rerun=_has_champion())
+        kernels = {actor: SharedKernel(notebooks, env=env) for actor, env in logins.items()}
+        kernels = kernels or {"scientist": SharedKernel(notebooks)}
+        try:  # one kernel a person: the imports are paid once each
+            for index, step in enumerate(steps):
+                report(step.title, index / len(steps))
+                kernel = kernels.get(step.actor, kernels["scientist"])
+                step.user = (logins.get(step.actor) or {}).get("MLFLOW_TRACKING_USERNAME")
+                params = {**step.parameters, "workspace": str(ws.root)}
+                run = run_notebook(notebooks / step.notebook, params, kernel=kernel)
+                step.output_path, step.seconds = run.output_path, run.seconds
+        finally:
+            for kernel in kernels.values():
+                kernel.shutdown()
+        report("done", 1.0)
+        summary = _summarise(ws, steps, time.perf_counter() - started)
+    if logins:
+        summary.users = {a: env["MLFLOW_TRACKING_USERNAME"] for a, env in logins.items()}
+        summary.tracking_uri = ws.tracking_uri
+    return summary
+
+
+def _logins(
+    ws: Workspace,
+    tracking_uri: str | None,
+    user: str | None,
+    approver: str | None,
+    credentials: str | os.PathLike | None,
+) -> dict[str, dict[str, str]]:
+    """Each actor's login as environment variables; empty on the workspace's own store."""
+    uri = (tracking_uri or "").strip() or (ws.tracking_uri if ws.shared else "")
+    if not uri.startswith(("http://", "https://")):
+        if tracking_uri or user or approver:
+            raise UsageError(
+                f"--tracking-uri {tracking_uri!r} is not a tracking server (http://host:port): "
+                "the demo runs as named users only against a server, such as `workbench team up`'s."
+                if tracking_uri
+                else "--user and --approver need --tracking-uri (a shared tracking server)."
+            )
+        return {}
+    file = Path(credentials) if credentials else ws.root / "team" / "credentials.json"
+    passwords: dict[str, str] = {}
+    if credentials or file.exists():
+        try:
+            passwords = {str(k): str(v) for k, v in json.loads(file.read_text()).items()}
+        except (OSError, ValueError, AttributeError) as err:
+            raise UsageError(
+                f"cannot read the credentials file {file}: {err}. Give a JSON object "
+                '{"user": "password"} (`workbench team up` writes one in <workspace>/team/).'
+            ) from err
+    env_user = os.environ.get("MLFLOW_TRACKING_USERNAME", "").strip()
+    if env_user and os.environ.get("MLFLOW_TRACKING_PASSWORD"):
+        passwords.setdefault(env_user, os.environ["MLFLOW_TRACKING_PASSWORD"])
+    scientist = user or env_user or ("ds1" if "ds1" in passwords else "")
+    approver = approver or ("approver" if "approver" in passwords else scientist)
+    if not scientist:
+        raise UsageError(
+            f"who runs the demo on {uri}? Give --user NAME with a credentials file, or set "
+            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD."
+        )
+    logins = {}
+    for actor, name in (("scientist", scientist), ("approver", approver)):
+        if name not in passwords:
+            raise UsageError(
+                f"no password for {actor} {name!r}: add it to {file} or set "
+                "MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD for that user."
+            )
+        logins[actor] = {
+            "MLFLOW_TRACKING_URI": uri,
+            "MLFLOW_TRACKING_USERNAME": name,
+            "MLFLOW_TRACKING_PASSWORD": passwords[name],
+        }
+        _check_login(uri, name, passwords[name])
+    return logins
+
+
+def _check_login(uri: str, user: str, password: str) -> None:
+    """Fail before the first notebook when the server does not accept ``user``."""
+    import requests
+
+    try:
+        answer = requests.post(
+            f"{uri.rstrip('/')}/api/2.0/mlflow/experiments/search",
+            json={"max_results": 1}, auth=(user, password), timeout=30,
+        )  # fmt: skip
+    except requests.RequestException as err:
+        raise UsageError(
+            f"the tracking server {uri} does not answer ({type(err).__name__}): start it "
+            "(`workbench team up`) or check the URI."
+        ) from err
+    if answer.status_code in (401, 403):
+        err = requests.HTTPError(str(answer.status_code), response=answer)
+        raise server_refusal(err, "running the demo", user=user, server=uri) or err
+
+
+@contextlib.contextmanager
+def _logged_in(env: dict[str, str]) -> Iterator[None]:
+    """This process acts as the login in ``env`` for the duration (restored after)."""
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _has_champion() -> bool:
@@ -229,13 +381,26 @@ def _has_champion() -> bool:
     return True
 
 
+def _promoters() -> dict[int, str]:
+    """Who last promoted each version to @champion, from the audit log."""
+    from workbench.registry import history
+
+    try:
+        log = history(MODEL, "champion")
+    except Exception:  # the summary is a courtesy: no audit log, no column
+        return {}
+    return {int(v): str(by) for v, by in zip(log["new_version"], log["by"], strict=True)}
+
+
 def _summarise(ws: Workspace, steps: list[DemoStep], seconds: float) -> DemoSummary:
     found = versions(MODEL)  # newest first, with their aliases
+    promoted_by = _promoters()
     rows = [
         {
             "version": v.version,
             "aliases": v.aliases,
             "roc_auc": v.metrics.get("roc_auc", float("nan")),
+            "promoted_by": promoted_by.get(v.version, ""),
         }
         for v in sorted(found, key=lambda v: v.version)
     ]

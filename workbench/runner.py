@@ -165,7 +165,8 @@ class SharedKernel:
     Each notebook still runs top to bottom from its own parameters cell; what is shared is the
     Python process, so imports (MLflow, scikit-learn, Evidently) are paid once. The demo runs its
     eight notebook steps this way. Variables of one notebook stay visible to the next, so use it
-    only for notebooks whose parameters cells set everything they read.
+    only for notebooks whose parameters cells set everything they read. ``env`` is added to the
+    kernel's environment (a login: nothing of it is written into a notebook).
 
     Example:
         >>> with SharedKernel() as kernel:  # doctest: +SKIP
@@ -173,8 +174,9 @@ class SharedKernel:
         ...     run_notebook("notebooks/02_predeploy_checks.ipynb", kernel=kernel)
     """
 
-    def __init__(self, cwd: str | os.PathLike | None = None):
+    def __init__(self, cwd: str | os.PathLike | None = None, env: dict[str, str] | None = None):
         self.cwd = str(cwd or current_workspace().root / "notebooks")
+        self.env = dict(env or {})
         self._km = None
 
     def manager(self):
@@ -183,7 +185,8 @@ class SharedKernel:
             from jupyter_client.utils import run_sync
 
             km = _own_kernel_manager()(kernel_name=_kernel_name())
-            run_sync(km.start_kernel)(cwd=self.cwd)
+            env = {**os.environ, **self.env} if self.env else None
+            run_sync(km.start_kernel)(cwd=self.cwd, **({"env": env} if env else {}))
             self._km = km
         return self._km
 

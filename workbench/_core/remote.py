@@ -28,7 +28,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from workbench.errors import PermissionDeniedError
+from workbench.errors import ModelNotFoundError, PermissionDeniedError
 
 __all__ = ["PERMISSIONS", "server_refusal", "speaks_for_server"]
 
@@ -92,15 +92,18 @@ def server_refusal(
 
 def speaks_for_server(action: str) -> Callable[[F], F]:
     """Decorate a public step: a 401/403 of the tracking server, anywhere inside it, is raised as
-    the :class:`PermissionDeniedError` of :func:`server_refusal`; other errors pass unchanged."""
+    the :class:`PermissionDeniedError` of :func:`server_refusal`; other errors pass unchanged.
+
+    A :class:`~workbench.errors.ModelNotFoundError` passes unchanged too: MLflow's auth answers a
+    non-admin 403 for a model or alias that does not exist, so there 403 means "not found"."""
 
     def decorate(func: F) -> F:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
                 return func(*args, **kwargs)
-            except PermissionDeniedError:
-                raise
+            except (PermissionDeniedError, ModelNotFoundError):
+                raise  # MLflow's auth answers 403 for a model that does not exist: not found
             except Exception as err:
                 refusal = server_refusal(err, action)
                 if refusal is None:

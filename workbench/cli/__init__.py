@@ -77,6 +77,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("demo", _cmd_demo, "the whole journey headless on demo data, via the notebooks")
     p.add_argument("--quick", action="store_true", help="smaller data and load test")
+    p.add_argument(
+        "--tracking-uri",
+        help="run the journey against this tracking server (e.g. `workbench team up`'s) as two "
+        "people: a data scientist and an approver",
+    )
+    p.add_argument(
+        "--user", help="the data scientist's login (default MLFLOW_TRACKING_USERNAME, ds1)"
+    )
+    p.add_argument(
+        "--approver", help="who promotes (default: approver, when the credentials know it)"
+    )
+    p.add_argument(
+        "--credentials",
+        help='JSON file {"user": "password"} (default <workspace>/team/credentials.json)',
+    )
 
     p = command("lab", _cmd_lab, "JupyterLab on notebooks/ (127.0.0.1) with the MLflow UI")
     p.add_argument("--port", type=int, default=8888)
@@ -244,7 +259,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from workbench.demo import run_demo
 
-    summary = run_demo(quick=args.quick)
+    summary = run_demo(
+        quick=args.quick,
+        tracking_uri=args.tracking_uri,
+        user=args.user,
+        approver=args.approver,
+        credentials=args.credentials,
+    )
     print(summary.text())
     return EXIT_OK
 

@@ -7,7 +7,7 @@ import requests
 from mlflow.exceptions import MlflowException
 
 from workbench._core.remote import server_refusal, speaks_for_server
-from workbench.errors import PermissionDeniedError, RegistryError
+from workbench.errors import ModelNotFoundError, PermissionDeniedError, RegistryError
 
 SERVER = "http://127.0.0.1:5999"
 
@@ -104,6 +104,15 @@ def test_the_decorator_turns_a_refusal_into_one_error_and_passes_the_rest(monkey
     ) as caught:
         refused()
     assert isinstance(caught.value.__cause__, MlflowException)
+    @speaks_for_server("reading")
+    def missing():
+        try:
+            raise _refused("/api/2.0/mlflow/registered-models/get")
+        except MlflowException as err:
+            raise ModelNotFoundError("no registered model 'x'") from err
+
     with pytest.raises(KeyError):
         broken()
+    with pytest.raises(ModelNotFoundError):  # MLflow answers 403 for a model that does not exist
+        missing()
     assert refused.__name__ == "refused"
