@@ -25,6 +25,8 @@ import pytest
 
 os.environ.pop("MLFLOW_TRACKING_URI", None)  # tests never touch a real tracking server
 os.environ.pop("MLFLOW_REGISTRY_URI", None)
+os.environ.pop("MLFLOW_TRACKING_USERNAME", None)  # a login is given per test (as_user)
+os.environ.pop("MLFLOW_TRACKING_PASSWORD", None)
 os.environ.pop("WORKBENCH_WORKSPACE", None)
 os.environ.setdefault("WORKBENCH_USER", "tester")
 os.environ.setdefault("MLFLOW_TRACKING_INSECURE_TLS", "false")

@@ -40,10 +40,15 @@ def git_commit(folder: str) -> str | None:
 
 
 def user_name() -> str:
-    """Who is running: ``WORKBENCH_USER``, else the login name."""
+    """Who is running: the tracking server's login (``MLFLOW_TRACKING_USERNAME``) when one is set,
+    else ``WORKBENCH_USER``, else the operating system's login name."""
     import getpass
 
     try:
-        return os.environ.get("WORKBENCH_USER") or getpass.getuser()
+        return (
+            os.environ.get("MLFLOW_TRACKING_USERNAME", "").strip()
+            or os.environ.get("WORKBENCH_USER")
+            or getpass.getuser()
+        )
     except Exception:
         return "unknown"

@@ -7,6 +7,7 @@ Every button calls a plain function: :func:`workbench.run_checks`, :func:`workbe
 from __future__ import annotations
 
 import html
+import os
 from typing import Any
 
 import ipywidgets as w
@@ -82,6 +83,9 @@ class ChecksPanel(PanelBase):
         self.compare = w.HTML("")
         self.compare.add_class("wb-compare")
         self.by = w.Text(value=user_name(), description="By")
+        if os.environ.get("MLFLOW_TRACKING_USERNAME", "").strip():
+            self.by.disabled = True  # on a tracking server the audit records the login
+            self.by.tooltip = "the user logged in to the tracking server"
         self.reason = w.Text(value="", placeholder="why (required to force)", description="Reason")
         self.force = w.Checkbox(
             value=False, description="Force despite failed checks", indent=False
