@@ -8,6 +8,7 @@
   127.0.0.1), started once and started again for the next test when a test stopped or killed it;
   ``as_user(name)`` points MLflow and the workbench at it as that team member. Skipped without
   PostgreSQL, unless CI=true: then a missing PostgreSQL is a failure.
+* ``spark``: a real local SparkSession for the session (skipped without PySpark/Java unless CI=true).
 """
 
 from __future__ import annotations
@@ -121,3 +122,22 @@ def as_user(team_server, monkeypatch):
         return env
 
     return switch
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """A real local SparkSession (``local[2]``, UI off, on 127.0.0.1) for the session; stopped at
+    the end. Skipped without PySpark or Java 17+, unless CI=true: then that is a failure."""
+    from workbench.errors import UsageError
+    from workbench.spark import check_spark, spark_session
+
+    try:
+        check_spark()
+    except UsageError as err:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{err} (CI=true: the Spark tests must run)")
+        pytest.skip(str(err))
+    session = spark_session("local[2]")
+    session.conf.set("spark.sql.shuffle.partitions", "4")
+    yield session
+    session.stop()

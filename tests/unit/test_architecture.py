@@ -24,6 +24,7 @@ LAYERS = {
     "training": 3,
     "serving": 3,
     "scoring": 3,
+    "spark": 3,
     "checks": 4,
     "monitoring": 5,
     "runner": 6,
