@@ -14,7 +14,9 @@ output.
   ``allow_pickle=True`` (``workbench score --allow-pickle``), which is recorded on the version;
 * a classifier's labels and probabilities come from one pass of the model
   (:func:`~workbench.serving.probabilities.labels_and_probabilities`); a regressor gets
-  ``prediction`` only.
+  ``prediction`` only;
+* ``engine="spark"`` runs this same scorer on every partition of a Spark table
+  (:mod:`workbench.spark.scoring`): tables larger than one machine, the same rows out.
 
 Example:
     >>> import workbench as wb
@@ -110,7 +112,10 @@ def score(
     chunk_rows: int = 100_000,
     progress: bool | Progress | None = True,
     allow_pickle: bool = False,
-) -> pd.DataFrame | ScoringResult:
+    engine: str = "pandas",
+    spark: Any = None,
+    master: str | None = None,
+) -> pd.DataFrame | ScoringResult | Any:
     """Score a table or a CSV/Parquet file with a logged or registered model.
 
     Args:
@@ -123,20 +128,38 @@ def score(
         allow_pickle: Load a model whose format runs code when loaded (pickle, cloudpickle,
             untrusted skops types); refused otherwise, before a byte of it is deserialised.
             Recorded on the version.
+        engine: ``"pandas"`` (this process, in chunks) or ``"spark"``: the same scorer on Spark
+            (:mod:`workbench.spark.scoring`); ``data`` may then be a Spark DataFrame, a Parquet
+            folder or a table name, and ``out`` is a Parquet folder. ``chunk_rows`` and
+            ``progress`` are the pandas engine's.
+        spark: An existing SparkSession (a cluster's); ``engine="spark"`` only.
+        master: A Spark master URL for a new session (default ``local[*]``).
 
     Returns:
         Without ``out``, the scored table (identifiers, ``prediction``, ``proba_<label>``; a
-        DataFrame input keeps its index); with ``out``, a :class:`ScoringResult`.
+        DataFrame input keeps its index; Spark: a lazy Spark DataFrame unless the data was a
+        pandas DataFrame); with ``out``, a :class:`ScoringResult`.
 
     Raises:
         MissingColumnError: a feature the model takes, or a named identifier, is not in the data.
         DataFileError: the data file is missing, of another format, or does not parse.
         ModelNotFoundError: the model cannot be found or loaded.
         UnsafeModelError: the model's format could run code when loaded (``allow_pickle``).
-        UsageError: ``chunk_rows`` is not positive, or ``out`` is not a CSV/Parquet path.
+        UsageError: ``chunk_rows`` is not positive, or ``out`` is not a CSV/Parquet path; an
+            unknown engine, or (``engine="spark"``) PySpark or Java missing: what to install.
     """
     if int(chunk_rows) < 1:
         raise UsageError(f"chunk_rows must be at least 1, got {chunk_rows}.")
+    if engine not in ("pandas", "spark"):
+        raise UsageError(f"engine must be 'pandas' or 'spark', got {engine!r}.")
+    if engine == "pandas" and (spark is not None or master):
+        raise UsageError("spark= and master= say where Spark runs: add engine='spark'.")
+    if engine == "spark":
+        from workbench.spark.scoring import score_on_spark
+
+        opts = {"out": out, "id_columns": id_columns, "spark": spark, "master": master}
+        done = score_on_spark(lambda: _Scorer(model_uri, allow_pickle), data, **opts)
+        return done if out is None else ScoringResult(model_uri=model_uri, **done)
     started = time.perf_counter()
     source = _Source(data, int(chunk_rows))
     scorer = _Scorer(model_uri, allow_pickle)

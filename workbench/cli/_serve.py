@@ -82,14 +82,33 @@ def serve_arguments(p: argparse.ArgumentParser) -> None:
 def score_arguments(p: argparse.ArgumentParser) -> None:
     """The ``score`` command's arguments."""
     p.add_argument("model_uri", help="models:/NAME@ALIAS, models:/NAME/VERSION, runs:/... or path")
-    p.add_argument("--data", required=True, help="rows to score, CSV or Parquet")
-    p.add_argument("--out", required=True, help="output file, .csv or .parquet (atomic)")
+    p.add_argument(
+        "--data",
+        required=True,
+        help="rows to score, CSV or Parquet (--engine spark: also a Parquet folder or a table name)",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        help="output file, .csv or .parquet (--engine spark: a Parquet folder); written atomically",
+    )
     p.add_argument("--id-column", action="append", default=[], metavar="COL", help="pass through")
     p.add_argument("--chunk-rows", type=int, default=100_000, help="rows read/written at a time")
     p.add_argument(
         "--allow-pickle",
         action="store_true",
         help="load a model whose format runs code when loaded (pickle; recorded on the version)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("pandas", "spark"),
+        default="pandas",
+        help="pandas: this process, in chunks (default); spark: on Spark (needs PySpark and Java)",
+    )
+    p.add_argument(
+        "--spark-master",
+        metavar="URL",
+        help="Spark master for --engine spark: local[*] (default), spark://HOST:7077, yarn, ...",
     )
     p.add_argument("--json", action="store_true")
 
@@ -144,10 +163,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    """Score a file in chunks and write the output atomically."""
+    """Score a file in chunks (or on Spark) and write the output atomically."""
+    from workbench.errors import UsageError
     from workbench.scoring import score
 
+    if args.spark_master and args.engine != "spark":
+        raise UsageError("--spark-master applies to --engine spark: add it, or drop the master.")
     chosen = {"out": args.out, "id_columns": args.id_column, "chunk_rows": args.chunk_rows}
+    if args.engine == "spark":
+        chosen.update(engine="spark", master=args.spark_master)
     result = score(
         args.model_uri,
         args.data,

@@ -84,6 +84,8 @@ def spark_session(
         return active
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    if (master or "local").startswith("local"):  # local-cluster's master and workers too
+        os.environ.setdefault("SPARK_LOCAL_IP", HOST)
     builder = (
         SparkSession.builder.appName(app_name)
         .master(master or "local[*]")

@@ -74,9 +74,24 @@ def _read_path(spark: Any, path: Path, what: str) -> Any:
             raise DataFileError(f"{what}: the folder {path} holds no data files.")
         if all(p.suffix.lower() == ".csv" for p in files):
             return spark.read.csv(str(path), header=True, inferSchema=True)
-        return spark.read.parquet(str(path))
+        return _parquet(spark, path, min(files))
     if path.suffix.lower() == ".csv":
         return spark.read.csv(str(path), header=True, inferSchema=True)
     if path.suffix.lower() in {".parquet", ".pq"}:
-        return spark.read.parquet(str(path))
+        return _parquet(spark, path)
     raise DataFileError(f"{what}: {path} is not a Parquet or CSV file (by its suffix).")
+
+
+def _parquet(spark: Any, path: Path, first: Path | None = None) -> Any:
+    """Read Parquet. Nanosecond timestamps (pandas writes them) are read as long nanoseconds: Spark
+    holds microseconds only and refuses them otherwise (``PARQUET_TYPE_ILLEGAL``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(first or path)
+    except Exception:  # Spark says what is wrong with the file
+        schema = []
+    if any(pa.types.is_timestamp(f.type) and f.type.unit == "ns" for f in schema):
+        spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
+    return spark.read.parquet(str(path))
