@@ -145,6 +145,9 @@ def open_workspace(root: str | os.PathLike | None = None) -> Workspace:
     tracking_uri = env_uri or f"sqlite:///{mlruns / 'mlflow.db'}"
     registry_uri = env_registry or tracking_uri
     _configure_mlflow_env()
+    if tracking_uri.startswith(("http://", "https://")):
+        for key, value in _SERVER_RETRIES.items():
+            os.environ.setdefault(key, value)
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri)  # MLflow also exports it to os.environ (subprocesses)
@@ -242,12 +245,26 @@ def _mark_own(name: str, value: str) -> None:
     os.environ[_OWN + name] = "\n".join([*values, value])
 
 
+#: How MLflow's client retries a tracking server that does not answer, unless the user set it.
+#: MLflow's defaults (7 retries, backoff factor 2, 120 s timeout) turn a stopped server into an
+#: error after about four minutes; these after 6 to 9 s (retries after 0, 2 and 4 s, up to 1 s
+#: of jitter each), enough to ride out a restarting worker. A hung server: about 4 x 30 s.
+_SERVER_RETRIES = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
+
+
 def _configure_mlflow_env() -> None:
     """Quiet, offline-safe MLflow defaults; a user's own setting always wins."""
     os.environ.setdefault("MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK", "true")
     os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # Against a tracking server every run end prints "🏃 View run ... at:" and "🧪 View
+    # experiment at:" (and fetches the run to do so); the workbench gives its own links.
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     telemetry_off()
 
 

@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from workbench._core.unreachable import server_down, unreachable
 from workbench.errors import ModelNotFoundError, PermissionDeniedError
 
 __all__ = ["PERMISSIONS", "server_refusal", "speaks_for_server"]
@@ -92,7 +93,9 @@ def server_refusal(
 
 def speaks_for_server(action: str) -> Callable[[F], F]:
     """Decorate a public step: a 401/403 of the tracking server, anywhere inside it, is raised as
-    the :class:`PermissionDeniedError` of :func:`server_refusal`; other errors pass unchanged.
+    the :class:`PermissionDeniedError` of :func:`server_refusal`, a server that did not answer
+    as the :class:`~workbench.errors.RegistryError` of
+    :func:`~workbench._core.unreachable.server_down`; other errors pass unchanged.
 
     A :class:`~workbench.errors.ModelNotFoundError` passes unchanged too: MLflow's auth answers a
     non-admin 403 for a model or alias that does not exist, so there 403 means "not found"."""
@@ -106,9 +109,12 @@ def speaks_for_server(action: str) -> Callable[[F], F]:
                 raise  # MLflow's auth answers 403 for a model that does not exist: not found
             except Exception as err:
                 refusal = server_refusal(err, action)
-                if refusal is None:
-                    raise
-                raise refusal from err
+                if refusal is not None:
+                    raise refusal from err
+                reason = unreachable(err)  # no answer at all: say which server, and to retry
+                if reason is not None:
+                    raise server_down(action, reason, then=getattr(err, "then", "")) from err
+                raise
 
         return wrapper  # type: ignore[return-value]
 

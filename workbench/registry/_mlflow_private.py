@@ -7,10 +7,12 @@ directly, with the same files:
 
 * :func:`save_sklearn_flavor` writes what ``mlflow.sklearn.save_model`` writes for a skops model;
 * :func:`skops_bytes` and :func:`untrusted_types` dump and audit the skops file from its schema;
-* :func:`staging_dir`, :func:`log_logged_model`, :func:`finalize_quietly` and
-  :func:`link_versions` create the logged model ``models:/m-<id>``, link it to its run, put its
-  files in place, mark it READY and list the registry versions made from it, as ``Model.log`` and
-  ``mlflow.register_model`` do.
+* :func:`staging_dir`, :func:`log_logged_model`, :func:`finalize_quietly`, :func:`alias_and_link`
+  and :func:`link_versions` create the logged model ``models:/m-<id>``, link it to its run, put its
+  files in place, mark it READY, set the new version's alias and list the registry versions made
+  from it, as ``Model.log`` and ``mlflow.register_model`` do, with fewer round trips to a
+  tracking server (independent requests go out together; no look-ups MLflow makes only to word
+  an error).
 
 Nothing else in :mod:`workbench.registry` imports a private ``mlflow`` or ``skops`` module. An
 MLflow or skops upgrade that moves them breaks here, and ``tests/unit/registry`` pins the files to
@@ -19,11 +21,16 @@ what MLflow itself writes.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Callable
 from typing import Any
+
+from workbench._core.unreachable import quick_failures, unreachable
 
 __all__ = [
     "SKOPS_FILE",
+    "alias_and_link",
     "finalize_quietly",
     "link_versions",
     "log_logged_model",
@@ -202,43 +209,187 @@ def log_logged_model(
     params: dict[str, str],
     metrics: dict[str, float],
     datasets: list[tuple[Any, str]],
+    tags: dict[str, str] | None = None,
+    run_files: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
+    run_artifact_uri: str | None = None,
+    finish: Callable[[], Any] | None = None,
 ) -> Any:
     """Create the logged model, link it to the run, log params, metrics (on the run and the
-    model, as ``Model.log`` does) and lineage, put the files in place and mark it READY.
+    model, as ``Model.log`` does), ``tags`` and lineage, put the model's files and the run's
+    ``run_files`` (name -> JSON-able dict, written as ``mlflow.log_dict`` writes them; or a
+    callable that returns them once the logged model exists) in place and mark the model READY.
+
+    Against a tracking server the independent requests (the run's output, batch and inputs, one
+    upload per file) go out together from a few threads, and the artifact locations come from
+    the logged model and ``run_artifact_uri`` instead of a lookup per file: the call costs about
+    as many round trips as it has steps, not one per request; ``finish`` (ending the run, say)
+    is called in this thread once everything is logged, while the model is marked READY. A
+    local store does one thing after the other (SQLite takes one writer at a time).
+
+    Raises:
+        The first error, once every request has ended; the logged model is then marked FAILED
+        (``finish`` may have run: the caller marks the run FAILED).
 
     Returns:
         The ``LoggedModel``.
     """
     import mlflow
-    from mlflow.entities import LoggedModelOutput, LoggedModelStatus, Metric, Param
+    from mlflow.entities import LoggedModelStatus
     from mlflow.models.model import MLMODEL_FILE_NAME
-    from mlflow.utils.time import get_current_time_millis
 
     client = mlflow.MlflowClient()
     logged = mlflow.initialize_logged_model(
         name="model", source_run_id=run_id, params=params, experiment_id=experiment_id
     )
-    client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=0)])
-    now = get_current_time_millis()
-    client.log_batch(
-        run_id,
-        metrics=[Metric(k, v, now, 0, model_id=logged.model_id) for k, v in metrics.items()],
-        params=[Param(k, v) for k, v in params.items()],
-    )
-    if datasets:
-        mlflow.log_inputs(
-            datasets=[d for d, _ in datasets],
-            contexts=[c for _, c in datasets],
-            tags_list=[None] * len(datasets),
-        )
-    mlflow_model.artifact_path = logged.artifact_location
-    mlflow_model.model_uuid = logged.model_id
-    mlflow_model.model_id = logged.model_id
-    mlflow_model.run_id = run_id
-    mlflow_model.save(os.path.join(folder, MLMODEL_FILE_NAME))
-    _place_model_files(client, logged, folder)
-    client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
+    try:
+        mlflow_model.artifact_path = logged.artifact_location
+        mlflow_model.model_uuid = logged.model_id
+        mlflow_model.model_id = logged.model_id
+        mlflow_model.run_id = run_id
+        mlflow_model.save(os.path.join(folder, MLMODEL_FILE_NAME))
+        steps = _logging_steps(client, logged, run_id, params, metrics, datasets, tags or {})
+        remote = _is_remote(client)
+        steps += _model_file_steps(client, logged, folder, remote)
+        files = run_files() if callable(run_files) else run_files
+        if files:
+            if run_artifact_uri is None:
+                raise ValueError("run_files need the run's artifact URI")
+            steps += _run_file_steps(client, run_artifact_uri, files, folder)
+        _run_steps(steps, threads=4 if remote else 0)
+        ready = [lambda: client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)]
+        _run_steps(ready, threads=1 if remote else 0, then=finish)
+    except Exception as err:
+        with quick_failures() if unreachable(err) else contextlib.nullcontext():
+            finalize_quietly(logged.model_id, failed=True)  # a server that is gone: no waiting
+        raise
     return logged
+
+
+def _logging_steps(
+    client: Any,
+    logged: Any,
+    run_id: str,
+    params: dict[str, str],
+    metrics: dict[str, float],
+    datasets: list[tuple[Any, str]],
+    tags: dict[str, str],
+) -> list[Callable[[], Any]]:
+    """The run's output link, its batch (params, metrics on the run and the model, tags) and
+    its inputs (the lineage datasets with their contexts), as steps."""
+    from mlflow.entities import LoggedModelOutput, Metric, Param, RunTag
+    from mlflow.tracking.fluent import _create_dataset_input
+    from mlflow.utils.time import get_current_time_millis
+
+    now = get_current_time_millis()
+    steps = [
+        lambda: client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=0)]),
+        lambda: client.log_batch(
+            run_id,
+            metrics=[Metric(k, v, now, 0, model_id=logged.model_id) for k, v in metrics.items()],
+            params=[Param(k, v) for k, v in params.items()],
+            tags=[RunTag(k, v) for k, v in tags.items()],
+        ),
+    ]
+    if datasets:  # the datasets' entities (schema, profile: CPU) are made in the step's thread
+        steps.append(
+            lambda: client.log_inputs(
+                run_id, datasets=[_create_dataset_input(d, context) for d, context in datasets]
+            )
+        )
+    return steps
+
+
+def _is_remote(client: Any) -> bool:
+    from urllib.parse import urlparse
+
+    return urlparse(client.tracking_uri).scheme in ("http", "https")
+
+
+def _run_steps(steps: list[Any], threads: int, then: Callable[[], Any] | None = None) -> None:
+    """Call every step from ``threads`` threads (none: one after the other, here) and ``then``
+    in this thread meanwhile (after them, without threads); raise the first error, in step
+    order, once all have ended."""
+    if threads <= 0:
+        for step in steps:
+            step()
+        if then is not None:
+            then()
+        return
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    gone = threading.Event()  # a step found the server gone: the steps not started are skipped
+
+    def guarded(step: Callable[[], Any]) -> Any:
+        if gone.is_set():
+            return None
+        try:
+            return step()
+        except Exception as err:
+            if unreachable(err):
+                gone.set()
+            raise
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="workbench-log") as pool:
+        futures = [pool.submit(guarded, step) for step in steps]
+        if then is not None:
+            then()
+    for future in futures:
+        future.result()
+
+
+def _repository(client: Any, artifact_uri: str) -> Any:
+    """The artifact repository of ``artifact_uri`` (what ``MlflowClient`` builds after looking
+    the location up)."""
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    return get_artifact_repository(artifact_uri, tracking_uri=client.tracking_uri)
+
+
+def _model_file_steps(client: Any, logged: Any, folder: str, remote: bool) -> list[Any]:
+    """Steps that put ``folder``'s files at the logged model's location: one upload per file
+    against a server, else one step (a rename when that location is a local folder)."""
+    if not remote:
+        return [lambda: _place_model_files(client, logged, folder)]
+    repo = _repository(client, logged.artifact_location)
+    return [
+        (lambda path=path, where=where: repo.log_artifact(path, where))
+        for path, where in _files_under(folder)
+    ]
+
+
+def _run_file_steps(
+    client: Any, artifact_uri: str, files: dict[str, Any], model_folder: str
+) -> list[Any]:
+    """Write ``files`` as ``MlflowClient.log_dict`` does (JSON, indent 2, ``default=str``) next
+    to the model folder; one upload step per file into the run's artifacts."""
+    import json
+    import posixpath
+
+    base = os.path.join(os.path.dirname(model_folder), "run-files")
+    repo = _repository(client, artifact_uri)
+    steps = []
+    for name, data in files.items():
+        path = os.path.join(base, *name.split("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            json.dump(data, f, indent=2, default=str)
+        where = posixpath.dirname(name) or None
+        steps.append(lambda path=path, where=where: repo.log_artifact(path, where))
+    return steps
+
+
+def _files_under(folder: str) -> list[tuple[str, str | None]]:
+    """(file, artifact folder or None) for every file under ``folder``, as ``log_artifacts``
+    walks it."""
+    import posixpath
+
+    out = []
+    for root, _, names in os.walk(folder):
+        rel = os.path.relpath(root, folder)
+        where = None if rel == "." else posixpath.join(*rel.split(os.sep))
+        out += [(os.path.join(root, name), where) for name in sorted(names)]
+    return out
 
 
 def finalize_quietly(model_id: str, failed: bool) -> None:
@@ -253,6 +404,43 @@ def finalize_quietly(model_id: str, failed: bool) -> None:
         pass
 
 
+def alias_and_link(
+    client: Any, name: str, alias: str | None, version: str | int, model_id: str | None
+) -> None:
+    """Point ``alias`` (if any) of registered model ``name`` at ``version``, a version this call
+    has just created, and link the logged model ``model_id`` (if any) to it
+    (:func:`link_versions`); against a tracking server both requests go out together.
+
+    The alias is set with the registry's own call, without ``MlflowClient``'s look-up of the
+    registered model (made only to refuse MLflow prompts; the workbench registers models): one
+    round trip fewer.
+
+    Raises:
+        What setting the alias raised; the link is removed again then.
+    """
+    from mlflow.utils.mlflow_tags import MLFLOW_MODEL_VERSIONS
+
+    steps: list[Callable[[], Any]] = []
+    if model_id:
+        steps.append(lambda: link_versions(client, model_id, name, version))
+    set_it = None
+    if alias:
+        registry = client._get_registry_client()  # noqa: SLF001 - vendor-private, here only
+
+        def set_it() -> None:
+            registry.set_registered_model_alias(name, alias, str(version))
+
+    try:
+        _run_steps(steps, threads=1 if _is_remote(client) else 0, then=set_it)
+    except Exception:
+        if model_id:
+            with contextlib.suppress(Exception):  # a display link only
+                client._tracking_client.delete_logged_model_tag(  # noqa: SLF001
+                    model_id, MLFLOW_MODEL_VERSIONS
+                )
+        raise
+
+
 def link_versions(client: Any, model_id: str, name: str, version: str | int) -> None:
     """Tag the logged model with the registry version made from it, as
     ``mlflow.register_model`` does (the MLflow UI lists it); a display link only, so a failure
@@ -263,7 +451,11 @@ def link_versions(client: Any, model_id: str, name: str, version: str | int) -> 
 
     try:
         link = [{"name": name, "version": version}]
-        client.set_logged_model_tags(model_id, {MLFLOW_MODEL_VERSIONS: json.dumps(link)})
+        # The tracking client's call, not MlflowClient's: that one first fetches the logged
+        # model only to word a missing one's error, which is ignored here anyway.
+        client._tracking_client.set_logged_model_tags(  # noqa: SLF001 - vendor-private, here only
+            model_id, {MLFLOW_MODEL_VERSIONS: json.dumps(link)}
+        )
     except Exception:  # a display link only: the version stands without it
         pass
 
@@ -287,4 +479,4 @@ def _place_model_files(client: Any, logged: Any, folder: str) -> None:
                 return
         except OSError:
             pass  # another file system, say: copy below
-    client.log_model_artifacts(logged.model_id, folder)
+    _repository(client, location).log_artifacts(folder)

@@ -19,7 +19,7 @@ from workbench.contract import ModelContract, infer_contract
 from workbench.errors import ModelNotFoundError
 from workbench.workspace import mlflow_client
 
-__all__ = ["contract_for_model", "log_contract", "model_contract", "source_run_id"]
+__all__ = ["contract_for_model", "model_contract", "source_run_id"]
 
 
 def contract_for_model(
@@ -71,15 +71,6 @@ def contract_for_model(
     made.kinds = {**contract.kinds, **made.kinds}
     made.notes = list(dict.fromkeys([*contract.notes, *made.notes]))
     return made
-
-
-def log_contract(contract: ModelContract) -> None:
-    """Log ``contract.json`` to the active run, and the positive label as a tag."""
-    import mlflow
-
-    mlflow.log_dict(contract.to_dict(), ARTIFACT.CONTRACT)
-    if contract.positive_label is not None:
-        mlflow.set_tag(TAG.POSITIVE_LABEL, str(contract.positive_label))
 
 
 def model_contract(model_uri: str) -> ModelContract:

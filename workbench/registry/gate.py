@@ -5,10 +5,13 @@ The policy is the checks' status tags on the version (written by ``run_checks``,
 reason, which the audit log keeps. An alias never moves without an audit entry: when the entry
 cannot be written, the alias is put back.
 
-Alias moves are compare-and-set: under the workspace's audit lock, the holder is read, the chain
+Alias moves are compare-and-set: under the model's audit lock, the holder is read, the chain
 verified, the alias moved and the entry written with the holder it really replaced, so of several
-concurrent promoters each entry names the version it replaced. Promote and rollback refuse to build
-on a broken audit chain (or an alias moved outside the workbench) unless forced with a reason.
+concurrent promoters each entry names the version it replaced. The lock is a file lock on a local
+store and a lock on the tracking server (:mod:`workbench.registry.audit_lock`) on a shared one, so
+it holds across processes and machines; a promoter that cannot get it in time is told to retry.
+Promote and rollback refuse to build on a broken audit chain (or an alias moved outside the
+workbench) unless forced with a reason.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from workbench.registry.audit import (
     record,
     verify_history,
 )
+from workbench.registry.audit_lock import audit_lock
 from workbench.registry.model_version import ModelVersion
 from workbench.registry.policy import GatePolicy, gate_policy
 from workbench.registry.versions import get_version, registered_model
@@ -100,7 +104,7 @@ def promote(
         raise GateError(_refusal(name, target, alias, status))
     if status == "passed":
         status = _judged(name, target, alias, policy, force)
-    with _audit_lock(name):
+    with _audit_lock(client, name, f"promote {name}@{alias} to v{target.version}"):
         _refuse_on_broken_chain(name, alias, force)
         entry = AuditEntry(
             time=utc_now("microseconds"),
@@ -156,7 +160,7 @@ def rollback(
     client = mlflow_client()
     actor = _actor(by, gate_policy(), f"roll back {name}")
     registered_model(client, name)
-    with _audit_lock(name):
+    with _audit_lock(client, name, f"roll back {name}@{alias}"):
         _refuse_on_broken_chain(name, alias, force)
         current = _alias_holder(client, name, alias)
         log = history(name)
@@ -238,12 +242,16 @@ def _refusal(name: str, target: ModelVersion, alias: str, status: str) -> str:
 
 
 def _alias_holder(client: Any, name: str, alias: str) -> int | None:
+    """The version ``alias`` points at; None only when the registry says it points nowhere (an
+    unanswered request raises: an entry must never claim "none" for a holder it could not read)."""
     import mlflow
 
     try:
         return int(client.get_model_version_by_alias(name, alias).version)
-    except mlflow.exceptions.MlflowException:
-        return None
+    except mlflow.exceptions.MlflowException as err:
+        if err.error_code in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST"):
+            return None
+        raise
 
 
 def _actor(by: str | None, policy: GatePolicy, what: str) -> str:
@@ -269,16 +277,16 @@ def _actor(by: str | None, policy: GatePolicy, what: str) -> str:
 
 
 @contextlib.contextmanager
-def _audit_lock(name: str) -> Iterator[None]:
-    """Serialise alias moves of one workspace: read holder, move, record happen as one step.
+def _audit_lock(client: Any, name: str, what: str) -> Iterator[None]:
+    """Serialise alias moves of one model: read holder, move, record happen as one step.
 
-    On a local store every process shares the workspace folder, so a file lock makes the move a
-    compare-and-set. A shared tracking server has no such lock (MLflow offers none); there the
-    chain's head and the holder check catch a move that raced another.
+    On a local store every process shares the workspace folder: a file lock. On a shared tracking
+    server every promoter shares the server: the lock of :mod:`workbench.registry.audit_lock`.
     """
     ws = current_workspace()
     if ws.shared:
-        yield
+        with audit_lock(client, name, what):
+            yield
         return
     import fcntl
 
@@ -320,9 +328,21 @@ def _move_alias(client: Any, entry: AuditEntry) -> AuditEntry:
                 client.delete_registered_model_alias(name, alias)
             else:
                 client.set_registered_model_alias(name, alias, str(entry.old_version))
-        finally:
-            raise RegistryError(
-                f"writing the audit entry for {name}@{alias} failed ({err}); the alias was "
-                "put back where it was."
-            ) from err
+        except Exception:
+            old = f"v{entry.old_version}" if entry.old_version is not None else "nothing"
+            then = (
+                f"@{alias} may point at v{entry.new_version} (it was {old}) without a complete "
+                f"audit entry: `workbench history {name} --verify` says what the log lacks; "
+                "once the server answers, promote again (force with a reason if it refuses)."
+            )
+            error = RegistryError(
+                f"writing the audit entry for {name}@{alias} failed ({err}), and putting the "
+                f"alias back failed too. {then}"
+            )
+            error.then = then  # type: ignore[attr-defined] - kept when the server's loss is said
+            raise error from err
+        raise RegistryError(
+            f"writing the audit entry for {name}@{alias} failed ({err}); the alias was put "
+            "back where it was. Retry once the tracking server answers."
+        ) from err
     return entry

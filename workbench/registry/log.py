@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from workbench._core.names import TAG
+from workbench._core.names import ARTIFACT, TAG
 from workbench._core.profile import (
     PROFILE_FILE,
     REFERENCE_FILE,
@@ -30,6 +31,7 @@ from workbench._core.remote import speaks_for_server
 from workbench._core.tasks import metrics as task_metrics
 from workbench._core.tasks import predict, task_of_estimator
 from workbench._core.text import VERSION, git_commit, user_name
+from workbench._core.unreachable import quick_failures, server_down, unreachable
 from workbench.contract import ModelContract
 from workbench.errors import (
     DataError,
@@ -40,12 +42,11 @@ from workbench.errors import (
     SchemaMismatchError,
 )
 from workbench.registry._mlflow_private import (
-    finalize_quietly,
     log_logged_model,
     save_sklearn_flavor,
     staging_dir,
 )
-from workbench.registry.contracts import contract_for_model, log_contract
+from workbench.registry.contracts import contract_for_model
 from workbench.registry.model_version import ModelVersion
 from workbench.registry.trust import (
     pip_requirements,
@@ -327,8 +328,10 @@ def _log_run(
     * the skops file is written without JSON indentation (skops indents ``schema.json``, which
       is most of its dump time) and audited from its schema instead of a full reload; the
       serving-input reload is skipped (the stage-2 reload check does it);
-    * the run's tags go in with the run, its params and metrics in one batch, both datasets in
-      one call, and a local model folder is moved into place rather than copied.
+    * the run's tags go in with the run, its params, metrics and the positive label's tag in one
+      batch, both datasets in one call, and a local model folder is moved into place;
+    * against a server, requests that do not depend on each other go out together and CPU work
+      is done while a request is under way (:func:`log_logged_model`); no run URL is printed.
 
     Everything that can fail on the model (serialization, trusted types, signature, dataset
     digests) runs before the run is created.
@@ -342,35 +345,58 @@ def _log_run(
         experiment_id, mlflow_model, datasets = _prepare(
             ws, model, folder, name, sig_frame, x_eval, trusted, lineage, eval_pred
         )
-        with mlflow.start_run(
-            experiment_id=experiment_id, run_name=f"train-{name}", tags=tags
-        ) as run:
-            logged = None
-            try:
-                logged = log_logged_model(
-                    run.info.run_id,
-                    experiment_id,
-                    mlflow_model,
-                    folder,
-                    params={k: str(v)[:500] for k, v in params.items()},
-                    metrics={
-                        k: float(v) for k, v in metrics.items() if v is not None and np.isfinite(v)
-                    },
-                    datasets=datasets,
-                )
-                _log_check_baseline(model, sig_frame, x_eval)
-                if contract is not None:
-                    log_contract(contract)
-            except Exception as err:
-                if logged is not None:
-                    finalize_quietly(logged.model_id, failed=True)
-                mlflow.set_tag(TAG.ERROR, str(err)[:500])
-                mlflow.end_run(status="FAILED")
-                raise RegistryError(
-                    f"logging model {name!r} to MLflow failed: {err}. The run "
-                    f"{run.info.run_id} is marked FAILED and no version was registered."
-                ) from err
+        # the checks' baseline files (CPU) are made while the run and the model are created
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-files") as pool:
+            run_files = pool.submit(_run_files, model, sig_frame, x_eval, contract)
+            with mlflow.start_run(
+                experiment_id=experiment_id, run_name=f"train-{name}", tags=tags
+            ) as run:
+                try:
+                    logged = log_logged_model(
+                        run.info.run_id,
+                        experiment_id,
+                        mlflow_model,
+                        folder,
+                        params={k: str(v)[:500] for k, v in params.items()},
+                        metrics={k: float(v) for k, v in metrics.items() if _finite(v)},
+                        datasets=datasets,
+                        tags=_file_tags(contract),
+                        run_files=run_files.result,
+                        run_artifact_uri=run.info.artifact_uri,
+                        finish=mlflow.end_run,  # the run ends while the model is marked READY
+                    )
+                except Exception as err:  # the logged model is marked FAILED already
+                    reason = unreachable(err)
+                    if reason is not None:  # the server is gone: say so, without waiting on it
+                        with quick_failures(), suppress(Exception):
+                            mlflow.end_run("FAILED")  # off this process's run stack, at least
+                        left = f"No version was registered; run {run.info.run_id} may stay RUNNING."
+                        raise server_down(f"logging model {name!r}", reason, then=left) from err
+                    _mark_failed(run.info.run_id, err)
+                    raise RegistryError(
+                        f"logging model {name!r} to MLflow failed: {err}. The run "
+                        f"{run.info.run_id} is marked FAILED and no version was registered."
+                    ) from err
     return mlflow_model.get_model_info(logged).model_uri, run.info.run_id, experiment_id
+
+
+def _finite(value: Any) -> bool:
+    return value is not None and bool(np.isfinite(value))
+
+
+def _mark_failed(run_id: str, err: Exception) -> None:
+    """Tag run ``run_id`` with the error and end it FAILED (it may have ended already: the run
+    ends while the model's last step runs)."""
+    import mlflow
+
+    active = mlflow.active_run()
+    if active is not None and active.info.run_id == run_id:
+        mlflow.set_tag(TAG.ERROR, str(err)[:500])
+        mlflow.end_run(status="FAILED")
+        return
+    client = mlflow.MlflowClient()
+    client.set_tag(run_id, TAG.ERROR, str(err)[:500])
+    client.set_terminated(run_id, status="FAILED")
 
 
 @contextmanager
@@ -398,26 +424,42 @@ def _prepare(
     eval_pred: np.ndarray | None,
 ) -> tuple[str, Any, list[tuple[Any, str]]]:
     """The experiment id, the model's files written to ``folder`` and the lineage datasets:
-    everything that can fail on the model, done before a run exists."""
-    from mlflow.models import infer_signature
-
+    everything that can fail on the model, done before a run exists. Against a tracking server
+    the experiment is looked up (or created) while the files are written."""
     try:
-        experiment_id = ws.experiment_id(name)
-        preds = eval_pred[:50] if eval_pred is not None else model.predict(x_eval.head(50))
-        signature = infer_signature(sig_frame, preds)
-        mlflow_model = save_sklearn_flavor(
-            trusted_skops_bytes(model, trusted),
-            folder,
-            signature=signature,
-            input_example=sig_frame.head(5),
-            trusted=trusted,
-            requirements=pip_requirements(model),
-        )
-        return experiment_id, mlflow_model, _lineage_datasets(lineage)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-lookup") as pool:
+            lookup = pool.submit(ws.experiment_id, name) if ws.shared else None
+            experiment_id = ws.experiment_id(name) if lookup is None else None
+            mlflow_model = _model_files(model, folder, sig_frame, x_eval, trusted, eval_pred)
+            datasets = _lineage_datasets(lineage)
+            experiment_id = lookup.result() if lookup is not None else experiment_id
+        return experiment_id, mlflow_model, datasets
     except ModelError:
         raise
     except Exception as err:
         raise RegistryError(f"cannot prepare the MLflow run for model {name!r}: {err}") from err
+
+
+def _model_files(
+    model: Any,
+    folder: str,
+    sig_frame: pd.DataFrame,
+    x_eval: pd.DataFrame,
+    trusted: list[str],
+    eval_pred: np.ndarray | None,
+) -> Any:
+    """Write the model's MLflow folder (flavor, skops file, signature, example, requirements)."""
+    from mlflow.models import infer_signature
+
+    preds = eval_pred[:50] if eval_pred is not None else model.predict(x_eval.head(50))
+    return save_sklearn_flavor(
+        trusted_skops_bytes(model, trusted),
+        folder,
+        signature=infer_signature(sig_frame, preds),
+        input_example=sig_frame.head(5),
+        trusted=trusted,
+        requirements=pip_requirements(model),
+    )
 
 
 def _lineage_datasets(lineage) -> list[tuple[Any, str]]:
@@ -431,12 +473,23 @@ def _lineage_datasets(lineage) -> list[tuple[Any, str]]:
     return out
 
 
-def _log_check_baseline(model: Any, sig_frame: pd.DataFrame, x_eval: pd.DataFrame) -> None:
-    """Log what the pre-deployment checks compare against: ``profile.json`` (the training data's
-    profile) and ``reference.json`` (rows and the model's predictions on them at log time)."""
-    import mlflow
+def _run_files(
+    model: Any, sig_frame: pd.DataFrame, x_eval: pd.DataFrame, contract: ModelContract | None
+) -> dict[str, Any]:
+    """The run's files: what the pre-deployment checks compare against (``profile.json``: the
+    training data's profile; ``reference.json``: rows and the model's predictions on them at
+    log time) and the contract (``contract.json``)."""
+    files: dict[str, Any] = {
+        PROFILE_FILE: training_profile(sig_frame),
+        REFERENCE_FILE: reference_predictions(model, [sig_frame.head(5), signature_frame(x_eval)]),
+    }
+    if contract is not None:
+        files[ARTIFACT.CONTRACT] = contract.to_dict()
+    return files
 
-    mlflow.log_dict(training_profile(sig_frame), PROFILE_FILE)
-    example = sig_frame.head(5)
-    reference = reference_predictions(model, [example, signature_frame(x_eval)])
-    mlflow.log_dict(reference, REFERENCE_FILE)
+
+def _file_tags(contract: ModelContract | None) -> dict[str, str]:
+    """The contract's positive label as a run tag."""
+    if contract is None or contract.positive_label is None:
+        return {}
+    return {TAG.POSITIVE_LABEL: str(contract.positive_label)}

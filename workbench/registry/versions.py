@@ -7,13 +7,15 @@ the CLI and the gate read.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from workbench._core.names import TAG
 from workbench._core.refs import parse_model_uri, registry_version, version_uri
 from workbench._core.remote import speaks_for_server
+from workbench._core.unreachable import unreachable
 from workbench.errors import ModelNotFoundError, RegistryError
-from workbench.registry._mlflow_private import link_versions
+from workbench.registry._mlflow_private import alias_and_link
 from workbench.registry.model_version import ModelVersion
 from workbench.workspace import mlflow_client
 
@@ -28,8 +30,12 @@ __all__ = [
 
 
 def model_names() -> list[str]:
-    """Names of the registered models in the current workspace, sorted."""
-    return sorted(m.name for m in mlflow_client().search_registered_models())
+    """Names of the registered models in the current workspace, sorted (the audit's lock models,
+    which live for the moment of a promotion on a shared server, left out)."""
+    from workbench.registry.audit_lock import LOCK_PREFIX
+
+    found = mlflow_client().search_registered_models()
+    return sorted(m.name for m in found if not m.name.startswith(LOCK_PREFIX))
 
 
 @speaks_for_server("listing the versions")
@@ -82,6 +88,8 @@ def registered_model(client: Any, name: str) -> Any:
     try:
         return client.get_registered_model(name)
     except mlflow.exceptions.MlflowException as err:
+        if unreachable(err):
+            raise  # the server did not answer: not "no such model"
         known = ", ".join(m.name for m in client.search_registered_models(max_results=20))
         raise ModelNotFoundError(
             f"no registered model called {name!r} (known: {known or 'none yet'}): "
@@ -134,9 +142,12 @@ def register_version(
     model_id = logged_uri.removeprefix("models:/") if _is_logged(logged_uri) else None
 
     def create_version():
+        # await_creation_for=0: MLflow's wait logs "Waiting up to 300 seconds ..." even when the
+        # version is READY at once (it is on MLflow's own stores); _ready waits when it is not.
         return client.create_model_version(
-            name, logged_uri, run_id=run_id, tags=tags, description=description, model_id=model_id
-        )
+            name, logged_uri, run_id=run_id, tags=tags, description=description,
+            model_id=model_id, await_creation_for=0,
+        )  # fmt: skip
 
     try:
         try:
@@ -152,22 +163,39 @@ def register_version(
                         f"cannot create registered model {name!r}: {exists}"
                     ) from exists
             mv = create_version()
+        mv = _ready(client, mv)
     except RegistryError:
         raise
     except Exception as err:
         raise RegistryError(f"registering a version of {name!r} failed: {err}") from err
-    try:
-        if alias:
-            client.set_registered_model_alias(name, alias, mv.version)
+    try:  # as mlflow.register_model does, the logged model lists its versions (a display link)
+        alias_and_link(client, name, alias, mv.version, model_id)
     except Exception as err:
         client.delete_model_version(name, mv.version)  # no half-written entry
         raise RegistryError(
             f"pointing @{alias} at {name} version {mv.version} failed ({err}); "
             "the version was removed again."
         ) from err
-    if model_id:  # as mlflow.register_model does: the logged model lists its versions
-        link_versions(client, model_id, mv.name, mv.version)
     return mv.version
+
+
+def _ready(client: Any, mv: Any, timeout: float = 300.0) -> Any:
+    """``mv`` once it left PENDING_REGISTRATION (at once on MLflow's own stores); a version
+    that failed or stayed pending is deleted and reported."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while mv.status == "PENDING_REGISTRATION" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        mv = client.get_model_version(mv.name, mv.version)
+    if mv.status != "READY":
+        with contextlib.suppress(Exception):
+            client.delete_model_version(mv.name, mv.version)
+        raise RegistryError(
+            f"version {mv.version} of {mv.name!r} did not become READY (status {mv.status}: "
+            f"{mv.status_message or 'no message'}); it was removed. Log the model again."
+        )
+    return mv
 
 
 def _is_logged(uri: str) -> bool:

@@ -359,6 +359,8 @@ def _status(paths: TeamPaths) -> TeamServer:
     stopped = "stopped_at" in state
     mlflow_pid = mlflow.get("pid") if mlflow.get("pid") and _is_mlflow(mlflow["pid"]) else None
     pg_pid = pg.get("pid") if server.alive(pg.get("pid")) and _is_postgres(pg["pid"]) else None
+    if pg_pid is None and pg.get("port") and not stopped:  # restarted by hand: a new pid
+        pg_pid = postgres.postmaster_pid(paths.pgdata, pg["port"])
     stale = []
     if mlflow.get("pid") and not mlflow_pid and not stopped:
         stale.append(f"MLflow server pid {mlflow['pid']} (port {mlflow.get('port')}) is gone")

@@ -24,7 +24,14 @@ from pathlib import Path
 from workbench._core.process import HOST
 from workbench.team.state import TeamError
 
-__all__ = ["PgCluster", "database_uri", "find_pg_bin", "prepare_databases", "service_user"]
+__all__ = [
+    "PgCluster",
+    "database_uri",
+    "find_pg_bin",
+    "postmaster_pid",
+    "prepare_databases",
+    "service_user",
+]
 
 SUPERUSER = "workbench"
 ROLE = "mlflow"
@@ -208,20 +215,29 @@ class PgCluster:
 
     def pid(self) -> int | None:
         """The postmaster's pid while it runs, else None."""
-        try:
-            first = (self.pgdata / "postmaster.pid").read_text().splitlines()[0]
-            pid = int(first)
-        except (OSError, ValueError, IndexError):
-            return None
-        import psutil
+        return postmaster_pid(self.pgdata)
 
-        try:
-            proc = psutil.Process(pid)
-            if proc.status() == psutil.STATUS_ZOMBIE or "postgres" not in proc.name():
-                return None
-        except psutil.Error:
+
+def postmaster_pid(pgdata: Path, port: int | None = None) -> int | None:
+    """The pid of the postmaster running on ``pgdata`` (and listening on ``port``, when given),
+    from its ``postmaster.pid``; None when none runs. A cluster restarted by hand (``pg_ctl
+    restart``) has a new pid: this finds it."""
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+        pid = int(lines[0])
+        if port is not None and int(lines[3]) != int(port):
             return None
-        return pid
+    except (OSError, ValueError, IndexError):
+        return None
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE or "postgres" not in proc.name():
+            return None
+    except psutil.Error:
+        return None
+    return pid
 
 
 def prepare_databases(port: int, superuser_password: str, role_password: str) -> None:

@@ -104,6 +104,7 @@ def test_the_decorator_turns_a_refusal_into_one_error_and_passes_the_rest(monkey
     ) as caught:
         refused()
     assert isinstance(caught.value.__cause__, MlflowException)
+
     @speaks_for_server("reading")
     def missing():
         try:
