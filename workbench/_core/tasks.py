@@ -135,6 +135,7 @@ def metrics(
     classes: Any = None,
     names: Iterable[str] | None = None,
     positive_label: Any = None,
+    sample_weight: Any = None,
 ) -> dict[str, float]:
     """The task's metrics of predictions ``pred`` (and probabilities ``proba``) against ``y``.
 
@@ -149,25 +150,30 @@ def metrics(
         classes: The model's ``classes_`` (for ROC AUC and log loss on probabilities).
         names: Keep only these metrics (default: all the task has).
         positive_label: The class precision, recall, F1 and ROC AUC are measured on (binary).
+        sample_weight: How many rows each ``(y, pred)`` stands for (counted pairs).
     """
     from sklearn import metrics as skm
 
     y_arr = np.asarray(y)
     pred = np.asarray(pred)
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
     mask = pd.notna(y_arr)
     if not mask.all():
         y_arr, pred = y_arr[mask], pred[mask]
         proba = None if proba is None else np.asarray(proba)[mask]
+        w = None if w is None else w[mask]
     if not len(y_arr):
         return {}
     if task == "regression":
         out = {
-            "rmse": float(np.sqrt(skm.mean_squared_error(y_arr, pred))),
-            "mae": float(skm.mean_absolute_error(y_arr, pred)),
-            "r2": float(skm.r2_score(y_arr, pred)) if len(y_arr) > 1 else float("nan"),
+            "rmse": float(np.sqrt(skm.mean_squared_error(y_arr, pred, sample_weight=w))),
+            "mae": float(skm.mean_absolute_error(y_arr, pred, sample_weight=w)),
+            "r2": float(skm.r2_score(y_arr, pred, sample_weight=w))
+            if len(y_arr) > 1
+            else float("nan"),
         }
     else:
-        out = _classification_metrics(y_arr, pred, proba, classes, positive_label)
+        out = _classification_metrics(y_arr, pred, proba, classes, positive_label, w)
     return out if names is None else {k: v for k, v in out.items() if k in set(names)}
 
 
@@ -177,7 +183,7 @@ def final_step(model: Any) -> Any:
     return final_step(steps[-1][1]) if steps else model
 
 
-def _classification_metrics(y, pred, proba, classes, positive_label=None) -> dict[str, float]:
+def _classification_metrics(y, pred, proba, classes, positive_label=None, w=None):
     from sklearn import metrics as skm
 
     labels = _labels(y, pred)
@@ -187,20 +193,20 @@ def _classification_metrics(y, pred, proba, classes, positive_label=None) -> dic
     # one pass for the three: precision_score, recall_score and f1_score each call this
     if binary:  # per the positive label, present in this batch or not
         scores = skm.precision_recall_fscore_support(
-            y, pred, labels=[pos_label], average=None, zero_division=0
+            y, pred, labels=[pos_label], average=None, zero_division=0, sample_weight=w
         )
         precision, recall, f1 = (float(s[0]) for s in scores[:3])
     else:
         precision, recall, f1, _ = skm.precision_recall_fscore_support(
-            y, pred, average=average, zero_division=0
+            y, pred, average=average, zero_division=0, sample_weight=w
         )
     out = {
-        "accuracy": float(skm.accuracy_score(y, pred)),
+        "accuracy": float(skm.accuracy_score(y, pred, sample_weight=w)),
         "precision": float(precision),
         "recall": float(recall),
         "f1": float(f1),
     }
-    if proba is not None and len(np.unique(y)) > 1:
+    if proba is not None and w is None and len(np.unique(y)) > 1:
         try:
             if binary and proba.shape[1] == 2:
                 order = list(classes) if classes is not None else sorted(labels.tolist())

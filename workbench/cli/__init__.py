@@ -193,6 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--timeout", type=float, default=900, help="seconds a notebook cell may run")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--engine",
+        choices=("pandas", "spark"),
+        default="pandas",
+        help="pandas: this process (default); spark: per-column summaries on Spark (PySpark, "
+        "Java); the data may then be Parquet folders or table names",
+    )
+    p.add_argument("--spark-master", metavar="URL", help="Spark master for --engine spark")
     return parser
 
 
@@ -373,14 +381,20 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     from workbench._core.names import ARTIFACT
     from workbench._core.results import timestamped_folder
     from workbench._core.text import first_line
-    from workbench.errors import DataFileError, NotebookError
+    from workbench.errors import DataFileError, NotebookError, UsageError
     from workbench.runner import run_notebook
     from workbench.workspace import current_workspace
 
     ws = current_workspace()
+    spark = args.engine == "spark"
+    if args.spark_master and not spark:
+        raise UsageError("--spark-master applies to --engine spark: add it, or drop the master.")
     files = {}
     for what, path in (("reference", args.reference), ("current", args.current)):
         file = Path(path).expanduser()
+        if spark and (file.exists() or not (os.sep in path or file.suffix)):
+            files[what] = str(file.resolve()) if file.exists() else path  # a table name
+            continue
         if not file.is_file():
             raise DataFileError(
                 f"{what} data file {path} does not exist: give a CSV or Parquet file."
@@ -401,9 +415,13 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         "drift_share": args.drift_share,
         "fail_on_drift": False,
         "fail_on_invalid": False,
+        **({"engine": "spark", "spark_master": args.spark_master} if spark else {}),
     }
+    notebook = _monitor_notebook(ws.root)
+    if spark and '"engine = ' not in Path(notebook).read_text():
+        raise UsageError(f"{notebook} has no engine parameter: update it from the package's copy.")
     try:
-        run = run_notebook(_monitor_notebook(ws.root), params, timeout=args.timeout)
+        run = run_notebook(notebook, params, timeout=args.timeout)
     except NotebookError as err:
         data_error = _data_error_named(getattr(err.__cause__, "ename", ""))
         if data_error is not None:  # bad input found inside the notebook: exit 2, not 1

@@ -17,6 +17,10 @@ What lives where:
   or identifiers and dates inferred), each skipped one with its reason
 * :mod:`~workbench.monitoring.statistics`   per-column statistics (Evidently's scores and verdicts, in
   numpy, on all rows) and the corrected decision (Holm over the columns, a minimum effect)
+* :mod:`~workbench.monitoring.summaries`    the same tests read from per-column summaries (counts,
+  histograms), with proven bounds where binned
+* :mod:`~workbench.monitoring.spark_drift`  ``drift_report(..., engine="spark")``: the summaries
+  computed where the data lives (:mod:`workbench.spark.statistics`)
 * :mod:`~workbench.monitoring.scoring`      the model: its registry identity, its predictions, its
   performance
 * :mod:`~workbench.monitoring.evidently_adapter`  the Evidently report (the only module importing

@@ -57,6 +57,9 @@ def drift_report(
     seed: int = 0,
     progress: Progress | None = None,
     allow_pickle: bool = False,
+    engine: str = "pandas",
+    spark: Any = None,
+    master: str | None = None,
 ) -> DriftResult:
     """Compare ``current`` with ``reference`` and say which columns drifted, with an Evidently report.
 
@@ -97,6 +100,12 @@ def drift_report(
         progress: ``progress(step, fraction)`` callback.
         allow_pickle: Load ``model`` although its format could run code when loaded (pickle,
             untrusted skops types); without it such a model is refused before it is loaded.
+        engine: ``pandas`` (this process) or ``spark``: per-column summaries computed where the
+            data lives, the same tests, thresholds and corrections
+            (:mod:`~workbench.monitoring.spark_drift`); the tables may then also be Spark
+            DataFrames, Parquet folders or table names.
+        spark: An existing SparkSession (a cluster's); ``engine="spark"`` only.
+        master: A Spark master URL for a new session (default ``local[*]``).
 
     Returns:
         A :class:`~workbench.monitoring.result.DriftResult`.
@@ -111,6 +120,31 @@ def drift_report(
             an ``ignore`` name that is no column of either table.
     """
     _check_choices(on_invalid, correction, alpha)
+    if engine != "pandas" or spark is not None or master is not None:
+        if engine != "spark":
+            raise UsageError(
+                f"engine must be 'pandas' or 'spark' (spark=, master=), got {engine!r}."
+            )
+        from workbench.monitoring.spark_drift import drift_on_spark
+
+        options = {
+            "drift_share": drift_share,
+            "thresholds": thresholds,
+            "methods": methods,
+            "ignore": ignore,
+            "alpha": alpha,
+            "correction": correction,
+            "min_rows": min_rows,
+            "null_surge": null_surge,
+            "on_invalid": on_invalid,
+            "max_report_rows": max_report_rows,
+            "build_report": build_report,
+            "data_ids": data_ids,
+            "seed": seed,
+            "progress": progress,
+            "allow_pickle": allow_pickle,
+        }
+        return drift_on_spark(reference, current, model, target, spark, master, **options)
     step = as_progress(progress)
     step("loading the data", 0.05)
     ids = dict(data_ids or {})
@@ -135,15 +169,10 @@ def drift_report(
         roles_from="the model contract" if contract else "inferred from the reference table",
     )
     step("validating", 0.1)
-    checks = {
-        # a target the user named must be in the reference; the contract's may be absent
-        "target": target if (named_target or (target in ref.columns)) else None,
-        "min_rows": min_rows,
-        "null_surge": null_surge,
-        "ignore": [*ignore, *_optional_columns(ref, contract, target)],
-        "optional": [target] if target else [],
-    }
-    result.reasons = validate(ref, cur, **checks, on_invalid=on_invalid)
+    checks = _checks(named_target, target, list(ref.columns), ignore, contract)
+    result.reasons = validate(
+        ref, cur, **checks, min_rows=min_rows, null_surge=null_surge, on_invalid=on_invalid
+    )
     if result.reasons:
         result.valid = False
         return result
@@ -224,12 +253,22 @@ def _contract(model: str) -> ModelContract | None:
         raise ModelNotFoundError(f"{err} Or run without a model for data drift only.") from err
 
 
-def _optional_columns(ref: pd.DataFrame, contract: ModelContract | None, target: str | None):
+def _checks(named_target, target, ref_columns, ignore, contract) -> dict[str, Any]:
+    """The validation's target, ignored and optional columns."""
+    return {
+        # a target the user named must be in the reference; the contract's may be absent
+        "target": target if (named_target or (target in ref_columns)) else None,
+        "ignore": [*ignore, *_optional_columns(ref_columns, contract, target)],
+        "optional": [target] if target else [],
+    }
+
+
+def _optional_columns(ref_columns: list[str], contract: ModelContract | None, target: str | None):
     """Columns the batch may lack: with a model, every column its contract does not need."""
     if contract is None:
         return []
     needed = set(contract.features) | {target}
-    return [c for c in ref.columns if c not in needed]
+    return [c for c in ref_columns if c not in needed]
 
 
 def _load(data: Any, what: str, ids: dict[str, str]) -> pd.DataFrame:
@@ -271,14 +310,28 @@ def _score_and_measure(
     ref, cur, task = score_tables(
         model, ref, cur, target, contract.task if contract else identity.task, allow_pickle
     )
-    label = {
+    label = _labels(contract)
+    ref_perf = cur_perf = None
+    if target and target in ref.columns:
+        ref_perf = performance(ref[target], ref[PREDICTION], task, **label)
+    if target and target in cur.columns:
+        cur_perf = performance(cur[target], cur[PREDICTION], task, **label)
+    _record_performance(result, contract, task, target, ref_perf, cur_perf)
+    return ref, cur, task
+
+
+def _labels(contract: ModelContract | None) -> dict[str, Any]:
+    return {
         "positive_label": contract.positive_label if contract else None,
         "classes": contract.labels if contract else None,
     }
-    if target and target in ref.columns:
-        result.reference_table_performance = performance(
-            ref[target], ref[PREDICTION], task, **label
-        )
+
+
+def _record_performance(result, contract, task, target, ref_perf, cur_perf) -> None:
+    """The model's performance on the reference table and the batch (None: no labels), and the
+    figures it is compared with (the contract's, else the reference table's)."""
+    if ref_perf is not None:
+        result.reference_table_performance = ref_perf
     if contract is not None and contract.reference:
         result.reference_performance = reference_metrics(contract.reference, task)
         result.reference_source = "held-out eval data when the version was logged (model contract)"
@@ -288,11 +341,10 @@ def _score_and_measure(
             "the reference table (no model contract with reference figures; a model scored on "
             "its own training data looks better than it is)"
         )
-    if target and target in cur.columns:
-        result.performance = performance(cur[target], cur[PREDICTION], task, **label)
+    if cur_perf is not None:
+        result.performance = cur_perf
     else:
         result.performance_note = (
             f"not measured: the current batch has no labels (no {target!r} column). That is "
             "fine: drift is tested on the features and the prediction."
         )
-    return ref, cur, task

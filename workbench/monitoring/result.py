@@ -147,6 +147,8 @@ class DriftResult(Result):
         roles_from: Where the column roles came from (the model contract, or inferred).
         model_uri, model_name, model_version: The model scored, when one was given.
         data_ids: How the two tables were identified (file names, demo day, content hashes).
+        engine: Where the statistics were computed: ``pandas`` (on the rows, in this process)
+            or ``spark`` (per-column summaries computed where the data lives).
 
     Example:
         >>> r = DriftResult(valid=False, reasons=["column 'income': 65% missing"])
@@ -180,6 +182,7 @@ class DriftResult(Result):
     model_version: str | None = None
     target: str | None = None
     data_ids: dict[str, str] = field(default_factory=dict)
+    engine: str = "pandas"
     created_at: str = field(default_factory=utc_now)
     report_path: str | None = None
     run_id: str | None = None

@@ -121,9 +121,11 @@ def performance(
     task: str,
     positive_label: Any = None,
     classes: list[Any] | None = None,
+    weights: Any = None,
 ) -> dict[str, float]:
     """The task's :data:`PERFORMANCE_METRICS` of ``y_pred`` against ``y_true`` (rows without a
-    label left out; empty when none has one).
+    label left out; empty when none has one); ``weights``: how many rows each pair stands for
+    (the Spark engine's counted ``(label, prediction)`` pairs).
 
     Binary precision, recall and F1 are measured on ``positive_label`` (the model contract's);
     ``classes`` is the model's class order.
@@ -136,7 +138,13 @@ def performance(
     """
     names = PERFORMANCE_METRICS["regression" if task == "regression" else "classification"]
     return metrics(
-        y_true, y_pred, task=task, names=names, positive_label=positive_label, classes=classes
+        y_true,
+        y_pred,
+        task=task,
+        names=names,
+        positive_label=positive_label,
+        classes=classes,
+        sample_weight=weights,
     )
 
 

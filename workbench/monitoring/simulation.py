@@ -41,9 +41,11 @@ def batches(
     current: str | os.PathLike | None = None,
     day: int = 3,
     scenario: str = "gradual_shift",
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    engine: str = "pandas",
+) -> tuple[Any, Any, dict[str, str]]:
     """The two tables to compare and their identifiers: the files when given, else the demo
-    reference and demo production day ``day`` of ``scenario``.
+    reference and demo production day ``day`` of ``scenario``. With ``engine="spark"`` a given
+    file, folder or table name is passed on as it is, for Spark to read where it lives.
 
     Raises:
         DataFileError: a file does not exist or does not parse.
@@ -53,8 +55,9 @@ def batches(
     demo_ref, demo_cur = (None, None)
     if reference is None or current is None:
         demo_ref, demo_cur = demo_data(day, scenario)
-    ref = load_table(reference) if reference is not None else demo_ref
-    cur = load_table(current) if current is not None else demo_cur
+    load = load_table if engine != "spark" else (lambda given: given)
+    ref = load(reference) if reference is not None else demo_ref
+    cur = load(current) if current is not None else demo_cur
     ids = {
         "reference": str(reference) if reference is not None else "demo reference",
         "current": str(current) if current is not None else f"demo day {day} ({scenario})",

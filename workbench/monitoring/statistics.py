@@ -195,7 +195,13 @@ def choose_method(ref: pd.Series, cur: pd.Series, kind: str) -> str:
         n_values = 6  # more than five whatever the current data holds
     else:
         n_values = len(pd.unique(np.concatenate([np.asarray(ref_unique), cur.unique()])))
-    if len(ref) <= SMALL_REFERENCE:
+    return _method_for(len(ref), n_values, kind)
+
+
+def _method_for(n_ref: int, n_values: int, kind: str) -> str:
+    """Evidently's method for ``n_ref`` cleaned reference rows and ``n_values`` distinct values
+    (6 for a numerical column with more than five reference values)."""
+    if n_ref <= SMALL_REFERENCE:
         if kind == "numerical" and n_values > 5:
             return "ks"
         return "chisquare" if n_values > 2 else "z"
@@ -215,8 +221,6 @@ def column_stat(
     """Score one column (undecided): ``ref`` and ``cur`` are cleaned (see :func:`clean`) and
     non-empty. ``method``/``threshold`` replace Evidently's choice and default."""
     method = method or choose_method(ref, cur, kind)
-    _, default, above = METHODS[method]
-    threshold = default if threshold is None else float(threshold)
     counts = None
     if kind == "numerical":
         p_value, effect, _ = _numeric_evidence(ref, cur)
@@ -229,6 +233,14 @@ def column_stat(
         score = p_value  # the same scipy K-S p-value Evidently reads
     else:
         score = float(_SCORERS[method](ref, cur, kind, counts))
+    return _scored(name, kind, method, score, threshold, p_value, effect)
+
+
+def _scored(name, kind, method, score, threshold, p_value, effect) -> ColumnStat:
+    """The undecided :class:`ColumnStat` with Evidently's verdict on ``score`` (``threshold``
+    None: the method's default)."""
+    _, default, above = METHODS[method]
+    threshold = default if threshold is None else float(threshold)
     drifted = score >= threshold if above else score < threshold
     if method == "ks":
         drifted = score <= threshold
@@ -350,7 +362,7 @@ def _cdf_distances(u: np.ndarray, v: np.ndarray) -> tuple[float, float]:
 
 def _numeric_evidence(ref: pd.Series, cur: pd.Series) -> tuple[float, float, float]:
     """K-S p-value, normed Wasserstein distance and K-S statistic of two numeric samples."""
-    from scipy.stats import distributions, ks_2samp
+    from scipy.stats import ks_2samp
 
     u = np.sort(ref.to_numpy(dtype=float))
     v = np.sort(cur.to_numpy(dtype=float))
@@ -359,9 +371,16 @@ def _numeric_evidence(ref: pd.Series, cur: pd.Series) -> tuple[float, float, flo
     if max(len(u), len(v)) <= _EXACT_KS:
         p = float(ks_2samp(u, v)[1])
     else:  # scipy's own asymptotic branch, on the distance computed above
-        m, n = sorted([float(len(u)), float(len(v))], reverse=True)
-        p = float(np.clip(distributions.kstwo.sf(d, np.round(m * n / (m + n))), 0.0, 1.0))
+        p = _ks_asymptotic(d, len(u), len(v))
     return p, effect, d
+
+
+def _ks_asymptotic(d: float, n_u: int, n_v: int) -> float:
+    """The K-S p-value of distance ``d`` by Smirnov's law with the effective sample size."""
+    from scipy.stats import distributions
+
+    m, n = sorted([float(n_u), float(n_v)], reverse=True)
+    return float(np.clip(distributions.kstwo.sf(d, np.round(m * n / (m + n))), 0.0, 1.0))
 
 
 def _categorical_evidence(r: np.ndarray, c: np.ndarray) -> tuple[float, float]:
@@ -418,19 +437,25 @@ def _chisquare(ref: pd.Series, cur: pd.Series, kind: str, counts=None) -> float:
 
     r, c = counts if counts is not None else _counts(ref, cur)
     with np.errstate(divide="ignore", invalid="ignore"):  # a value new in the batch: p = 0
-        return chisquare(c, r * (len(cur) / len(ref)))[1]
+        return chisquare(c, r * (c.sum() / r.sum()))[1]
 
 
 def _z(ref: pd.Series, cur: pd.Series, kind: str, counts=None) -> float:
+    rc, cc = ref.value_counts(), cur.value_counts()
+    return _z_counts(rc.index.tolist(), rc.to_numpy(), cc.index.tolist(), cc.to_numpy())
+
+
+def _z_counts(ref_values, ref_counts, cur_values, cur_counts) -> float:
+    """Evidently's Z-test p-value from each sample's distinct values and their counts."""
     from scipy.stats import norm
 
-    ru, cu = ref.unique(), cur.unique()
+    ru, cu = list(ref_values), list(cur_values)
     if len(ru) == 1 and len(cu) == 1 and ru[0] == cu[0]:
         return 1.0
     first = sorted(set(ru) | set(cu))[0]
-    n1, n2 = len(ref), len(cur)
-    p1 = float((ref != first).sum()) / n1
-    p2 = float((cur != first).sum()) / n2
+    n1, n2 = float(np.sum(ref_counts)), float(np.sum(cur_counts))
+    p1 = float(sum(k for v, k in zip(ru, ref_counts, strict=True) if v != first)) / n1
+    p2 = float(sum(k for v, k in zip(cu, cur_counts, strict=True) if v != first)) / n2
     pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
     z = (p1 - p2) / np.sqrt(pooled * (1 - pooled) * (1.0 / n1 + 1.0 / n2))
     return 2 * (1 - norm.cdf(np.abs(z)))
@@ -453,7 +478,7 @@ def _jensenshannon(ref: pd.Series, cur: pd.Series, kind: str, counts=None) -> fl
         q = np.histogram(c, edges)[0] / len(c)
     else:
         rc, cc = counts if counts is not None else _counts(ref, cur)
-        p, q = rc / len(ref), cc / len(cur)
+        p, q = rc / rc.sum(), cc / cc.sum()
     return distance.jensenshannon(p, q)
 
 

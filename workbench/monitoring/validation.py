@@ -16,15 +16,16 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any
 
 import pandas as pd
 
 from workbench.errors import DataError, DataQualityError, MissingColumnError, SchemaMismatchError
 from workbench.monitoring.scoring import PREDICTION
 
-__all__ = ["Problem", "problems", "validate"]
+__all__ = ["ColumnFacts", "Problem", "column_problem", "problems", "problems_of", "validate"]
 
 
 @dataclass(frozen=True)
@@ -90,25 +91,84 @@ def problems(
     optional: Iterable[str] = (),
 ) -> list[Problem]:
     """The :class:`Problem` list behind :func:`validate` (same arguments)."""
+    shapes = (
+        (len(reference), list(reference.columns)),
+        (len(current), list(current.columns)),
+    )
+    return problems_of(
+        *shapes,
+        lambda col: _series_facts(reference[col], current[col]),
+        target=target,
+        min_rows=min_rows,
+        null_surge=null_surge,
+        ignore=ignore,
+        optional=optional,
+    )
+
+
+@dataclass(frozen=True)
+class ColumnFacts:
+    """What the rules need to know of one column of one table: from a pandas Series
+    (:func:`problems`) or from a summary computed where the data lives (the Spark engine).
+
+    Attributes:
+        rows: Rows of the table.
+        nulls: Missing values (null, and NaN in a float column).
+        numeric: A numeric type (booleans included, as pandas counts them).
+        boolean: A boolean type.
+        datetime: A date or time type.
+        dtype: The type's name, for messages.
+        non_finite: +inf and -inf values (numeric columns).
+        text: Values that do not parse as numbers (counted for a text column whose reference
+            column is numeric; 0 otherwise).
+        text_example: One of those values.
+    """
+
+    rows: int
+    nulls: int
+    numeric: bool
+    boolean: bool
+    datetime: bool
+    dtype: str
+    non_finite: int = 0
+    text: int = 0
+    text_example: Any = None
+
+
+def problems_of(
+    reference: tuple[int, list[str]],
+    current: tuple[int, list[str]],
+    column_facts: Callable[[str], tuple[ColumnFacts, ColumnFacts]],
+    *,
+    target: str | None,
+    min_rows: int,
+    null_surge: float,
+    ignore: Iterable[str],
+    optional: Iterable[str] = (),
+) -> list[Problem]:
+    """The :class:`Problem` list of two tables given as ``(rows, columns)``, with
+    ``column_facts(column)`` giving the reference's and the current :class:`ColumnFacts` of a
+    column both have (asked only for the columns the rules reach)."""
     ignore = list(ignore)
     out: list[Problem] = []
-    for what, frame in (("reference", reference), ("current", current)):
-        if len(frame) == 0 or frame.shape[1] == 0:
+    for what, (rows, columns) in (("reference", reference), ("current", current)):
+        if rows == 0 or len(columns) == 0:
             out.append(
                 Problem(None, f"the {what} data is empty: it needs rows and columns.", DataError)
             )
-        elif len(frame) < min_rows:
+        elif rows < min_rows:
             out.append(
                 Problem(
                     None,
-                    f"the {what} data has {len(frame)} rows, fewer than the minimum of {min_rows}: "
+                    f"the {what} data has {rows} rows, fewer than the minimum of {min_rows}: "
                     "drift tests on so few rows are noise. Wait for a larger batch or lower min_rows.",
                     DataQualityError,
                 )
             )
     if out:
         return out
-    if target is not None and target not in reference.columns:
+    ref_columns, cur_columns = reference[1], current[1]
+    if target is not None and target not in ref_columns:
         out.append(
             Problem(
                 target,
@@ -118,8 +178,8 @@ def problems(
             )
         )
     optional = {target, PREDICTION} | set(ignore) | set(optional)
-    missing = [c for c in reference.columns if c not in current.columns and c not in optional]
-    extra = [c for c in current.columns if c not in reference.columns and c not in optional]
+    missing = [c for c in ref_columns if c not in cur_columns and c not in optional]
+    extra = [c for c in cur_columns if c not in ref_columns and c not in optional]
     for col in missing:
         out.append(
             Problem(
@@ -141,24 +201,22 @@ def problems(
                 SchemaMismatchError,
             )
         )
-    for col in reference.columns:
-        if col not in current.columns or col in ignore:
+    for col in ref_columns:
+        if col not in cur_columns or col in ignore:
             continue
-        problem = _column_problem(str(col), reference[col], current[col], null_surge)
+        problem = column_problem(str(col), *column_facts(col), null_surge)
         if problem:
             out.append(problem)
     return out
 
 
-# --------------------------------------------------------------------------- helpers
-
-
-def _column_problem(name: str, ref: pd.Series, cur: pd.Series, null_surge: float) -> Problem | None:
-    ref_numeric = pd.api.types.is_numeric_dtype(ref.dtype) and not pd.api.types.is_bool_dtype(
-        ref.dtype
-    )
-    cur_null = float(cur.isna().mean())
-    ref_null = float(ref.isna().mean())
+def column_problem(
+    name: str, ref: ColumnFacts, cur: ColumnFacts, null_surge: float
+) -> Problem | None:
+    """The first problem of one column both tables have, or None."""
+    ref_numeric = ref.numeric and not ref.boolean
+    cur_null = cur.nulls / max(cur.rows, 1)
+    ref_null = ref.nulls / max(ref.rows, 1)
     if ref_null == 1.0:
         return Problem(
             name,
@@ -168,39 +226,35 @@ def _column_problem(name: str, ref: pd.Series, cur: pd.Series, null_surge: float
     if cur_null == 1.0:
         return Problem(
             name,
-            f"column {name!r} is entirely empty in the current data (all {len(cur)} values "
+            f"column {name!r} is entirely empty in the current data (all {cur.rows} values "
             "missing): the export or an upstream join is broken.",
             DataQualityError,
         )
-    if ref_numeric and not pd.api.types.is_numeric_dtype(cur.dtype):
-        numeric = pd.to_numeric(cur, errors="coerce")
-        bad = cur[numeric.isna() & cur.notna()]
-        if len(bad):
+    if ref_numeric and not cur.numeric:
+        if cur.text:
             return Problem(
                 name,
                 f"column {name!r} is numeric in the reference data but holds text in the current "
-                f"data, such as {bad.iloc[0]!r} ({len(bad)} values): fix the export or the parser.",
+                f"data, such as {cur.text_example!r} ({cur.text} values): fix the export or the "
+                "parser.",
                 SchemaMismatchError,
             )
-        if not pd.api.types.is_bool_dtype(cur.dtype):
-            return None
-    if not ref_numeric and pd.api.types.is_numeric_dtype(cur.dtype):
-        if not pd.api.types.is_datetime64_any_dtype(ref.dtype) and not (
-            pd.api.types.is_bool_dtype(ref.dtype) and pd.api.types.is_bool_dtype(cur.dtype)
-        ):
+        return None
+    if not ref_numeric and cur.numeric:
+        if not ref.datetime and not (ref.boolean and cur.boolean):
             return Problem(
                 name,
                 f"column {name!r} changed type: {ref.dtype} (categories) in the reference data, "
                 f"{cur.dtype} (numbers) in the current data. Fix the export or the parser.",
                 SchemaMismatchError,
             )
-    for what, col in (("reference", ref), ("current", cur)):
-        broken = _non_finite(col)
+    for what, facts in (("reference", ref), ("current", cur)):
+        broken = facts.non_finite
         if broken:
             return Problem(
                 name,
                 f"column {name!r} holds {broken} non-finite value(s) (inf or -inf) in the {what} "
-                f"data ({broken / max(len(col), 1):.1%} of its rows): no test can use them and "
+                f"data ({broken / max(facts.rows, 1):.1%} of its rows): no test can use them and "
                 "Evidently would drop them silently. Fix the export or the computation upstream.",
                 DataQualityError,
             )
@@ -213,6 +267,34 @@ def _column_problem(name: str, ref: pd.Series, cur: pd.Series, null_surge: float
             DataQualityError,
         )
     return None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _series_facts(ref: pd.Series, cur: pd.Series) -> tuple[ColumnFacts, ColumnFacts]:
+    """The facts of one column of each table (text is counted only where the rules read it)."""
+    ref_facts = _facts(ref)
+    cur_facts = _facts(cur)
+    if ref_facts.numeric and not ref_facts.boolean and not cur_facts.numeric:
+        numeric = pd.to_numeric(cur, errors="coerce")
+        bad = cur[numeric.isna() & cur.notna()]
+        if len(bad):
+            cur_facts = replace(cur_facts, text=len(bad), text_example=bad.iloc[0])
+    return ref_facts, cur_facts
+
+
+def _facts(col: pd.Series) -> ColumnFacts:
+    dtype = col.dtype
+    return ColumnFacts(
+        rows=len(col),
+        nulls=int(col.isna().sum()),
+        numeric=bool(pd.api.types.is_numeric_dtype(dtype)),
+        boolean=bool(pd.api.types.is_bool_dtype(dtype)),
+        datetime=bool(pd.api.types.is_datetime64_any_dtype(dtype)),
+        dtype=str(dtype),
+        non_finite=_non_finite(col),
+    )
 
 
 def _non_finite(col: pd.Series) -> int:
