@@ -125,11 +125,11 @@ def as_user(team_server, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def spark():
-    """A real local SparkSession (``local[2]``, UI off, on 127.0.0.1) for the session; stopped at
-    the end. Skipped without PySpark or Java 17+, unless CI=true: then that is a failure."""
+def spark_ready():
+    """PySpark and Java 17+ are here (for tests that start Spark in a subprocess). Skipped
+    without them, unless CI=true: then that is a failure."""
     from workbench.errors import UsageError
-    from workbench.spark import check_spark, spark_session
+    from workbench.spark import check_spark
 
     try:
         check_spark()
@@ -137,6 +137,14 @@ def spark():
         if os.environ.get("CI") == "true":
             pytest.fail(f"{err} (CI=true: the Spark tests must run)")
         pytest.skip(str(err))
+
+
+@pytest.fixture(scope="session")
+def spark(spark_ready):
+    """A real local SparkSession (``local[2]``, UI off, on 127.0.0.1) for the session; stopped at
+    the end."""
+    from workbench.spark import spark_session
+
     session = spark_session("local[2]")
     session.conf.set("spark.sql.shuffle.partitions", "4")
     yield session

@@ -13,17 +13,16 @@ written into a notebook), so the audit log records who did what.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbench._core.names import TAG
+from workbench._core.process import environment
 from workbench._core.progress import Progress, as_progress
 from workbench._core.remote import server_refusal
 from workbench.errors import ModelNotFoundError, UsageError
@@ -261,7 +260,7 @@ def run_demo(
         notebooks = Path(__file__).resolve().parents[1] / "notebooks"
     (ws.runs_dir / "demo").mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    with _logged_in(logins.get("scientist", {})):
+    with environment(logins.get("scientist", {})):  # this process acts as the scientist
         ws = open_workspace(ws.root)
         steps = demo_steps(ws, quick, rerun=_has_champion())
         kernels = {actor: SharedKernel(notebooks, env=env) for actor, env in logins.items()}
@@ -356,21 +355,6 @@ def _check_login(uri: str, user: str, password: str) -> None:
     if answer.status_code in (401, 403):
         err = requests.HTTPError(str(answer.status_code), response=answer)
         raise server_refusal(err, "running the demo", user=user, server=uri) or err
-
-
-@contextlib.contextmanager
-def _logged_in(env: dict[str, str]) -> Iterator[None]:
-    """This process acts as the login in ``env`` for the duration (restored after)."""
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _has_champion() -> bool:

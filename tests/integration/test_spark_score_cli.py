@@ -15,7 +15,7 @@ import pytest
 import workbench as wb
 from workbench.data import credit_risk
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.usefixtures("spark_ready")]
 
 
 def _batch(n=1200, seed=31):
@@ -32,20 +32,7 @@ def _workbench(trained, *argv, env=None, timeout=300):
     )
 
 
-def _spark_ready():
-    from workbench.errors import UsageError
-    from workbench.spark import check_spark
-
-    try:
-        check_spark()
-    except UsageError as err:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{err} (CI=true: the Spark tests must run)")
-        pytest.skip(str(err))
-
-
 def test_the_command_scores_a_parquet_folder_into_a_parquet_folder(trained, tmp_path):
-    _spark_ready()
     frame = _batch()
     folder = tmp_path / "batch"
     folder.mkdir()
@@ -67,7 +54,6 @@ def test_the_command_scores_a_parquet_folder_into_a_parquet_folder(trained, tmp_
 
 
 def test_a_missing_column_and_a_missing_java_are_one_line_and_exit_2(trained, tmp_path):
-    _spark_ready()
     data = tmp_path / "batch.parquet"
     _batch(50).drop(columns="income").to_parquet(data)
     out = tmp_path / "scored"

@@ -10,9 +10,9 @@ import textwrap
 
 import pytest
 
-from tests.integration.test_spark_score_cli import _batch, _spark_ready
+from tests.integration.test_spark_score_cli import _batch
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.usefixtures("spark_ready")]
 
 CLUSTER_SCRIPT = """
 import json, os, sys
@@ -55,7 +55,6 @@ spark.stop()
 
 
 def test_a_two_executor_local_cluster_scores_the_same_rows(trained, tmp_path):
-    _spark_ready()
     data = tmp_path / "batch.parquet"
     _batch(4000, seed=5).to_parquet(data, index=False)
     script = tmp_path / "cluster.py"

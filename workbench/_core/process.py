@@ -28,12 +28,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from workbench.errors import WorkbenchError
 
-__all__ = ["HOST", "ManagedProcess", "free_port", "python_bin_path"]
+__all__ = ["HOST", "ManagedProcess", "environment", "free_port", "python_bin_path"]
 
 #: Every server the workbench starts binds here.
 HOST = "127.0.0.1"
@@ -190,6 +190,21 @@ class ManagedProcess:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """``values`` set in ``os.environ`` for the block, and what was there before put back after."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def python_bin_path(env: dict[str, str] | None = None) -> str:

@@ -27,8 +27,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterator
 
+from workbench._core.process import environment
 from workbench.errors import RegistryError
 
 __all__ = ["quick_failures", "server_down", "unreachable"]
@@ -102,18 +102,7 @@ def server_down(
     return error
 
 
-@contextlib.contextmanager
-def quick_failures() -> Iterator[None]:
+def quick_failures() -> contextlib.AbstractContextManager[None]:
     """Within the block, MLflow's requests are not retried (and time out after 5 s): for the
     cleanup of a step whose server is gone, so that it does not wait on every request."""
-    keys = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
-    saved = {key: os.environ.get(key) for key in keys}
-    os.environ.update(keys)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return environment({"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"})

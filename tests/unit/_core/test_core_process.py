@@ -67,3 +67,14 @@ def test_a_silent_process_times_out_and_is_stopped(tmp_path):
 def test_free_port_prefers_the_given_one():
     port = free_port()
     assert free_port(port) == port and 0 < port < 65536
+
+
+def test_environment_sets_values_for_the_block_and_puts_back_what_was_there(monkeypatch):
+    from workbench._core.process import environment
+
+    monkeypatch.setenv("WB_ENV_KEPT", "before")
+    monkeypatch.delenv("WB_ENV_NEW", raising=False)
+    with pytest.raises(RuntimeError), environment({"WB_ENV_KEPT": "in", "WB_ENV_NEW": "in"}):
+        assert os.environ["WB_ENV_KEPT"] == os.environ["WB_ENV_NEW"] == "in"
+        raise RuntimeError("the block failed")
+    assert os.environ["WB_ENV_KEPT"] == "before" and "WB_ENV_NEW" not in os.environ
