@@ -156,11 +156,14 @@ def _measure(folder: Path, sizes: tuple[int, ...], smoke: bool) -> list[dict]:
 
 
 def _verdict(result: dict) -> object:
+    """(valid, drift detected, drifted columns) from ``--json``'s summary; the exit code without it."""
     try:
-        summary = json.loads(result["stdout"].strip().splitlines()[-1])
-    except (ValueError, IndexError):
+        summary = json.loads(result["stdout"])
+    except ValueError:
         return result["code"]
-    return (summary.get("drifted"), sorted(summary.get("drifted_columns") or []))
+    columns = summary.get("columns") or []
+    drifted = sorted(c["column"] for c in columns if isinstance(c, dict) and c.get("drifted"))
+    return (summary.get("valid"), summary.get("drift_detected"), drifted)
 
 
 def _figures(size: int, t: dict, smoke: bool) -> list[dict]:
