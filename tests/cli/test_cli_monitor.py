@@ -117,6 +117,13 @@ def test_missing_file_exits_2_naming_it(files, tmp_path, capsys):
     assert code == 2 and "nope.csv" in capsys.readouterr().err
 
 
+def test_a_folder_without_the_spark_engine_says_which_engine_reads_folders(files, tmp_path, capsys):
+    (tmp_path / "batch").mkdir()
+    code = _monitor(files, str(tmp_path / "batch"), ws=tmp_path)
+    err = capsys.readouterr().err
+    assert code == 2 and "is a folder" in err and "--engine spark" in err
+
+
 def test_a_failing_cell_exits_1_and_keeps_the_output(files, tmp_path, capsys):
     code = _monitor(files, "none.csv", "--timeout", "1", ws=tmp_path)
     err = capsys.readouterr().err

@@ -395,6 +395,11 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         if spark and (file.exists() or not (os.sep in path or file.suffix)):
             files[what] = str(file.resolve()) if file.exists() else path  # a table name
             continue
+        if file.is_dir():
+            raise DataFileError(
+                f"{what} data {path} is a folder: the pandas engine reads one CSV or Parquet file; "
+                "add --engine spark to read a folder of Parquet files."
+            )
         if not file.is_file():
             raise DataFileError(
                 f"{what} data file {path} does not exist: give a CSV or Parquet file."
