@@ -18,7 +18,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from workbench._core.remote import server_refusal
-from workbench.cli._serve import cmd_score, cmd_serve, score_arguments, serve_arguments
+from workbench.cli._serve import (
+    cmd_score,
+    cmd_serve,
+    engine_arguments,
+    on_spark,
+    score_arguments,
+    serve_arguments,
+)
 from workbench.cli._team import cmd_team, team_arguments
 from workbench.errors import WorkbenchError
 
@@ -193,14 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--timeout", type=float, default=900, help="seconds a notebook cell may run")
     p.add_argument("--json", action="store_true")
-    p.add_argument(
-        "--engine",
-        choices=("pandas", "spark"),
-        default="pandas",
-        help="pandas: this process (default); spark: per-column summaries on Spark (PySpark, "
-        "Java); the data may then be Parquet folders or table names",
+    engine_arguments(
+        p,
+        "pandas: this process (default); spark: per-column summaries on Spark (PySpark, Java); "
+        "the data may then be Parquet folders or table names",
     )
-    p.add_argument("--spark-master", metavar="URL", help="Spark master for --engine spark")
     return parser
 
 
@@ -386,9 +390,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     from workbench.workspace import current_workspace
 
     ws = current_workspace()
-    spark = args.engine == "spark"
-    if args.spark_master and not spark:
-        raise UsageError("--spark-master applies to --engine spark: add it, or drop the master.")
+    spark = on_spark(args)
     files = {}
     for what, path in (("reference", args.reference), ("current", args.current)):
         file = Path(path).expanduser()

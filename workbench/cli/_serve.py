@@ -99,18 +99,29 @@ def score_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="load a model whose format runs code when loaded (pickle; recorded on the version)",
     )
-    p.add_argument(
-        "--engine",
-        choices=("pandas", "spark"),
-        default="pandas",
-        help="pandas: this process, in chunks (default); spark: on Spark (needs PySpark and Java)",
+    engine_arguments(
+        p, "pandas: this process, in chunks (default); spark: on Spark (needs PySpark and Java)"
     )
+    p.add_argument("--json", action="store_true")
+
+
+def engine_arguments(p: argparse.ArgumentParser, engine_help: str) -> None:
+    """``--engine {pandas,spark}`` and ``--spark-master URL`` (``score`` and ``monitor``)."""
+    p.add_argument("--engine", choices=("pandas", "spark"), default="pandas", help=engine_help)
     p.add_argument(
         "--spark-master",
         metavar="URL",
         help="Spark master for --engine spark: local[*] (default), spark://HOST:7077, yarn, ...",
     )
-    p.add_argument("--json", action="store_true")
+
+
+def on_spark(args: argparse.Namespace) -> bool:
+    """True for ``--engine spark``; a master without it is a usage error."""
+    from workbench.errors import UsageError
+
+    if args.spark_master and args.engine != "spark":
+        raise UsageError("--spark-master applies to --engine spark: add it, or drop the master.")
+    return args.engine == "spark"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -164,13 +175,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Score a file in chunks (or on Spark) and write the output atomically."""
-    from workbench.errors import UsageError
     from workbench.scoring import score
 
-    if args.spark_master and args.engine != "spark":
-        raise UsageError("--spark-master applies to --engine spark: add it, or drop the master.")
     chosen = {"out": args.out, "id_columns": args.id_column, "chunk_rows": args.chunk_rows}
-    if args.engine == "spark":
+    if on_spark(args):
         chosen.update(engine="spark", master=args.spark_master)
     result = score(
         args.model_uri,
