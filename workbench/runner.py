@@ -350,13 +350,15 @@ def _kernel_name() -> str:
 
 def _own_kernel_manager():
     """A kernel manager that starts ``sys.executable -m ipykernel_launcher``: the workbench's own
-    environment, even when a user-level ``python3`` kernelspec points at another Python. The
-    kernel's own output (its transport warning, tracebacks of its shutdown after a time-out) goes
-    to ``runs/kernels.log``, not to the user's terminal."""
+    environment, even when a user-level ``python3`` kernelspec points at another Python. It talks
+    to the kernel over Unix sockets where it can (no TCP port, no transport warning). The kernel's
+    own output (tracebacks of its shutdown after a time-out) goes to ``runs/kernels.log``, not to
+    the user's terminal."""
     import sys
 
     from jupyter_client.kernelspec import KernelSpec
     from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
 
     log_path = current_workspace().runs_dir / "kernels.log"
 
@@ -380,7 +382,22 @@ def _own_kernel_manager():
 
         _launch_kernel = _async_launch_kernel
 
+        @default("transport")
+        def _transport_default(self) -> str:
+            return "ipc" if _ipc_fits() else "tcp"
+
     return _WorkbenchKernelManager
+
+
+def _ipc_fits() -> bool:
+    """Whether the kernel can talk over Unix sockets: POSIX, and the socket paths
+    (``<runtime dir>/kernel-<uuid>-ipc-<n>``) within the 107 bytes a Unix socket path may have.
+    Over TCP, ipykernel warns that traffic is unencrypted; over IPC no port is open at all."""
+    import os
+
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    return os.name == "posix" and len(jupyter_runtime_dir()) + len("/kernel--ipc-9") + 36 < 107
 
 
 def _describe_cell(output: Path, index: int | None, source: str | None) -> str:

@@ -151,3 +151,18 @@ def test_the_kernels_own_output_goes_to_a_log_not_the_terminal(workspace, tmp_pa
     assert "to the kernel log" not in captured.err + captured.out
     assert "Kernel is running over TCP" not in captured.err
     assert "to the kernel log" in (workspace.runs_dir / "kernels.log").read_text()
+
+
+def test_the_kernel_talks_over_unix_sockets_and_warns_about_no_transport(workspace, tmp_path):
+    out_file = tmp_path / "conn.json"
+    path = _notebook(
+        tmp_path / "transport.ipynb",
+        "import json, ipykernel.connect\n"
+        "info = ipykernel.connect.get_connection_info(unpack=True)\n"
+        f"json.dump({{k: str(v) for k, v in info.items()}}, open({str(out_file)!r}, 'w'))",
+    )
+    run_notebook(path)
+    info = json.loads(out_file.read_text())
+    assert info["transport"] == "ipc", info  # no TCP port open for anyone on the machine
+    log = workspace.runs_dir / "kernels.log"
+    assert "without encryption" not in (log.read_text() if log.exists() else "")
