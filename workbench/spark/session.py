@@ -3,7 +3,9 @@
 ``spark_session()`` returns the active SparkSession when there is one (a notebook on a cluster, a
 ``spark-submit`` job, Databricks), else builds one: ``local[*]`` unless a master URL is given, the
 driver bound to 127.0.0.1, the UI off, Python workers on this very interpreter (else they start the
-system Python, which lacks pandas). Without PySpark or a Java runtime it raises a
+system Python, which lacks pandas), and the JVM's log at ERROR (no start-up banner, no warnings; a
+failed task reaches Python as the exception the workbench reports) unless the user configured
+log4j2 themselves. Without PySpark or a Java runtime it raises a
 :class:`~workbench.errors.UsageError` that says what to install.
 
 Example:
@@ -18,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from typing import Any
 
 from workbench._core.process import HOST
@@ -29,6 +32,26 @@ INSTALL_HINT = (
     "install the Spark extra (`pip install deploy-workbench[spark]`, or `pip install pyspark`) and "
     "a Java 17+ runtime (`apt-get install openjdk-17-jre-headless`)"
 )
+
+
+#: The JVM's log4j2 configuration for a session built here: warnings while it starts (Spark prints
+#: a banner when the root level is not WARN), errors once it runs (``setLogLevel``), none for a
+#: failed task (Executor, TaskSetManager), which Python raises with the whole Java trace anyway.
+QUIET_LOG4J2 = """\
+rootLogger.level = warn
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n
+logger.executor.name = org.apache.spark.executor.Executor
+logger.executor.level = fatal
+logger.tasks.name = org.apache.spark.scheduler.TaskSetManager
+logger.tasks.level = fatal
+logger.native.name = org.apache.hadoop.util.NativeCodeLoader
+logger.native.level = error
+"""
 
 
 def check_spark() -> None:
@@ -96,6 +119,7 @@ def spark_session(
     )
     if (master or "local").startswith("local"):
         builder = builder.config("spark.driver.bindAddress", HOST).config("spark.driver.host", HOST)
+    quiet = _quiet_log_config(builder)
     try:
         spark = builder.getOrCreate()
     except Exception as err:  # the JVM did not start: say why in one line
@@ -103,8 +127,26 @@ def spark_session(
             f"Spark did not start ({type(err).__name__}: {str(err).splitlines()[0][:300]}). "
             f"Check the master URL {master or 'local[*]'!r} and the Java runtime; {INSTALL_HINT}."
         ) from err
+    finally:
+        if quiet is not None:  # the JVM read it at start
+            quiet.unlink(missing_ok=True)
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def _quiet_log_config(builder: Any) -> Any:
+    """Point the driver JVM at :data:`QUIET_LOG4J2` (a private temporary file, returned to be
+    removed once the JVM started), unless the user configured log4j2 or driver Java options."""
+    from pathlib import Path
+
+    mine = ("SPARK_CONF_DIR", "SPARK_SUBMIT_OPTS", "JAVA_TOOL_OPTIONS", "PYSPARK_SUBMIT_ARGS")
+    if any(os.environ.get(name) for name in mine):
+        return None
+    fd, name = tempfile.mkstemp(prefix="workbench-log4j2-", suffix=".properties")
+    with os.fdopen(fd, "w") as out:
+        out.write(QUIET_LOG4J2)
+    builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={name}")
+    return Path(name)
 
 
 def _java() -> str | None:
