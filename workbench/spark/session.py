@@ -99,12 +99,15 @@ def spark_session(
                 f"session must be a pyspark SparkSession, got {type(session).__name__}."
             )
         return session
-    check_spark()
-    from pyspark.sql import SparkSession
-
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        check_spark()  # raises: says what to install
+        raise
     active = SparkSession.getActiveSession()
     if active is not None and (master is None or active.sparkContext.master == master):
-        return active
+        return active  # its JVM runs already (or elsewhere): no local Java needed
+    check_spark()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     if (master or "local").startswith("local"):  # local-cluster's master and workers too

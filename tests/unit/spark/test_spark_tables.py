@@ -76,3 +76,12 @@ def test_an_old_java_is_refused(monkeypatch, tmp_path):
     monkeypatch.setenv("JAVA_HOME", str(tmp_path))
     with pytest.raises(UsageError, match="Java 17 or newer.*Java 11"):
         check_spark()
+
+
+def test_an_active_session_is_used_without_looking_for_a_local_java(spark, monkeypatch, tmp_path):
+    # Databricks Connect, a notebook on a cluster: the JVM is not this machine's to find
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-java"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert spark_session() is spark
+    with pytest.raises(UsageError, match="openjdk-17-jre-headless"):
+        spark_session("spark://elsewhere:7077")  # a new session would need Java here
