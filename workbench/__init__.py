@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from workbench._core.text import VERSION as __version__
 from workbench.errors import (
     CheckError,
+    ConflictError,
     DataError,
     DataFileError,
     DataQualityError,
@@ -32,6 +33,7 @@ from workbench.errors import (
     RegistryError,
     SchemaMismatchError,
     ServerRequestError,
+    ServerUnavailableError,
     ServingError,
     TeamError,
     UnsafeModelError,
@@ -108,6 +110,7 @@ __all__ = [
     "Check",
     "CheckContext",
     "CheckError",
+    "ConflictError",
     "CheckReport",
     "CheckResult",
     "ColumnDrift",
@@ -137,6 +140,7 @@ __all__ = [
     "SchemaMismatchError",
     "ScoringResult",
     "ServerRequestError",
+    "ServerUnavailableError",
     "ServingError",
     "SharedKernel",
     "TeamError",

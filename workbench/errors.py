@@ -18,7 +18,9 @@ subclass to handle one kind of failure::
     ├── RegistryError                   the MLflow registry refused or failed
     │   ├── ModelNotFoundError          no such registered model, version or alias
     │   ├── GateError                   promotion refused: the checks did not pass (exit code 3)
-    │   └── PermissionDeniedError       the tracking server refused the user: login or permission (3)
+    │   ├── PermissionDeniedError       the tracking server refused the user: login or permission (3)
+    │   ├── ServerUnavailableError      the tracking server did not answer (or failed every retry)
+    │   └── ConflictError               another promotion holds the model's audit lock: retry
     ├── CheckError                      a pre-deployment check could not run
     ├── ServingError                    the model server failed to start, answer or stop
     │   └── ServerRequestError          the server answered a request with an error
@@ -43,6 +45,7 @@ from __future__ import annotations
 
 __all__ = [
     "CheckError",
+    "ConflictError",
     "DataError",
     "DataFileError",
     "DataQualityError",
@@ -58,6 +61,7 @@ __all__ = [
     "RegistryError",
     "SchemaMismatchError",
     "ServerRequestError",
+    "ServerUnavailableError",
     "ServingError",
     "TeamError",
     "UnsafeModelError",
@@ -150,6 +154,17 @@ class PermissionDeniedError(RegistryError):
     permission; nothing was written by the refused step (exit code 3)."""
 
     exit_code = 3
+
+
+class ServerUnavailableError(RegistryError):
+    """The tracking server did not answer (connection refused, time-out), or answered 5xx to every
+    retry. The message names the server, the step, and what the step left behind; retry once the
+    server runs again."""
+
+
+class ConflictError(RegistryError):
+    """Another promotion or rollback of the same model holds its audit lock; this one waited and
+    moved nothing. Retry in a moment."""
 
 
 class CheckError(WorkbenchError):

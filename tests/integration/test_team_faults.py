@@ -308,7 +308,7 @@ def test_a_held_audit_lock_makes_promote_wait_and_a_dead_holder_s_lock_is_remove
     client.create_registered_model(lock, description=json.dumps(note))
     monkeypatch.setattr(audit_lock, "WAIT", 1.0)
     started = time.monotonic()
-    with pytest.raises(wb.RegistryError) as caught:
+    with pytest.raises(wb.ConflictError) as caught:  # a type a caller can retry on
         wb.promote(name, 1, reason="while another one runs", force=True)
     waited = time.monotonic() - started
     text = str(caught.value)

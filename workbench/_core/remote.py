@@ -94,7 +94,7 @@ def server_refusal(
 def speaks_for_server(action: str) -> Callable[[F], F]:
     """Decorate a public step: a 401/403 of the tracking server, anywhere inside it, is raised as
     the :class:`PermissionDeniedError` of :func:`server_refusal`, a server that did not answer
-    as the :class:`~workbench.errors.RegistryError` of
+    as the :class:`~workbench.errors.ServerUnavailableError` of
     :func:`~workbench._core.unreachable.server_down`; other errors pass unchanged.
 
     A :class:`~workbench.errors.ModelNotFoundError` passes unchanged too: MLflow's auth answers a

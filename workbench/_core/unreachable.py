@@ -29,7 +29,7 @@ import os
 import re
 
 from workbench._core.process import environment
-from workbench.errors import RegistryError
+from workbench.errors import ServerUnavailableError
 
 __all__ = ["quick_failures", "server_down", "unreachable"]
 
@@ -82,7 +82,7 @@ def unreachable(err: BaseException) -> str | None:
 
 def server_down(
     action: str, reason: str, server: str | None = None, then: str = ""
-) -> RegistryError:
+) -> ServerUnavailableError:
     """The error to raise when the tracking server did not answer while ``action``.
 
     Args:
@@ -92,7 +92,7 @@ def server_down(
         then: What the failed step left behind, in a sentence, if anything.
     """
     server = server or os.environ.get("MLFLOW_TRACKING_URI") or "(no MLFLOW_TRACKING_URI)"
-    error = RegistryError(
+    error = ServerUnavailableError(
         f"the tracking server {server} did not answer while {action} ({reason}): check that it "
         "runs (`workbench team status` for a workbench team server; `workbench team up` starts "
         f"it again), then retry.{' ' + then if then else ''}"

@@ -39,7 +39,7 @@ from typing import Any
 from workbench._core.results import utc_now
 from workbench._core.text import user_name
 from workbench._core.unreachable import quick_failures, unreachable
-from workbench.errors import PermissionDeniedError, RegistryError
+from workbench.errors import ConflictError, PermissionDeniedError, RegistryError
 
 __all__ = ["LEASE", "LOCK_PREFIX", "WAIT", "audit_lock", "lock_name"]
 
@@ -118,7 +118,7 @@ def _acquire(client: Any, name: str, what: str, wait: float) -> str:
             _break(client, lock, holder)
             continue
         if time.monotonic() > deadline:
-            raise RegistryError(
+            raise ConflictError(
                 f"another promotion or rollback of {name} is under way "
                 f"({_describe(holder)}); this one waited {wait:.0f} s for the audit lock and "
                 "moved nothing. Retry in a moment."
