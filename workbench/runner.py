@@ -386,18 +386,37 @@ def _own_kernel_manager():
         def _transport_default(self) -> str:
             return "ipc" if _ipc_fits() else "tcp"
 
+        @default("ip")
+        def _ip_default(self) -> str:  # jupyter_client's is `kernel-ipc` in the working folder
+            return _ipc_prefix() if self.transport == "ipc" else super()._ip_default()
+
     return _WorkbenchKernelManager
 
 
 def _ipc_fits() -> bool:
     """Whether the kernel can talk over Unix sockets: POSIX, and the socket paths
-    (``<runtime dir>/kernel-<uuid>-ipc-<n>``) within the 107 bytes a Unix socket path may have.
+    (``<runtime dir>/workbench-<uuid>-ipc-<n>``) within the 107 bytes a Unix socket path may have.
     Over TCP, ipykernel warns that traffic is unencrypted; over IPC no port is open at all."""
     import os
 
     from jupyter_core.paths import jupyter_runtime_dir
 
-    return os.name == "posix" and len(jupyter_runtime_dir()) + len("/kernel--ipc-9") + 36 < 107
+    longest = len(jupyter_runtime_dir()) + len("/workbench--ipc-99999") + 32
+    return os.name == "posix" and longest < 107
+
+
+def _ipc_prefix() -> str:
+    """A socket path prefix of this kernel's own (``<runtime dir>/workbench-<uuid>-ipc``, the
+    folder private to the user): two kernels never share sockets, and none lands in the
+    notebook's folder."""
+    import os
+    import uuid
+
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    folder = jupyter_runtime_dir()
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    return os.path.join(folder, f"workbench-{uuid.uuid4().hex}-ipc")
 
 
 def _describe_cell(output: Path, index: int | None, source: str | None) -> str:

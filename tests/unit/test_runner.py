@@ -164,5 +164,7 @@ def test_the_kernel_talks_over_unix_sockets_and_warns_about_no_transport(workspa
     run_notebook(path)
     info = json.loads(out_file.read_text())
     assert info["transport"] == "ipc", info  # no TCP port open for anyone on the machine
+    assert Path(info["ip"]).is_absolute() and not info["ip"].startswith(str(tmp_path)), info
+    assert not list(tmp_path.glob("*ipc*"))  # no socket left in the notebook's folder
     log = workspace.runs_dir / "kernels.log"
     assert "without encryption" not in (log.read_text() if log.exists() else "")
