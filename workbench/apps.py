@@ -18,6 +18,9 @@ from workbench._core.process import HOST, ManagedProcess, free_port, python_bin_
 from workbench.errors import WorkbenchError
 from workbench.workspace import Workspace, current_workspace, telemetry_off
 
+#: The notebooks that come with the workbench (the dashboard's, when a workspace has none).
+_PROJECT_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
 __all__ = ["AppProcess", "free_port", "start_dashboard", "start_lab", "start_mlflow_ui", "stop_all"]
 
 
@@ -121,20 +124,66 @@ def start_lab(
 
 
 def start_dashboard(
-    ws: Workspace | None = None, port: int = 8866, notebook: str = "04_monitor_drift.ipynb"
+    ws: Workspace | None = None, port: int = 8866, notebook: str = "dashboard.ipynb"
 ) -> AppProcess:
-    """The monitoring notebook as a Voila app (no code shown), at http://127.0.0.1:PORT."""
+    """The monitoring dashboard (``notebooks/dashboard.ipynb``: every registered model's live
+    version, latest verdict, drift heatmap, performance and retrain flag) as a Voila app (no code
+    shown), at http://127.0.0.1:PORT.
+
+    The workspace's own ``notebooks/NOTEBOOK`` is served when it has one, else the project's copy.
+    A tracking server in ``MLFLOW_TRACKING_URI`` (with the user's credentials) reaches the app
+    through its environment.
+    """
     ws = ws or current_workspace()
     path = ws.root / "notebooks" / notebook
+    if not path.exists() and (_PROJECT_NOTEBOOKS / notebook).exists():
+        path = _PROJECT_NOTEBOOKS / notebook
     if not path.exists():
-        raise WorkbenchError(f"{path} does not exist: the dashboard shows notebooks/{notebook}.")
+        raise WorkbenchError(
+            f"{ws.root / 'notebooks' / notebook} does not exist: the dashboard shows "
+            f"notebooks/{notebook}; copy it from the workbench project into the workspace."
+        )
     port = free_port(port)
     cmd = [
         sys.executable, "-m", "voila", "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
         str(path),
     ]  # fmt: skip
+    env = {}
+    templates = _offline_voila_template(ws)
+    if templates is not None:
+        cmd.insert(-1, f"--template={OFFLINE_TEMPLATE}")
+        env["JUPYTER_PATH"] = os.pathsep.join(
+            p for p in (str(templates), os.environ.get("JUPYTER_PATH", "")) if p
+        )
     url = f"http://127.0.0.1:{port}/"
-    return _launch("voila", cmd, ws, url, ready_url=url, ready_timeout=120)
+    # ready when Voila serves its static files: a GET of the page itself would run the notebook
+    ready = f"{url}voila/static/voila.js"
+    return _launch("voila", cmd, ws, url, ready_url=ready, ready_timeout=120, secret_env=env)
+
+
+#: Voila's ``lab`` template without its two links to a CDN (Font Awesome, which voila.js bundles).
+OFFLINE_TEMPLATE = "workbench-offline"
+
+
+def _offline_voila_template(ws: Workspace) -> Path | None:
+    """A Jupyter data folder (under ``runs/``) holding :data:`OFFLINE_TEMPLATE`: Voila's own lab
+    page with every line that loads from ``cdn.jsdelivr.net`` left out, so that the page asks
+    nothing of the internet. None when Voila's lab template is not where Voila keeps it."""
+    from jupyter_core.paths import jupyter_path
+
+    for folder in jupyter_path("voila", "templates", "lab"):
+        source = Path(folder) / "index.html.j2"
+        if source.exists():
+            break
+    else:
+        return None
+    root = ws.runs_dir / "voila-data"
+    target = root / "voila" / "templates" / OFFLINE_TEMPLATE
+    target.mkdir(parents=True, exist_ok=True)
+    kept = [line for line in source.read_text().splitlines() if "cdn.jsdelivr.net" not in line]
+    (target / "index.html.j2").write_text("\n".join(kept) + "\n")
+    (target / "conf.json").write_text('{"base_template": "lab"}\n')
+    return root
 
 
 def _launch(

@@ -63,6 +63,10 @@ def browser_context_args():
     return {"viewport": {"width": 1400, "height": 1000}}
 
 
+def _not_notebooks(folder: str, names: list[str]) -> list[str]:
+    return [n for n in names if not n.endswith(".ipynb")]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -88,7 +92,8 @@ def lab(tmp_path_factory):
     base = tmp_path_factory.mktemp("lab")
     root = base / "project"
     (root / "mlruns").mkdir(parents=True)
-    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    # the notebooks only: a running kernel's IPC sockets (kernel-ipc-N) may sit beside them
+    shutil.copytree(ROOT / "notebooks", root / "notebooks", ignore=_not_notebooks)
     (root / "pyproject.toml").write_text("# a workbench workspace for the browser tests\n")
     settings = base / "settings"
     for plugin, values in {

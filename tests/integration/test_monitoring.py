@@ -136,7 +136,8 @@ def test_history_over_three_runs_and_the_retrain_policy(workspace):
     assert list(frame["drift_detected"]) == [False, True, True]
     assert set(frame["model_version"]) == {str(mv.version)}
     assert "perf.accuracy" in frame.columns
-    assert "<img" in history._repr_html_()
+    assert history._repr_html_().count("width:14px") == 3  # one square per run
+    assert list(history.drift_matrix()[1].loc["income"]) == [False, True, True]
     run = mlflow.MlflowClient().get_run(frame["run_id"].iloc[-1])
     assert run.data.metrics["drift.income"] > 0.1
     assert run.data.tags["workbench.model_name"] == "risk-mon"

@@ -20,6 +20,7 @@ LAYERS = {
     "data": 1,
     "contract": 1,
     "_core": 1,
+    "plots": 1,
     "registry": 2,
     "training": 3,
     "serving": 3,

@@ -31,6 +31,8 @@ What lives where:
 * :mod:`~workbench.monitoring.history`      :func:`monitoring_history`: the logged runs read back
 * :mod:`~workbench.monitoring.retrain`      :func:`apply_retrain_policy`: drift in k of n runs tags the
   version
+* :mod:`~workbench.monitoring.dashboard`    :func:`monitoring_dashboard`: every model's live version,
+  latest verdict, runs and retrain flag, as the dashboard shows them (HTML in ``dashboard_render``)
 * :mod:`~workbench.monitoring.simulation`   demo tables and a simulated week in production
 
 Example:
@@ -45,6 +47,7 @@ Example:
 from __future__ import annotations
 
 from workbench.errors import DataQualityError, DriftAlert
+from workbench.monitoring.dashboard import Dashboard, ModelHealth, monitoring_dashboard
 from workbench.monitoring.history import MonitoringHistory, monitoring_history
 from workbench.monitoring.report import check_status, drift_report
 from workbench.monitoring.result import ColumnDrift, DriftResult
@@ -56,9 +59,11 @@ __all__ = [
     "PREDICTION",
     "RETRAIN_TAG",
     "ColumnDrift",
+    "Dashboard",
     "DataQualityError",
     "DriftAlert",
     "DriftResult",
+    "ModelHealth",
     "MonitoringHistory",
     "RetrainDecision",
     "WeekSimulation",
@@ -67,6 +72,7 @@ __all__ = [
     "check_status",
     "demo_data",
     "drift_report",
+    "monitoring_dashboard",
     "monitoring_history",
     "simulate_week",
 ]

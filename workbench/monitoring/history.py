@@ -3,6 +3,7 @@ time: what :func:`~workbench.monitoring.retrain.apply_retrain_policy` decides on
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,8 @@ import pandas as pd
 from workbench._core.names import TAG
 from workbench._core.refs import model_name_of
 from workbench._core.results import jsonable
-from workbench.monitoring.tracking import NO_MODEL, experiment_name
+from workbench.monitoring.tracking import NO_MODEL, _metric_key, experiment_name
+from workbench.plots.drift import STATUS_COLOURS
 
 __all__ = ["MonitoringHistory", "monitoring_history"]
 
@@ -26,7 +28,8 @@ class MonitoringHistory:
     Attributes:
         model: The model name (or ``data`` for runs without a model).
         frame: One row per run: ``time``, ``run_id``, ``status``, ``drift_detected``,
-            ``drifted_share``, ``model_version``, ``current`` and the ``perf.*`` metrics.
+            ``drifted_share``, ``model_version``, ``current``, ``drifted_columns``, the per-column
+            drift scores ``drift.<column>`` and the ``perf.*`` metrics.
 
     Example:
         >>> import pandas as pd
@@ -38,55 +41,110 @@ class MonitoringHistory:
     frame: pd.DataFrame
 
     def plot(self) -> Any:
-        """A matplotlib figure: drifted share per run (red: drift, grey: invalid data)."""
-        import matplotlib
+        """A plotly figure of the runs: drifted share (markers coloured by status: red drift,
+        green ok, grey invalid data) and, when there are any, estimated performance with its
+        interval and measured performance (dashed)."""
+        from workbench.plots.drift import history_lines
 
-        matplotlib.use("Agg", force=False) if not _in_notebook() else None
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(8, 3))
         f = self.frame
-        if len(f):
-            colours = [
-                "#999" if s == "invalid" else ("#cf222e" if s == "drift" else "#1a7f37")
-                for s in f["status"]
-            ]
-            ax.plot(f["time"], f["drifted_share"], color="#555", linewidth=1)
-            ax.scatter(f["time"], f["drifted_share"], c=colours, zorder=3)
-            perf = [c for c in f.columns if c.startswith("perf.")]
-            for col in perf[:2]:
-                ax.plot(f["time"], f[col], linestyle="--", label=col)
-            if perf:
-                ax.legend(loc="upper left", fontsize=8)
-        ax.set_ylim(-0.05, 1.05)
-        ax.set_ylabel("drifted share")
-        ax.set_title(f"monitoring history: {self.model} ({len(f)} runs)")
-        fig.autofmt_xdate()
-        fig.tight_layout()
-        plt.close(fig)
-        return fig
+        return history_lines(
+            f, self.run_labels(), title=f"Monitoring history: {self.model} ({len(f)} runs)"
+        )
+
+    def heatmap(self) -> Any:
+        """A plotly heatmap of every tested column (rows) by run (columns): red where the column
+        drifted, green where it did not, the drift score in each cell, invalid-data runs grey."""
+        from workbench.plots.drift import drift_heatmap
+
+        scores, drifted = self.drift_matrix()
+        f = self.frame
+        hover = [
+            f"{r.get('current') or ''} (version {r.get('model_version') or '-'})"
+            for r in f.to_dict("records")
+        ]
+        invalid = [s == "invalid" for s in f["status"]] if len(f) else []
+        return drift_heatmap(
+            scores, drifted, f"Drift by column: {self.model}", hover=hover, invalid=invalid
+        )
+
+    def run_labels(self) -> list[str]:
+        """One short, unique label per run for plot axes: ``11-23 22:50`` (seconds, then a
+        counter, added when two runs share the minute)."""
+        labels: list[str] = []
+        for t in self.frame["time"] if len(self.frame) else []:
+            label = pd.Timestamp(t).strftime("%m-%d %H:%M")
+            if label in labels:
+                label = pd.Timestamp(t).strftime("%m-%d %H:%M:%S")
+            base, n = label, 2
+            while label in labels:
+                label, n = f"{base} #{n}", n + 1
+            labels.append(label)
+        return labels
+
+    def drift_matrix(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The per-column drift scores (``drift.<column>`` metrics) as a table, one row per column
+        (most often drifted first) and one column per run (:meth:`run_labels`), NaN where a
+        column was not tested; and, same shape, True where the column drifted."""
+        f = self.frame
+        labels = self.run_labels()
+        cols = [c for c in f.columns if str(c).startswith("drift.")]
+        scores = pd.DataFrame(
+            [[f[c].iloc[j] for j in range(len(f))] for c in cols],
+            index=[c.removeprefix("drift.") for c in cols],
+            columns=labels,
+            dtype=float,
+        )
+        drifted = pd.DataFrame(False, index=scores.index, columns=labels)
+        for j, text in enumerate(f["drifted_columns"] if "drifted_columns" in f else []):
+            for name in str(text or "").split(","):
+                key = _metric_key(name.strip())
+                if key in drifted.index:
+                    drifted.iat[drifted.index.get_loc(key), j] = True
+        order = sorted(scores.index, key=lambda c: (-int(drifted.loc[c].sum()), c))
+        return scores.loc[order], drifted.loc[order]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready fields."""
         return {"model": self.model, "runs": jsonable(self.frame.astype(str).to_dict("records"))}
 
     def _repr_html_(self) -> str:
-        import base64
-        import io
-
-        buf = io.BytesIO()
-        self.plot().savefig(buf, format="png", dpi=80)
-        img = base64.b64encode(buf.getvalue()).decode()
+        """A strip of the runs (one square per run, coloured by status) and the latest runs."""
+        f = self.frame
+        strip = "".join(
+            f"<span title='{html.escape(lab)}: {html.escape(str(s))}' style='display:inline-block;"
+            f"width:14px;height:14px;margin:1px;background:{STATUS_COLOURS.get(s, '#d0d7de')}'>"
+            "</span>"
+            for lab, s in zip(self.run_labels(), f["status"] if len(f) else [], strict=True)
+        )
         cols = [
             c
-            for c in ("time", "status", "drifted_share", "model_version", "current")
-            if c in self.frame
+            for c in (
+                "time",
+                "status",
+                "drifted_share",
+                "drifted_columns",
+                "model_version",
+                "current",
+            )
+            if c in f
         ]
-        table = self.frame[cols].tail(10).to_html(index=False, float_format="{:.2f}".format)
-        return (
-            f"<div class='wb-monitoring-history'><img src='data:image/png;base64,{img}'/>"
-            f"{table}</div>"
+        table = (
+            f[cols].tail(10).to_html(index=False, float_format="{:.2f}".format) if len(f) else ""
         )
+        head = f"monitoring history: {html.escape(self.model)} ({len(f)} runs)"
+        return f"<div class='wb-monitoring-history'><b>{head}</b><div>{strip}</div>{table}</div>"
+
+    def _ipython_display_(self) -> None:
+        """In a notebook: the plotly plots, then the strip and the table."""
+        from IPython.display import HTML, display
+
+        from workbench.plots.drift import figure_bundle
+
+        if len(self.frame):
+            display(figure_bundle(self.plot()), raw=True)
+            if any(str(c).startswith("drift.") for c in self.frame.columns):
+                display(figure_bundle(self.heatmap()), raw=True)
+        display(HTML(self._repr_html_()))
 
 
 def monitoring_history(model: str | None = None, max_runs: int = 500) -> MonitoringHistory:
@@ -130,14 +188,5 @@ def _row(run: Any) -> dict[str, Any]:
         "current": tags.get(TAG.DATA_CURRENT),
         "drifted_columns": tags.get(TAG.DRIFTED_COLUMNS, ""),
     }
-    row.update({k: v for k, v in metrics.items() if k.startswith("perf.")})
+    row.update({k: v for k, v in metrics.items() if k.startswith(("perf.", "drift."))})
     return row
-
-
-def _in_notebook() -> bool:
-    try:
-        from IPython import get_ipython
-
-        return get_ipython() is not None
-    except ImportError:  # pragma: no cover
-        return False

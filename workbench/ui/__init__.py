@@ -17,6 +17,7 @@ _LAZY = {
     "ServePanel": "workbench.ui.serve",
     "MonitorPanel": "workbench.ui.monitor",
     "JourneyPanel": "workbench.ui.journey",
+    "DashboardPanel": "workbench.ui.dashboard",
 }
 
 __all__ = sorted(_LAZY)

@@ -1,0 +1,322 @@
+"""What the monitoring dashboard shows, read from the tracking store: per registered model, the live
+version (``@champion``) and since when (the audit log), the latest batch verdict, every monitoring
+run (drift scores per column, estimated and measured performance, links to its report and its MLflow
+run) and the retrain flag.
+
+:func:`monitoring_dashboard` reads it all at once; :class:`Dashboard` shows itself, saves itself
+(``dashboard.json``) and draws its plots on demand (:meth:`ModelHealth.heatmap`,
+:meth:`ModelHealth.plot`): nothing is written to the runs for the dashboard's sake. It works on a
+local store and on a team server alike, with no models, with models never monitored, without a
+champion and with runs on invalid data.
+
+Example:
+    >>> board = Dashboard(models=[], tracking_uri="sqlite:///mlruns/mlflow.db", read_at="now")
+    >>> board.to_dict()["models"], "no registered models" in board._repr_html_()
+    ([], True)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+import pandas as pd
+
+from workbench._core.names import ARTIFACT, TAG
+from workbench._core.results import Result, jsonable, plain, utc_now
+from workbench.errors import ModelNotFoundError, WorkbenchError
+from workbench.monitoring.history import MonitoringHistory, monitoring_history
+from workbench.monitoring.tracking import ARTIFACT_FOLDER, experiment_name
+from workbench.plots.drift import performance_metrics
+
+__all__ = ["LIVE_ALIAS", "Dashboard", "ModelHealth", "monitoring_dashboard"]
+
+#: The alias the dashboard calls live.
+LIVE_ALIAS = "champion"
+_RUN_KEYS = ("time", "status", "drifted_share", "model_version", "current", "run_id")
+
+
+@dataclass
+class ModelHealth:
+    """One registered model as the dashboard shows it.
+
+    Attributes:
+        name: Registered model name.
+        versions: How many versions it has.
+        live_version: The version ``@champion`` points at (None: no champion yet).
+        live_since: When it became champion (UTC, from the audit log).
+        live_by, live_reason, live_forced: Who promoted it, why, and whether it was forced.
+        live_note: What is unusual about the live version, in plain words (no champion; moved
+            outside the workbench; the audit log could not be read).
+        model_url: The MLflow UI page of the live version.
+        runs: Every monitoring run, oldest first: time, status, drifted share and columns, the
+            version and data monitored, ``drift.*`` scores, ``est.*``/``perf.*`` metrics, ``run_url`` and
+            ``report_url`` (the MLflow UI), ``report_path`` (the report file, on a local store).
+        retrain_requested: A live (or, without a champion, any) version carries
+            ``workbench.retrain_requested = true``.
+        retrain_reason: Why, as the policy wrote it.
+        history: The runs as a :class:`~workbench.monitoring.history.MonitoringHistory` (plots).
+    """
+
+    name: str
+    versions: int = 0
+    live_version: int | None = None
+    live_since: str | None = None
+    live_by: str | None = None
+    live_reason: str | None = None
+    live_forced: bool = False
+    live_note: str = ""
+    model_url: str | None = None
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    retrain_requested: bool = False
+    retrain_reason: str = ""
+    history: MonitoringHistory | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def latest(self) -> dict[str, Any] | None:
+        """The latest monitoring run (None: never monitored)."""
+        return self.runs[-1] if self.runs else None
+
+    def verdict(self) -> str:
+        """The latest batch's verdict in plain words."""
+        run = self.latest
+        if run is None:
+            return "never monitored"
+        if run["status"] == "invalid":
+            return "invalid data: no drift verdict"
+        if run["status"] == "drift":
+            return "drift in " + (", ".join(run["drifted_columns"]) or "the batch")
+        return "no drift"
+
+    def heatmap(self) -> Any:
+        """The days-by-columns drift heatmap (plotly), drifted cells red."""
+        return self._history().heatmap()
+
+    def plot(self) -> Any:
+        """The history lines (plotly): drifted share; estimated and measured performance."""
+        return self._history().plot()
+
+    def metrics(self) -> list[str]:
+        """Metrics with an estimate or a measurement in some run."""
+        return performance_metrics(self._history().frame)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-ready fields (the history's table is in ``runs``)."""
+        return jsonable(
+            {f.name: getattr(self, f.name) for f in fields(self) if f.name != "history"}
+        )
+
+    def _history(self) -> MonitoringHistory:
+        if self.history is None:  # loaded from JSON: rebuild the table from the runs
+            frame = pd.DataFrame(self.runs)
+            if "time" in frame:
+                frame["time"] = pd.to_datetime(frame["time"], utc=True)
+            if "drifted_columns" in frame:
+                frame["drifted_columns"] = [",".join(c or []) for c in frame["drifted_columns"]]
+            self.history = MonitoringHistory(self.name, frame)
+        return self.history
+
+    def _repr_html_(self) -> str:
+        from workbench.monitoring.dashboard_render import model_card
+
+        return model_card(self)
+
+
+@dataclass
+class Dashboard(Result):
+    """Every registered model's health, read at one moment (:func:`monitoring_dashboard`).
+
+    Attributes:
+        models: One :class:`ModelHealth` per registered model, by name.
+        tracking_uri: The store it was read from.
+        read_at: When (UTC).
+        ui_base: The MLflow UI the links point at.
+        shared: True on a tracking server (links open the server's UI).
+
+    Example:
+        >>> Dashboard(models=[], tracking_uri="http://127.0.0.1:5005", read_at="now").names()
+        []
+    """
+
+    FILE_NAME: ClassVar[str] = "dashboard.json"
+
+    models: list[ModelHealth]
+    tracking_uri: str
+    read_at: str
+    ui_base: str = ""
+    shared: bool = False
+
+    def names(self) -> list[str]:
+        """The model names, in order."""
+        return [m.name for m in self.models]
+
+    def model(self, name: str) -> ModelHealth:
+        """The health of model ``name``.
+
+        Raises:
+            ModelNotFoundError: the dashboard has no such model.
+        """
+        for m in self.models:
+            if m.name == name:
+                return m
+        raise ModelNotFoundError(
+            f"the dashboard has no model called {name!r} (models: {', '.join(self.names()) or 'none'}): "
+            "refresh it, or check the name."
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-ready fields."""
+        return {
+            "models": [m.to_dict() for m in self.models],
+            "tracking_uri": self.tracking_uri,
+            "read_at": self.read_at,
+            "ui_base": self.ui_base,
+            "shared": self.shared,
+        }
+
+    @classmethod
+    def load(cls, path: str | Any) -> Dashboard:
+        """Read a dashboard written by :meth:`save` (its plots are drawn from the runs kept)."""
+        board = super().load(path)
+        names = {f.name for f in fields(ModelHealth)}
+        board.models = [
+            ModelHealth(**{k: v for k, v in m.items() if k in names}) for m in board.models
+        ]
+        return board
+
+    def _repr_html_(self) -> str:
+        from workbench.monitoring.dashboard_render import dashboard_html
+
+        return dashboard_html(self)
+
+
+def monitoring_dashboard(model: str | None = None, max_runs: int = 200) -> Dashboard:
+    """Read the dashboard's data from the current workspace's store: every registered model (or
+    only ``model``), its live version, its monitoring runs and its retrain flag.
+
+    Args:
+        model: One model's name or ``models:/`` URI (default: every registered model).
+        max_runs: Read at most this many of each model's latest monitoring runs.
+
+    Raises:
+        ModelNotFoundError: ``model`` is not a registered model.
+        PermissionDeniedError: the tracking server refused the user.
+
+    Example:
+        >>> board = monitoring_dashboard()   # doctest: +SKIP
+        >>> board.model("credit-risk").verdict()            # doctest: +SKIP
+        'drift in income, loan_amount'
+    """
+    from workbench._core.refs import model_name_of
+    from workbench.registry import model_names, versions
+    from workbench.workspace import current_workspace, mlflow_client
+
+    ws = current_workspace()
+    client = mlflow_client()
+    names = [model_name_of(model) or model] if model else model_names()
+    models = []
+    for name in names:
+        found = versions(name)  # ModelNotFoundError names the models there are
+        health = ModelHealth(name, versions=len(found))
+        _live(health, found)
+        if health.live_version is not None:
+            health.model_url = ws.model_url(name, health.live_version)
+        _retrain(health, found)
+        health.history = monitoring_history(name, max_runs=max_runs)
+        health.runs = _runs(client, ws, name, health.history)
+        models.append(health)
+    return Dashboard(models, ws.tracking_uri, utc_now(), ws.ui_base(), ws.shared)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _live(health: ModelHealth, found: list[Any]) -> None:
+    """The champion and since when: the audit log's last move of the alias to it."""
+    from workbench.registry import history
+
+    live = next((v for v in found if LIVE_ALIAS in v.aliases), None)
+    if live is None:
+        health.live_note = (
+            f"no @{LIVE_ALIAS} yet: promote a version (workbench promote {health.name} VERSION "
+            f"--alias {LIVE_ALIAS} ...)"
+        )
+        return
+    health.live_version = live.version
+    try:
+        log = history(health.name, alias=LIVE_ALIAS)
+    except WorkbenchError as err:
+        health.live_note = f"since when is unknown: the audit log could not be read ({err})"
+        return
+    if not len(log) or int(log["new_version"].iloc[-1]) != live.version:
+        health.live_note = (
+            f"@{LIVE_ALIAS} was moved outside the workbench: not in the audit log "
+            f"(workbench history {health.name} --verify)"
+        )
+        return
+    last = log.iloc[-1]
+    health.live_since = str(last["time"])
+    health.live_by, health.live_reason = str(last["by"]), str(last["reason"])
+    health.live_forced = bool(last["forced"])
+
+
+def _retrain(health: ModelHealth, found: list[Any]) -> None:
+    flagged = [v for v in found if v.tags.get(TAG.RETRAIN_REQUESTED) == "true"]
+    if health.live_version is not None:
+        flagged = [v for v in flagged if v.version == health.live_version]
+    if flagged:
+        health.retrain_requested = True
+        reason = flagged[0].tags.get(TAG.RETRAIN_REASON, "")
+        health.retrain_reason = reason or f"version {flagged[0].version} is tagged for retraining"
+
+
+def _runs(client: Any, ws: Any, name: str, hist: MonitoringHistory) -> list[dict[str, Any]]:
+    """The history's runs as plain rows with their links."""
+    frame = hist.frame
+    if not len(frame):
+        return []
+    exp = client.get_experiment_by_name(experiment_name(name))
+    artifacts = _local_folder(getattr(exp, "artifact_location", "")) if not ws.shared else None
+    extra = [
+        c
+        for c in frame.columns
+        if str(c).startswith(("est.", "perf.", "drift.")) or c == "drift_detected"
+    ]
+    rows = []
+    for record in frame.to_dict("records"):
+        row = {k: plain(record.get(k)) for k in (*_RUN_KEYS, *extra)}
+        row["drifted_columns"] = [
+            c for c in str(record.get("drifted_columns") or "").split(",") if c
+        ]
+        row["run_url"] = ws.run_url(exp.experiment_id, record["run_id"]) if exp else None
+        report = _report_file(artifacts, record["run_id"])
+        row["report_path"] = str(report) if report else None
+        file = report.name if report else ARTIFACT.REPORT_HTML
+        row["report_url"] = f"{row['run_url']}/artifacts/{ARTIFACT_FOLDER}/{file}" if exp else None
+        rows.append(row)
+    return rows
+
+
+def _local_folder(uri: str) -> Path | None:
+    if not uri:
+        return None
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("", "file"):
+        return None
+    return Path(url2pathname(parsed.path))
+
+
+def _report_file(artifacts: Path | None, run_id: str) -> Path | None:
+    """The run's HTML report on a local store (else its summary), when it is there."""
+    if artifacts is None:
+        return None
+    folder = artifacts / run_id / "artifacts" / ARTIFACT_FOLDER
+    for name in (ARTIFACT.REPORT_HTML, ARTIFACT.SUMMARY_JSON):
+        with contextlib.suppress(OSError):
+            if (folder / name).is_file():
+                return folder / name
+    return None

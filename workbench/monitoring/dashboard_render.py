@@ -1,0 +1,168 @@
+"""How the dashboard shows itself in HTML: a card per model (live version, latest verdict, retrain
+flag, performance) and the table of its monitoring runs with their links."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+from workbench.plots.drift import STATUS_COLOURS
+
+if TYPE_CHECKING:
+    from workbench.monitoring.dashboard import Dashboard, ModelHealth
+
+__all__ = ["dashboard_html", "model_card", "runs_table"]
+
+_CARD = (
+    "border:1px solid #d0d7de;border-radius:6px;padding:10px 14px;margin:6px 0;"
+    "font-family:Liberation Sans,Arial,sans-serif;line-height:1.5"
+)
+
+
+def dashboard_html(board: Dashboard) -> str:
+    """Every model's card, or a sentence saying there are none yet."""
+    if not board.models:
+        return (
+            "<div class='wb-dashboard'><p class='wb-dashboard-empty'>There are no registered "
+            f"models in {_e(board.tracking_uri)} yet: log one (workbench.log_model or notebook "
+            "01), promote it, and monitor its batches (workbench monitor ... --model "
+            "models:/NAME@champion).</p></div>"
+        )
+    cards = "".join(model_card(m) + runs_table(m) for m in board.models)
+    return f"<div class='wb-dashboard'>{cards}<p>read {_e(board.read_at)}</p></div>"
+
+
+def model_card(m: ModelHealth) -> str:
+    """The card of one model: live version and since when, latest verdict, retrain flag,
+    performance."""
+    if m.live_version is not None:
+        live = f"<b>version {m.live_version}</b> (@champion)"
+        if m.live_since:
+            forced = " <b style='color:#cf222e'>FORCED</b>" if m.live_forced else ""
+            live += (
+                f" since {_e(_short_time(m.live_since))} UTC, promoted by {_e(m.live_by)}{forced}: "
+                f"{_e(m.live_reason)}"
+            )
+        if m.model_url:
+            live += f" · <a href='{_e(m.model_url)}' target='_blank'>version page</a>"
+    else:
+        live = "<b>none</b>"
+    note = (
+        f"<div class='wb-dash-note' style='color:#9a6700'>{_e(m.live_note)}</div>"
+        if m.live_note
+        else ""
+    )
+    run = m.latest
+    if run is None:
+        verdict = (
+            "<span class='wb-dash-verdict'>never monitored: run workbench monitor --reference F "
+            f"--current F --model models:/{_e(m.name)}@champion</span>"
+        )
+    else:
+        colour = STATUS_COLOURS.get(run["status"], "#57606a")
+        version = f", version {_e(run['model_version'])}" if run.get("model_version") else ""
+        badge = (
+            f"<span style='background:{colour};color:white;border-radius:4px;padding:1px 6px'>"
+            f"{_e(run['status'].upper() or 'UNKNOWN')}</span>"
+        )
+        verdict = (
+            f"<span class='wb-dash-verdict'>{badge} {_e(m.verdict())}</span> on "
+            f"{_e(run.get('current') or 'the latest batch')}, {_e(_short_time(run['time']))} UTC"
+            f"{version} ({len(m.runs)} monitoring runs)"
+        )
+    if m.retrain_requested:
+        retrain = (
+            "<span class='wb-dash-retrain' style='color:#cf222e'><b>retraining requested</b> "
+            f"{_e(m.retrain_reason.removeprefix('retraining requested '))}</span>"
+        )
+    else:
+        retrain = "<span class='wb-dash-retrain'>no retraining requested</span>"
+    rows = [
+        ("Live", live + note),
+        ("Latest batch", verdict),
+        ("Retrain", retrain),
+    ]
+    perf = _performance(m)
+    if perf:
+        rows.append(("Performance", perf))
+    body = "".join(
+        f"<tr><th style='text-align:left;vertical-align:top;padding-right:14px;white-space:nowrap'>"
+        f"{k}</th><td>{v}</td></tr>"
+        for k, v in rows
+    )
+    return (
+        f"<div class='wb-dash-card' data-model='{_e(m.name)}' style='{_CARD}'>"
+        f"<h3 style='margin:2px 0 6px 0'>{_e(m.name)}</h3><table>{body}</table></div>"
+    )
+
+
+def runs_table(m: ModelHealth, last: int = 30) -> str:
+    """The latest runs, newest first: time, version, data, verdict, drifted columns, links."""
+    if not m.runs:
+        return ""
+    metrics = [k for k in m.runs[-1] if k.startswith(("est.", "perf.")) and k.count(".") == 1]
+    head = ["time (UTC)", "version", "data", "verdict", "drifted columns", *metrics, "links"]
+    lines = []
+    for run in reversed(m.runs[-last:]):
+        colour = STATUS_COLOURS.get(run["status"], "#57606a")
+        links = []
+        if run.get("report_url"):
+            links.append(f"<a href='{_e(run['report_url'])}' target='_blank'>report</a>")
+        if run.get("run_url"):
+            links.append(f"<a href='{_e(run['run_url'])}' target='_blank'>MLflow run</a>")
+        cells = [
+            _e(_short_time(run["time"])),
+            _e(run.get("model_version") or "-"),
+            _e(run.get("current") or ""),
+            f"<b style='color:{colour}'>{_e(run['status'])}</b>",
+            _e(", ".join(run["drifted_columns"])),
+            *(_num(run.get(k)) for k in metrics),
+            " · ".join(links),
+        ]
+        lines.append(
+            "<tr>" + "".join(f"<td style='padding:2px 8px'>{c}</td>" for c in cells) + "</tr>"
+        )
+    header = "".join(f"<th style='text-align:left;padding:2px 8px'>{_e(h)}</th>" for h in head)
+    return (
+        f"<table class='wb-dash-runs' style='border-collapse:collapse;font-size:13px'>"
+        f"<thead><tr>{header}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
+    )
+
+
+def _performance(m: ModelHealth) -> str:
+    run = m.latest
+    if run is None:
+        return ""
+    parts = []
+    for metric in m.metrics():
+        est, measured = run.get(f"est.{metric}"), run.get(f"perf.{metric}")
+        bits = []
+        if est is not None:
+            low, high = _band(run, metric)
+            interval = f" [{low:.3f}, {high:.3f}]" if low is not None and high is not None else ""
+            bits.append(f"estimated {est:.3f}{interval}")
+        if measured is not None:
+            bits.append(f"measured {measured:.3f}")
+        if bits:
+            parts.append(f"{_e(metric)}: {', '.join(bits)}")
+    return "<br>".join(parts)
+
+
+def _band(run: dict[str, Any], metric: str) -> tuple[float | None, float | None]:
+    for low, high in ((".low", ".high"), ("_low", "_high")):
+        if run.get(f"est.{metric}{low}") is not None and run.get(f"est.{metric}{high}") is not None:
+            return run[f"est.{metric}{low}"], run[f"est.{metric}{high}"]
+    return None, None
+
+
+def _num(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, int | float) else ""
+
+
+def _short_time(value: Any) -> str:
+    text = str(value or "")
+    return text[:16].replace("T", " ") if len(text) >= 16 else text
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))

@@ -1,0 +1,9 @@
+"""Plots of the panels and reports (plotly): each function takes arrays or tables and returns a
+``plotly.graph_objects.Figure``; none reads workbench state.
+
+Modules (import the one you need; nothing is imported here, so ``import workbench`` stays fast):
+``classification`` (ROC, precision-recall, confusion matrix at the positive label),
+``regression`` (predicted vs actual, residuals), ``importance`` (permutation feature
+importance), ``fairness`` (a metric by slice with the limit drawn, candidate vs champion),
+``drift`` (the drift heatmap and history lines), ``files`` (saving figures as HTML and JSON).
+"""

@@ -1,0 +1,242 @@
+"""Stage-4 plots (plotly): the drift heatmap (columns by monitoring runs) and the history lines
+(drifted share over the runs; estimated and measured performance, the estimate's interval as a
+band).
+
+The functions take plain tables (pandas), not workbench results, so any layer may draw with them;
+:class:`~workbench.monitoring.history.MonitoringHistory` builds the tables from its runs.
+``figure_bundle`` turns a figure into a display bundle that JupyterLab and Voila draw with the
+plotly extension, without putting plotly.js (3.5 MB) into every notebook output.
+
+Example:
+    >>> import pandas as pd
+    >>> scores = pd.DataFrame({"run 1": [0.02, 0.4]}, index=["age", "income"])
+    >>> fig = drift_heatmap(scores, scores > 0.1)
+    >>> fig.data[0].type, list(fig.data[0].y)
+    ('heatmap', ['age', 'income'])
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["STATUS_COLOURS", "drift_heatmap", "figure_bundle", "history_lines"]
+
+#: Colour of a run's status: drift red, ok green, invalid data grey.
+STATUS_COLOURS = {"drift": "#cf222e", "ok": "#1a7f37", "invalid": "#8c959f"}
+_PALETTE = ["#0969da", "#8250df", "#bf8700", "#1b7c83", "#bc4c00", "#6e7781"]
+_MAX_TEXT_RUNS = 20  # scores written in the cells up to this many runs (hover beyond)
+_FONT = {"family": "Liberation Sans, Arial, sans-serif", "size": 12}
+
+
+def drift_heatmap(
+    scores: pd.DataFrame,
+    drifted: pd.DataFrame,
+    title: str = "Drift by column and run",
+    hover: list[str] | None = None,
+    invalid: list[bool] | None = None,
+) -> Any:
+    """Columns (rows) by monitoring runs (columns): red where the column drifted, green where it
+    was tested and did not, blank where it was not tested (invalid data, a column not there then).
+    Each cell carries the drift score as text (up to 20 runs; on hover always).
+
+    Args:
+        scores: The per-column drift score, one column per run (its label), one row per data
+            column; NaN where the column was not tested.
+        drifted: Same shape: True where the workbench's verdict was drift.
+        title: The figure's title.
+        hover: One extra line per run for the hover text (the data's name, the version).
+        invalid: One flag per run: invalid data (drawn as a grey column, no verdict).
+
+    Returns:
+        A ``plotly.graph_objects.Figure``.
+    """
+    import plotly.graph_objects as go
+
+    runs = [str(c) for c in scores.columns]
+    columns = [str(i) for i in scores.index]
+    hover = hover or [""] * len(runs)
+    invalid = invalid or [False] * len(runs)
+    z, text, tips = [], [], []
+    for col in scores.index:
+        zrow, trow, hrow = [], [], []
+        for j, run in enumerate(scores.columns):
+            score = scores.at[col, run]
+            tested = score is not None and not (isinstance(score, float) and math.isnan(score))
+            hit = bool(drifted.at[col, run]) if tested and col in drifted.index else False
+            zrow.append((1.0 if hit else 0.0) if tested else None)
+            trow.append(f"{score:.2g}" if tested else "")
+            verdict = "drift" if hit else ("no drift" if tested else "not tested")
+            if invalid[j]:
+                verdict = "invalid data: no verdict"
+            score_text = f"score {score:.3g}" if tested else ""
+            hrow.append(f"{col} / {runs[j]}<br>{verdict} {score_text}<br>{hover[j]}")
+        z.append(zrow)
+        text.append(trow)
+        tips.append(hrow)
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=list(range(len(runs))),
+            y=columns,
+            text=text,
+            texttemplate="%{text}" if len(runs) <= _MAX_TEXT_RUNS else None,
+            hovertext=tips,
+            hoverinfo="text",
+            zmin=0,
+            zmax=1,
+            colorscale=[[0, "#dafbe1"], [0.5, "#dafbe1"], [0.5, "#ffcecb"], [1, "#ffcecb"]],
+            showscale=False,
+            xgap=2,
+            ygap=2,
+        )
+    )
+    for j, bad in enumerate(invalid):
+        if bad:
+            fig.add_vrect(
+                x0=j - 0.5, x1=j + 0.5, fillcolor=STATUS_COLOURS["invalid"], opacity=0.35,
+                line_width=0, annotation_text="invalid", annotation_position="top",
+            )  # fmt: skip
+    fig.update_layout(
+        title=title,
+        font=_FONT,
+        height=max(220, 60 + 26 * len(columns)),
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        plot_bgcolor="white",
+    )
+    fig.update_xaxes(
+        tickmode="array", tickvals=list(range(len(runs))), ticktext=runs, side="bottom",
+        automargin=True,
+    )  # fmt: skip
+    fig.update_yaxes(automargin=True, autorange="reversed")
+    return fig
+
+
+def history_lines(
+    frame: pd.DataFrame,
+    labels: list[str] | None = None,
+    title: str = "Monitoring history",
+) -> Any:
+    """Drifted share per run (markers coloured by status; none on invalid data) and, on a second panel, performance:
+    estimated (``est.<metric>``, with its interval ``est.<metric>.low``/``.high`` as a band) and
+    measured when labels came (``perf.<metric>``, dashed).
+
+    Args:
+        frame: One row per run with ``status``, ``drifted_share`` and any ``est.*``/``perf.*``.
+        labels: The x-axis label of each run (default: its position).
+        title: The figure's title.
+
+    Returns:
+        A ``plotly.graph_objects.Figure`` (one panel without performance columns, two with).
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    labels = labels or [str(i + 1) for i in range(len(frame))]
+    x = list(range(len(frame)))
+    metrics = performance_metrics(frame)
+    rows = 2 if metrics else 1
+    fig = make_subplots(
+        rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+        subplot_titles=["drifted share of tested columns", "performance"][:rows],
+    )  # fmt: skip
+    status = list(frame["status"]) if "status" in frame else [""] * len(frame)
+    share = list(frame["drifted_share"]) if "drifted_share" in frame else [None] * len(frame)
+    share = [None if s == "invalid" else v for s, v in zip(status, share, strict=True)]
+    fig.add_trace(
+        go.Scatter(
+            x=x, y=share, mode="lines+markers", name="drifted share", connectgaps=True,
+            line={"color": "#57606a", "width": 1},
+            marker={"size": 10, "color": [STATUS_COLOURS.get(s, "#57606a") for s in status]},
+            hovertext=[f"{lab}: {s}" for lab, s in zip(labels, status, strict=True)],
+        ),
+        row=1, col=1,
+    )  # fmt: skip
+    for i, metric in enumerate(metrics):
+        colour = _PALETTE[i % len(_PALETTE)]
+        est, low, high = (f"est.{metric}", *_band_columns(frame, metric))
+        if low and high:
+            fig.add_trace(
+                go.Scatter(
+                    x=x + x[::-1],
+                    y=list(frame[high]) + list(frame[low])[::-1],
+                    fill="toself", fillcolor=_rgba(colour, 0.15), line={"width": 0},
+                    hoverinfo="skip", name=f"{metric} interval", showlegend=False,
+                ),
+                row=2, col=1,
+            )  # fmt: skip
+        if est in frame:
+            fig.add_trace(
+                go.Scatter(
+                    x=x, y=list(frame[est]), mode="lines+markers", name=f"{metric} (estimated)",
+                    line={"color": colour}, connectgaps=False,
+                ),
+                row=2, col=1,
+            )  # fmt: skip
+        if f"perf.{metric}" in frame:
+            fig.add_trace(
+                go.Scatter(
+                    x=x, y=list(frame[f"perf.{metric}"]), mode="lines+markers",
+                    name=f"{metric} (measured)", line={"color": colour, "dash": "dash"},
+                    marker={"symbol": "diamond"}, connectgaps=False,
+                ),
+                row=2, col=1,
+            )  # fmt: skip
+    fig.update_yaxes(range=[-0.05, 1.05], row=1, col=1)
+    fig.update_xaxes(tickmode="array", tickvals=x, ticktext=labels, automargin=True)
+    fig.update_layout(
+        title=title,
+        font=_FONT,
+        height=300 if rows == 1 else 520,
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        legend={"orientation": "h", "y": -0.12},
+        plot_bgcolor="white",
+    )
+    return fig
+
+
+def performance_metrics(frame: pd.DataFrame) -> list[str]:
+    """The metrics with an estimate (``est.<m>``) or a measurement (``perf.<m>``) in ``frame``,
+    estimated ones first, interval columns left out.
+
+    Example:
+        >>> performance_metrics(pd.DataFrame(columns=["perf.recall", "est.recall", "est.recall.low"]))
+        ['recall']
+    """
+    found: list[str] = []
+    for prefix in ("est.", "perf."):
+        for col in frame.columns:
+            if not str(col).startswith(prefix):
+                continue
+            name = str(col)[len(prefix) :]
+            if prefix == "est." and name.endswith((".low", ".high", "_low", "_high")):
+                continue
+            if name not in found:
+                found.append(name)
+    return found
+
+
+def figure_bundle(fig: Any) -> dict[str, Any]:
+    """A display bundle for ``IPython.display.display(bundle, raw=True)``: the plotly mimetype
+    (drawn by the plotly extension of JupyterLab and Voila) and a one-line text fallback."""
+    import json
+
+    title = fig.layout.title.text or "plot"
+    return {
+        "application/vnd.plotly.v1+json": json.loads(fig.to_json()),
+        "text/plain": f"<plotly figure: {title}>",
+    }
+
+
+def _band_columns(frame: pd.DataFrame, metric: str) -> tuple[str | None, str | None]:
+    for low, high in ((".low", ".high"), ("_low", "_high")):
+        if f"est.{metric}{low}" in frame and f"est.{metric}{high}" in frame:
+            return f"est.{metric}{low}", f"est.{metric}{high}"
+    return None, None
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"

@@ -1,0 +1,121 @@
+"""The monitoring dashboard: pick a model, read its card (live version and since when, the latest
+verdict, the retrain flag, performance), its drift heatmap, its history lines and its runs with their
+links. Refresh reads the store again. It calls
+:func:`workbench.monitoring.dashboard.monitoring_dashboard` only."""
+
+from __future__ import annotations
+
+import ipywidgets as w
+
+from workbench.ui._common import PanelBase
+
+_NONE = "(no models yet)"
+
+
+class DashboardPanel(PanelBase):
+    """The monitoring dashboard for people who only read dashboards (``workbench dashboard``).
+
+    Args:
+        model: The model shown first (default: the first registered model).
+        max_runs: Monitoring runs read per model.
+
+    Example:
+        >>> from workbench.ui import DashboardPanel
+        >>> panel = DashboardPanel()          # doctest: +SKIP
+        >>> panel.refresh_button.click()      # doctest: +SKIP
+    """
+
+    css_class = "wb-dashboard-panel"
+
+    def __init__(self, model: str | None = None, max_runs: int = 200):
+        super().__init__("Model monitoring")
+        self.max_runs = max_runs
+        self.board = None
+        self.wanted = model
+        self.model = w.Dropdown(
+            options=[_NONE],
+            description="Model",
+            style={"description_width": "initial"},
+            layout=w.Layout(width="auto", min_width="320px"),
+        )
+        self.model.add_class("wb-dash-model")
+        self.refresh_button = w.Button(
+            description="Refresh", icon="refresh", layout=w.Layout(width="auto")
+        )
+        self.refresh_button.add_class("wb-dash-refresh")
+        self.refresh_button.on_click(lambda _: self.refresh())
+        self.read_at = w.HTML("")
+        self.card = w.HTML("")
+        self.card.add_class("wb-dash-card-view")
+        self.plots = w.Output(layout=w.Layout(width="100%"))
+        self.plots.add_class("wb-dash-plots")
+        self.runs = w.HTML("")
+        self.runs.add_class("wb-dash-runs-view")
+        self._quiet = False
+        self.model.observe(lambda _: None if self._quiet else self.show_model(), names="value")
+        self.root.layout = w.Layout(width="100%")
+        self.root.children = [
+            self.title,
+            w.HBox([self.model, self.refresh_button, self.read_at]),
+            self.status,
+            self.card,
+            self.plots,
+            self.runs,
+        ]
+        self.refresh()
+
+    def refresh(self):
+        """What the Refresh button does: read every model from the store again and show the one
+        selected (it stays selected when it is still there)."""
+        from workbench.monitoring.dashboard import monitoring_dashboard
+
+        self.refresh_button.disabled = True
+        keep = self.model.value if self.model.value != _NONE else self.wanted
+        self.set_status("reading the tracking store...", "info")
+        try:
+            board = monitoring_dashboard(max_runs=self.max_runs)
+        except Exception as err:  # shown in the panel
+            self.show_error(err)
+            return None
+        finally:
+            self.refresh_button.disabled = False
+        self.board = board
+        self.read_at.value = (
+            f"<span class='wb-dash-read-at' style='color:#57606a'>read {board.read_at} UTC from "
+            f"{'the tracking server' if board.shared else 'the local store'}</span>"
+        )
+        names = board.names() or [_NONE]
+        selected = keep if keep in names else names[0]
+        self._quiet = True
+        try:
+            self.model.options = names
+            self.model.value = selected
+        finally:
+            self._quiet = False
+        self.show_model()
+        return board
+
+    def show_model(self) -> None:
+        """Show the selected model's card, plots and runs."""
+        from workbench.monitoring.dashboard_render import dashboard_html, model_card, runs_table
+        from workbench.plots.drift import figure_bundle
+
+        board = self.board
+        self.plots.outputs = ()
+        if board is None:
+            return
+        if not board.models:
+            self.card.value, self.runs.value = dashboard_html(board), ""
+            self.set_status("no registered models yet", "warn")
+            return
+        health = board.model(self.model.value)
+        self.card.value = model_card(health)
+        self.runs.value = runs_table(health)
+        if health.runs:  # set, not captured: the same with or without a kernel
+            self.plots.outputs = tuple(
+                {"output_type": "display_data", "data": figure_bundle(fig), "metadata": {}}
+                for fig in (health.heatmap(), health.plot())
+            )
+        status = health.latest["status"] if health.latest else ""
+        kind = {"drift": "error", "invalid": "warn", "ok": "ok"}.get(status, "info")
+        self.set_status(f"{health.name}: {health.verdict()}", kind)
