@@ -26,8 +26,13 @@ __all__ = [
     "feature_columns",
     "hyperparameters",
     "load_training_data",
+    "log_training_plots",
     "train_and_log",
+    "training_plots",
 ]
+
+#: Folder of a training run holding its evaluation plots (``plots.html`` and one JSON each).
+PLOTS_FOLDER = "plots"
 
 #: Model families by task: the name the panel shows -> scikit-learn estimator.
 FAMILIES = {
@@ -204,6 +209,7 @@ def train_and_log(
     date_columns: list[str] | None = None,
     ignore: list[str] | None = None,
     protected: list[str] | None = None,
+    plots: bool = True,
 ) -> ModelVersion:
     """Split ``data``, fit a pipeline of ``family`` and log it as a new version of ``name``.
 
@@ -224,6 +230,9 @@ def train_and_log(
         date_columns: Date/time columns (never features; more are inferred).
         ignore: Columns to leave out of the features.
         protected: Attributes fairness is measured on (features unless also ignored).
+        plots: Draw the evaluation plots on the held-out rows (ROC, precision-recall and the
+            confusion matrix, or predicted vs actual and residuals; permutation importance) and
+            keep them with the run under ``plots/`` (see :func:`training_plots`).
 
     Returns:
         The new :class:`~workbench.ModelVersion`; ``wb.model_contract(mv.model_uri)`` shows the
@@ -279,5 +288,68 @@ def train_and_log(
         dataset_name=dataset_name,
         contract=contract,
     )
+    if plots:
+        report("drawing the evaluation plots", 0.85)
+        log_training_plots(mv, model, x_ev, y_ev, task, contract.positive_label, seed)
     report("done", 1.0)
     return mv
+
+
+def log_training_plots(
+    mv: ModelVersion, model: Any, x_ev: pd.DataFrame, y_ev: Any, task: str,
+    positive_label: Any = None, seed: int = 0,
+) -> list[str]:  # fmt: skip
+    """Draw the evaluation plots of ``model`` on the held-out rows and keep them with the
+    version's run under ``plots/`` (one folder upload). Returns the names of the plots kept.
+
+    The version is already logged: a plot that cannot be drawn is left out with a warning
+    naming the version, never a failed training.
+    """
+    import tempfile
+    import warnings
+
+    from workbench.plots.evaluation import evaluation_figures
+    from workbench.plots.files import save_figures
+    from workbench.workspace import mlflow_client
+
+    what = f"{mv.name} version {mv.version}"
+    try:
+        drawn = evaluation_figures(model, x_ev, y_ev, task, positive_label, seed=seed)
+        for note in drawn.notes:
+            warnings.warn(f"{what}: {note}", stacklevel=2)
+        if not drawn.figures:
+            return []
+        with tempfile.TemporaryDirectory(prefix="wb-plots-") as tmp:
+            save_figures(drawn.figures, tmp, title=f"{what}: evaluation on held-out rows")
+            mlflow_client().log_artifacts(mv.run_id, tmp, PLOTS_FOLDER)
+    except Exception as err:  # the version stands; its plots are an extra
+        warnings.warn(
+            f"{what} is logged, but its evaluation plots could not be kept: "
+            f"{type(err).__name__}: {err}",
+            stacklevel=2,
+        )
+        return []
+    return list(drawn.figures)
+
+
+def training_plots(mv: ModelVersion) -> dict[str, Any]:
+    """The evaluation plots kept with ``mv``'s run (name -> plotly Figure); empty when the
+    version was logged without them. Only the small JSON files are read, not the page."""
+    import tempfile
+
+    import mlflow
+
+    from workbench.plots.files import load_figures
+    from workbench.workspace import mlflow_client
+
+    try:
+        files = [f.path for f in mlflow_client().list_artifacts(mv.run_id, PLOTS_FOLDER)]
+    except Exception:  # no plots folder: a version logged without plots
+        return {}
+    with tempfile.TemporaryDirectory(prefix="wb-plots-") as tmp:
+        for path in files:
+            if path.endswith(".json"):
+                mlflow.artifacts.download_artifacts(
+                    run_id=mv.run_id, artifact_path=path, dst_path=tmp
+                )
+        return load_figures(tmp)

@@ -10,6 +10,7 @@ import nbformat
 import pytest
 
 from tests.browser.conftest import screenshot
+from tests.browser.test_train_browser import assert_no_cut_labels
 
 pytestmark = pytest.mark.browser
 
@@ -66,6 +67,10 @@ def test_run_checks_see_the_table_and_promote(page, lab, open_notebook, checked_
     assert panel.locator(".wb-check-results tr.wb-check-pass").count() >= 9
     assert "PASSED" in panel.locator(".wb-check-results").inner_text()
     assert "candidate v1" in panel.locator(".wb-compare").inner_text()
+    fairness = panel.locator(".wb-check-plots .js-plotly-plot")  # the slices, the limit drawn
+    fairness.first.wait_for(timeout=60_000)
+    assert "recall by slice" in fairness.first.inner_text()
+    assert_no_cut_labels(panel)
 
     promote = panel.locator("button.wb-promote")
     assert promote.is_enabled()

@@ -235,7 +235,8 @@ class CheckReport(Result):
         )
 
     def save(self, folder: str | os.PathLike) -> Path:
-        """Write ``checks.json`` and ``checks.html`` (and ``model_card.md`` when there is one).
+        """Write ``checks.json`` and ``checks.html`` (and ``model_card.md`` when there is one;
+        ``plots/`` with the fairness slices drawn when the report has them).
 
         Each file is written atomically: a reader never sees half of one.
 
@@ -252,6 +253,9 @@ class CheckReport(Result):
         atomic_write(out / ARTIFACT.CHECKS_HTML, self.html_page())
         if self.model_card:
             atomic_write(out / ARTIFACT.MODEL_CARD_MD, self.model_card)
+        from workbench.checks.builtin.fairness_plot import PLOTS_FOLDER, save_report_plots
+
+        save_report_plots(self, out / PLOTS_FOLDER)  # the fairness slices drawn, when there are
         return out
 
     @classmethod

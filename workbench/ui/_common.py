@@ -1,8 +1,10 @@
-"""Building blocks the stage panels share: a status line, a progress bar, error display."""
+"""Building blocks the stage panels share: a status line, a progress bar, error display, labels
+that fit, and plotly figures in an output area."""
 
 from __future__ import annotations
 
 import html
+from typing import Any
 
 import ipywidgets as w
 
@@ -56,3 +58,21 @@ class PanelBase:
             self.set_status(str(err), "error")
         else:
             self.set_status(f"{type(err).__name__}: {err}", "error")
+
+
+def fit_labels(*controls: w.Widget) -> None:
+    """Give each control's description the room it needs: no label is cut to "Model na..."."""
+    for control in controls:
+        if hasattr(control, "style") and hasattr(control.style, "description_width"):
+            control.style.description_width = "initial"
+
+
+def show_figures(area: w.Output, figures: list[Any]) -> None:
+    """Put plotly figures in ``area`` as plotly display data (drawn by JupyterLab's and Voila's
+    plotly renderer; kept in the widget state, so it works without a live kernel too)."""
+    from workbench.plots.drift import figure_bundle
+
+    area.outputs = tuple(
+        {"output_type": "display_data", "data": figure_bundle(fig), "metadata": {}}
+        for fig in figures
+    )

@@ -12,7 +12,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from workbench.ui._common import PanelBase
+from workbench.ui._common import PanelBase, fit_labels, show_figures
 
 __all__ = ["ChecksPanel"]
 
@@ -64,7 +64,9 @@ class ChecksPanel(PanelBase):
             value=model_name if model_name in names or not names else names[0],
             description="Model",
         )
-        self.version = w.Dropdown(options=[], description="Version")
+        self.version = w.Dropdown(
+            options=[], description="Version", layout=w.Layout(width="420px")
+        )  # wide enough for "v12 @challenger @champion (passed)"
         given = [protected] if isinstance(protected, str) else list(protected or [])
         self.protected = w.Text(
             value=", ".join(given),
@@ -106,6 +108,13 @@ class ChecksPanel(PanelBase):
         self.rollback_button.add_class("wb-rollback")
         self.history = w.HTML("")
         self.history.add_class("wb-history")
+        self.plots = w.Output()
+        self.plots.add_class("wb-check-plots")
+        fit_labels(
+            self.model, self.version, self.protected, self.detail_choice, self.by, self.reason,
+            self.force,
+        )  # fmt: skip
+        self.detail_choice.layout.display = "none"  # shown once there are results to detail
 
         self.model.observe(lambda _: self._load_versions(), names="value")
         self.version.observe(lambda _: self._on_version(), names="value")
@@ -133,6 +142,7 @@ class ChecksPanel(PanelBase):
             w.HBox([self.progress, self.progress_label]),
             self.status,
             self.table,
+            self.plots,
             w.HBox([self.detail_choice]),
             self.detail,
             self.compare,
@@ -276,7 +286,11 @@ class ChecksPanel(PanelBase):
     def _show_report(self, report) -> None:
         self.report = report
         self.table.value = report._repr_html_()
+        from workbench.checks.builtin.fairness_plot import report_figures
+
         self.detail_choice.options = report.names()
+        self.detail_choice.layout.display = None if report.names() else "none"
+        show_figures(self.plots, list(report_figures(report).values()))
         bad = report.failed
         self.detail_choice.value = bad[0] if bad else report.names()[0] if report.names() else None
         self._show_detail()

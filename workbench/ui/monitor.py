@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipywidgets as w
 
-from workbench.ui._common import PanelBase
+from workbench.ui._common import PanelBase, fit_labels
 
 _DEMO, _FILES = "demo day", "CSV / Parquet files"
 
@@ -73,6 +73,16 @@ class MonitorPanel(PanelBase):
         self.result.add_class("wb-result")
         self.report_view = w.HTML("")
         self.report_view.add_class("wb-monitor-report")
+        fit_labels(
+            self.source,
+            self.day,
+            self.scenario,
+            self.reference,
+            self.current,
+            self.model,
+            self.target,
+            self.ignore,
+        )  # no label cut short
         self.source.observe(lambda _: self._sync(), names="value")
         self._sync()
         self.root.children = [

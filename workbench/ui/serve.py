@@ -13,7 +13,7 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
-from workbench.ui._common import PanelBase
+from workbench.ui._common import PanelBase, fit_labels
 
 _LIGHT = (
     "<span class='wb-light wb-light-{state}' title='{state}' style='display:inline-block;"
@@ -103,6 +103,15 @@ class ServePanel(PanelBase):
         )
         self.comparison = w.HTML("")
         self.comparison.add_class("wb-serve-comparison")
+        fit_labels(
+            self.model_name,
+            self.version,
+            self.workers,
+            self.requests,
+            self.concurrency,
+            self.champion,
+            self.challenger,
+        )  # no label cut to "Connectio..."
         self.model_name.observe(lambda _: self._refresh_versions(), names="value")
         self.root.children = [
             self.title,

@@ -7,7 +7,12 @@ from typing import Any
 import ipywidgets as w
 
 from workbench.training import FAMILIES
-from workbench.ui._common import PanelBase
+from workbench.ui._common import PanelBase, fit_labels, show_figures
+
+#: Order of the evaluation plots in the result card.
+_PLOT_ORDER = (
+    "roc", "precision_recall", "confusion_matrix", "predicted_vs_actual", "residuals", "importance",
+)  # fmt: skip
 
 
 class TrainPanel(PanelBase):
@@ -78,13 +83,21 @@ class TrainPanel(PanelBase):
         self.protected = w.Text(
             value=", ".join(protected or []), placeholder="col, col", description="Protected"
         )
+        fit_labels(
+            self.source, self.path, self.target, self.task, self.family, self.n_estimators,
+            self.max_depth, self.C, self.name, self.positive_label, self.id_columns, self.ignore,
+            self.protected,
+        )  # fmt: skip
+        self.plots = w.Output()
+        self.plots.add_class("wb-train-plots")
         self.contract_view = w.HTML("")
         self.contract_view.add_class("wb-contract-view")
         self.train_button = w.Button(description="Train & log", button_style="primary", icon="play")
         self.train_button.add_class("wb-train-button")
         self.train_button.on_click(lambda _: self.train())
         self.result.add_class("wb-result")
-        self.source.observe(lambda _: self._sync(), names="value")
+        for control in (self.source, self.family, self.task):
+            control.observe(lambda _: self._sync(), names="value")
         self._sync()
         self.root.children = [
             self.title,
@@ -104,6 +117,7 @@ class TrainPanel(PanelBase):
             w.HBox([self.progress, self.progress_label]),
             self.status,
             self.result,
+            self.plots,
             self.contract_view,
         ]
 
@@ -114,6 +128,15 @@ class TrainPanel(PanelBase):
             self.target.value = {"credit_risk": "default"}.get(self.source.value, "target")
             if self.source.value == "diabetes" and self.family.value == "logistic_regression":
                 self.family.value = "linear_regression"
+        # only the controls that apply to the chosen family and task are shown
+        trees = self.family.value in ("random_forest", "gradient_boosting")
+        for control in (self.n_estimators, self.max_depth):
+            control.layout.display = None if trees else "none"
+        self.C.layout.display = "none" if trees else None
+        regression = self.task.value == "regression" or (
+            self.task.value == "auto" and not is_file and self.source.value == "diabetes"
+        )
+        self.positive_label.layout.display = "none" if regression else None
 
     def settings(self) -> dict[str, Any]:
         """The current choices as keyword arguments of :func:`workbench.training.train_and_log`."""
@@ -153,6 +176,7 @@ class TrainPanel(PanelBase):
 
         self.train_button.disabled = True
         self.result.value = self.contract_view.value = ""
+        self.plots.outputs = ()
         self.set_status("training...", "info")
         try:
             table = self.load_data()
@@ -170,7 +194,17 @@ class TrainPanel(PanelBase):
         self.set_status(f"logged {mv.name} version {mv.version} as @challenger", "ok")
         self.result.value = mv._repr_html_()
         self.contract_view.value = model_contract(mv.model_uri)._repr_html_()
+        self.show_plots(mv)
         return mv
+
+    def show_plots(self, mv) -> None:
+        """The evaluation plots kept with ``mv``'s run, in the result card."""
+        from workbench.training import training_plots
+
+        figures = training_plots(mv)
+        shown = [figures[n] for n in _PLOT_ORDER if n in figures]
+        shown += [f for n, f in figures.items() if n not in _PLOT_ORDER]
+        show_figures(self.plots, shown)
 
 
 def _names(text: str) -> list[str]:

@@ -64,7 +64,9 @@ class FairnessGap(Check):
         return cls(PROTECTED, metric="positive_rate", max_gap=0.2), context
 
     def run(self, context: CheckContext) -> CheckResult:
-        """Compute the metric per slice of each protected attribute and the largest gap."""
+        """Compute the metric per slice of each protected attribute and the largest gap (the
+        table also holds the ``@champion``'s metric per slice, when there is one: drawn beside
+        the candidate's, never judged)."""
         attributes = [self.protected] if isinstance(self.protected, str) else list(self.protected)
         absent = [a for a in attributes if a not in context.data.columns]
         if absent:
@@ -80,11 +82,14 @@ class FairnessGap(Check):
                 "(multiclass or regression): use metric='accuracy' (or 'mae')."
             )
         pred = context.predict(context.x)
+        champion_pred = _champion_predictions(context)
         y = None if context.target is None else np.asarray(context.target)
         if y is None and metric != "positive_rate":
             raise CheckError(f"fairness metric {metric!r} needs labels; the eval data has none.")
         overall = _slice_metric(metric, y, pred, positive)
-        tables = [self._slices(context, a, metric, y, pred, positive) for a in attributes]
+        tables = [
+            self._slices(context, a, metric, y, pred, positive, champion_pred) for a in attributes
+        ]
         table = pd.concat(tables, ignore_index=True)
         judged = table[table["judged"] & table[metric].notna()]
         gaps = {
@@ -123,24 +128,27 @@ class FairnessGap(Check):
             )
         return self.result("pass", gap, self.max_gap, text, table)
 
-    def _slices(self, context, attribute, metric, y, pred, positive) -> pd.DataFrame:
+    def _slices(self, context, attribute, metric, y, pred, positive, champion_pred=None):
+        """One row per slice: rows, the candidate's metric, the champion's (when there is one,
+        on the same rows and the candidate's positive label) and whether it is judged."""
         column = context.data[attribute]
         groups = np.where(column.isna(), "(missing)", column.astype(str)).astype(str)
         rows = []
         for group in sorted(set(groups)):
             mask = groups == group
-            rows.append(
-                {
-                    "attribute": attribute,
-                    "slice": group,
-                    "rows": int(mask.sum()),
-                    metric: _slice_metric(
-                        metric, None if y is None else y[mask], pred[mask], positive
-                    ),
-                    "judged": bool(mask.sum() >= self.min_rows),
-                }
-            )
-        return pd.DataFrame(rows, columns=["attribute", "slice", "rows", metric, "judged"])
+            truth = None if y is None else y[mask]
+            row = {
+                "attribute": attribute,
+                "slice": group,
+                "rows": int(mask.sum()),
+                metric: _slice_metric(metric, truth, pred[mask], positive),
+            }
+            if champion_pred is not None:
+                row["champion"] = _slice_metric(metric, truth, champion_pred[mask], positive)
+            rows.append({**row, "judged": bool(mask.sum() >= self.min_rows)})
+        columns = ["attribute", "slice", "rows", metric]
+        columns += ["champion"] if champion_pred is not None else []
+        return pd.DataFrame(rows, columns=[*columns, "judged"])
 
 
 # --------------------------------------------------------------------------- helpers
@@ -157,6 +165,17 @@ def _positive(context: CheckContext) -> Any:
     classes = getattr(context.model, "classes_", None)
     labels = list(classes) if classes is not None else []
     return labels[-1] if len(labels) == 2 else None
+
+
+def _champion_predictions(context: CheckContext) -> np.ndarray | None:
+    """The ``@champion``'s predictions on the eval rows (its own features), or ``None`` without
+    a champion or when it cannot be scored on them (the candidate is judged all the same)."""
+    if context.champion is None:
+        return None
+    try:
+        return np.asarray(context.champion.predict(context.champion_x()))
+    except Exception:  # the champion is only drawn beside the candidate, never judged
+        return None
 
 
 def _default_metric(context: CheckContext, positive: Any) -> str:
