@@ -32,7 +32,17 @@ from benchmarks import ROW_KEYS
 from benchmarks._common import DEADLINE_ENV, not_available, row
 
 #: The modules in the order they run; any other bench_*.py found in the package runs after them.
-ORDER = ("log_model", "import", "serving", "drift", "demo", "alarms", "scoring", "team_load")
+ORDER = (
+    "log_model",
+    "import",
+    "serving",
+    "drift",
+    "demo",
+    "monitor",
+    "alarms",
+    "scoring",
+    "team_load",
+)
 FULL_BUDGET_S = (
     2700.0  # bench_alarms: about 2 minutes; bench_spark: 20M-row tables, about 20 minutes
 )

@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench._core.results import stamp
 from workbench._core.text import first_line
 from workbench.errors import DataError, DataFileError, NotebookError
 from workbench.workspace import current_workspace
@@ -91,7 +90,7 @@ def run_notebook(
     output = _output_path(source, output_dir)
     params = _fill_parameters(source, dict(parameters or {}))
     started = time.perf_counter()
-    engine_kwargs: dict[str, Any] = {}
+    engine_kwargs: dict[str, Any] = {"engine_name": _engine_name()}
     if kernel is not None:
         engine_kwargs["km"] = kernel.manager()
     elif kernel_name is None:  # this very Python, whatever kernelspecs the user has installed
@@ -174,30 +173,64 @@ class SharedKernel:
         ...     run_notebook("notebooks/02_predeploy_checks.ipynb", kernel=kernel)
     """
 
-    def __init__(self, cwd: str | os.PathLike | None = None, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        cwd: str | os.PathLike | None = None,
+        env: dict[str, str] | None = None,
+        *,
+        warm: tuple[str, ...] | list[str] = (),
+        log_path: str | os.PathLike | None = None,
+    ):
         self.cwd = str(cwd or current_workspace().root / "notebooks")
         self.env = dict(env or {})
+        self.warm = tuple(warm)
+        self.log_path = Path(log_path) if log_path else None
         self._km = None
+
+    def start(self) -> SharedKernel:
+        """Start the kernel now, without waiting for it: it imports the ``warm`` modules while
+        the caller goes on (``workbench monitor`` validates its input meanwhile). The first
+        notebook's first cell runs once the kernel is ready."""
+        self.manager()
+        return self
 
     def manager(self):
         """The started kernel manager (started on first use)."""
         if self._km is None:
             from jupyter_client.utils import run_sync
 
-            km = _own_kernel_manager()(kernel_name=_kernel_name())
+            from workbench._core.kernels import warm_arguments
+
+            km = _own_kernel_manager(self.log_path, warm_arguments(self.warm))(
+                kernel_name=_kernel_name()
+            )
             env = {**os.environ, **self.env} if self.env else None
             run_sync(km.start_kernel)(cwd=self.cwd, **({"env": env} if env else {}))
             self._km = km
         return self._km
 
-    def shutdown(self) -> None:
-        """Stop the kernel (by its manager, which started it)."""
+    def shutdown(self, wait: bool = True, now: bool = False) -> None:
+        """Stop the kernel (by its manager, which started it).
+
+        Args:
+            wait: Wait until the kernel process has exited (killing it if it does not). With
+                False, the kernel is asked to shut down (it runs its atexit hooks, then exits by
+                itself, as it also does when this process ends) and this returns at once: a
+                process that imported Evidently and MLflow takes a second or two just to free
+                its memory. For a finished run only.
+            now: Kill the kernel at once: for a kernel that never ran a notebook (the command
+                stopped on bad input while the kernel was still importing).
+        """
         if self._km is not None:
             from jupyter_client.utils import run_sync
 
             try:
-                # graceful: the kernel runs its atexit hooks (a model server it started stops)
-                run_sync(self._km.shutdown_kernel)(now=False)
+                if wait or now:
+                    # graceful: the kernel runs its atexit hooks (a model server it started stops)
+                    run_sync(self._km.shutdown_kernel)(now=now)
+                else:  # the kernel has its sockets open: its files can go
+                    run_sync(self._km.request_shutdown)()
+                    run_sync(self._km.cleanup_resources)()
             finally:
                 self._km = None
 
@@ -282,6 +315,8 @@ def _check_notebook(source: Path) -> None:
 
 
 def _output_path(source: Path, output_dir: str | os.PathLike | None) -> Path:
+    from workbench._core.results import stamp  # imports pandas: not before a kernel starts
+
     folder = Path(output_dir) if output_dir else current_workspace().runs_dir / source.stem
     folder.mkdir(parents=True, exist_ok=True)
     return (folder / f"{stamp()}.ipynb").resolve()
@@ -343,80 +378,28 @@ def _article(kind: str) -> str:
     return names.get(kind, f"a {kind}")
 
 
+def _engine_name() -> str:
+    """Papermill's nbclient engine, writing the output notebook less often (see
+    :mod:`workbench._core.papermill_engine`)."""
+    from workbench._core.papermill_engine import register
+
+    return register()
+
+
 def _kernel_name() -> str:
     """The kernel name recorded in the output; the kernel itself runs ``sys.executable``."""
     return "python3"
 
 
-def _own_kernel_manager():
-    """A kernel manager that starts ``sys.executable -m ipykernel_launcher``: the workbench's own
-    environment, even when a user-level ``python3`` kernelspec points at another Python. It talks
-    to the kernel over Unix sockets where it can (no TCP port, no transport warning). The kernel's
-    own output (tracebacks of its shutdown after a time-out) goes to ``runs/kernels.log``, not to
-    the user's terminal."""
-    import sys
+def _own_kernel_manager(log_file: Path | None = None, extra_args: tuple[str, ...] = ()):
+    """The workbench's kernel manager class (:func:`workbench._core.kernels.kernel_manager_class`):
+    this Python, Unix sockets where they fit, the kernel's output in ``runs/kernels.log`` (or
+    ``log_file``)."""
+    from workbench._core.kernels import kernel_manager_class
 
-    from jupyter_client.kernelspec import KernelSpec
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import default
-
-    log_path = current_workspace().runs_dir / "kernels.log"
-
-    class _WorkbenchKernelManager(AsyncKernelManager):
-        @property
-        def kernel_spec(self):
-            if self._kernel_spec is None:
-                self._kernel_spec = KernelSpec(
-                    argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                    display_name="Python 3 (workbench)",
-                    language="python",
-                )
-            return self._kernel_spec
-
-        async def _async_launch_kernel(self, kernel_cmd, **kw):
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            with open(log_path, "ab") as log:  # the child keeps its own copy of the handle
-                kw.setdefault("stdout", log)
-                kw.setdefault("stderr", log)
-                await super()._async_launch_kernel(kernel_cmd, **kw)
-
-        _launch_kernel = _async_launch_kernel
-
-        @default("transport")
-        def _transport_default(self) -> str:
-            return "ipc" if _ipc_fits() else "tcp"
-
-        @default("ip")
-        def _ip_default(self) -> str:  # jupyter_client's is `kernel-ipc` in the working folder
-            return _ipc_prefix() if self.transport == "ipc" else super()._ip_default()
-
-    return _WorkbenchKernelManager
-
-
-def _ipc_fits() -> bool:
-    """Whether the kernel can talk over Unix sockets: POSIX, and the socket paths
-    (``<runtime dir>/workbench-<uuid>-ipc-<n>``) within the 107 bytes a Unix socket path may have.
-    Over TCP, ipykernel warns that traffic is unencrypted; over IPC no port is open at all."""
-    import os
-
-    from jupyter_core.paths import jupyter_runtime_dir
-
-    longest = len(jupyter_runtime_dir()) + len("/workbench--ipc-99999") + 32
-    return os.name == "posix" and longest < 107
-
-
-def _ipc_prefix() -> str:
-    """A socket path prefix of this kernel's own (``<runtime dir>/workbench-<uuid>-ipc``, the
-    folder private to the user): two kernels never share sockets, and none lands in the
-    notebook's folder."""
-    import os
-    import uuid
-
-    from jupyter_core.paths import jupyter_runtime_dir
-
-    folder = jupyter_runtime_dir()
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    return os.path.join(folder, f"workbench-{uuid.uuid4().hex}-ipc")
+    return kernel_manager_class(
+        log_file or current_workspace().runs_dir / "kernels.log", extra_args
+    )
 
 
 def _describe_cell(output: Path, index: int | None, source: str | None) -> str:

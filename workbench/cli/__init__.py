@@ -18,14 +18,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from workbench._core.remote import server_refusal
-from workbench.cli._serve import (
-    cmd_score,
-    cmd_serve,
-    engine_arguments,
-    on_spark,
-    score_arguments,
-    serve_arguments,
-)
+from workbench.cli._monitor import cmd_monitor, monitor_arguments
+from workbench.cli._serve import cmd_score, cmd_serve, score_arguments, serve_arguments
 from workbench.cli._team import cmd_team, team_arguments
 from workbench.errors import WorkbenchError
 
@@ -40,6 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
+        if getattr(args, "before_open", None):  # monitor: its kernel starts while this opens
+            args.before_open(args)
         _open(args)
         return int(args.handler(args) or EXIT_OK)
     except WorkbenchError as err:
@@ -105,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mlflow-port", type=int, default=5000)
     p.add_argument("--no-mlflow", action="store_true", help="do not start the MLflow UI")
 
-    p = command("dashboard", _cmd_dashboard, "the monitoring notebook as a Voila app, 127.0.0.1")
+    p = command("dashboard", _cmd_dashboard, "the monitoring dashboard as a Voila app, 127.0.0.1")
     p.add_argument("--port", type=int, default=8866)
 
     p = command("run", _cmd_run, "run a notebook with papermill; output kept under runs/")
@@ -187,24 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     team_arguments(p)
 
-    p = command("monitor", _cmd_monitor, "drift report on a batch; exit 3 on drift with the flag")
-    p.add_argument("--reference", required=True, help="reference data, CSV or Parquet")
-    p.add_argument("--current", required=True, help="current batch, CSV or Parquet")
-    p.add_argument("--model", help="model URI, for prediction drift")
-    p.add_argument("--target", help="label column (default: the model contract's); may be absent")
-    p.add_argument("--ignore", action="append", metavar="COL", help="skip COL; repeatable")
-    p.add_argument("--out", help="folder for the reports")
-    p.add_argument("--fail-on-drift", action="store_true", help="exit 3 when drift is found")
-    p.add_argument(
-        "--drift-share", type=float, default=0.0, help="alert share of drifted columns (0: any)"
-    )
-    p.add_argument("--timeout", type=float, default=900, help="seconds a notebook cell may run")
-    p.add_argument("--json", action="store_true")
-    engine_arguments(
-        p,
-        "pandas: this process (default); spark: per-column summaries on Spark (PySpark, Java); "
-        "the data may then be Parquet folders or table names",
-    )
+    p = command("monitor", cmd_monitor, "drift report on a batch; exit 3 on drift with the flag")
+    monitor_arguments(p)
     return parser
 
 
@@ -375,111 +355,6 @@ def _cmd_history(args: argparse.Namespace) -> int:
             print(log[["seq", *columns, "checks_status", "reason"]].to_string(index=False))
         print(check.summary(), file=sys.stdout if check.ok else sys.stderr)
     return EXIT_GATE if args.verify and not check.ok else EXIT_OK
-
-
-def _cmd_monitor(args: argparse.Namespace) -> int:
-    """Run notebook 04 through the runner (the executed copy is the audit record), then read the
-    ``summary.json`` it wrote: 0 no drift, 3 drift with --fail-on-drift, 2 invalid data."""
-    from pathlib import Path
-
-    from workbench._core.names import ARTIFACT
-    from workbench._core.results import timestamped_folder
-    from workbench._core.text import first_line
-    from workbench.errors import DataFileError, NotebookError, UsageError
-    from workbench.runner import run_notebook
-    from workbench.workspace import current_workspace
-
-    ws = current_workspace()
-    spark = on_spark(args)
-    files = {}
-    for what, path in (("reference", args.reference), ("current", args.current)):
-        file = Path(path).expanduser()
-        if spark and (file.exists() or not (os.sep in path or file.suffix)):
-            files[what] = str(file.resolve()) if file.exists() else path  # a table name
-            continue
-        if file.is_dir():
-            raise DataFileError(
-                f"{what} data {path} is a folder: the pandas engine reads one CSV or Parquet file; "
-                "add --engine spark to read a folder of Parquet files."
-            )
-        if not file.is_file():
-            raise DataFileError(
-                f"{what} data file {path} does not exist: give a CSV or Parquet file."
-            )
-        files[what] = str(file.resolve())
-    base = ws.reports_dir / "monitoring"
-    out = Path(args.out).expanduser() if args.out else timestamped_folder(base)
-    out = out.resolve()
-    summary_file = out / ARTIFACT.SUMMARY_JSON
-    if summary_file.exists():
-        summary_file.unlink()  # never read a previous run's verdict
-    params = {
-        **files,
-        "model": args.model,
-        "target": args.target,
-        "ignore": args.ignore,
-        "out": str(out),
-        "drift_share": args.drift_share,
-        "fail_on_drift": False,
-        "fail_on_invalid": False,
-        **({"engine": "spark", "spark_master": args.spark_master} if spark else {}),
-    }
-    notebook = _monitor_notebook(ws.root)
-    if spark and '"engine = ' not in Path(notebook).read_text():
-        raise UsageError(f"{notebook} has no engine parameter: update it from the package's copy.")
-    try:
-        run = run_notebook(notebook, params, timeout=args.timeout)
-    except NotebookError as err:
-        data_error = _data_error_named(getattr(err.__cause__, "ename", ""))
-        if data_error is not None:  # bad input found inside the notebook: exit 2, not 1
-            raise data_error(
-                f"{first_line(getattr(err.__cause__, 'evalue', ''), limit=500)} "
-                f"(executed notebook: {err.output_path})"
-            ) from err
-        raise
-    if not summary_file.exists():
-        raise WorkbenchError(
-            f"notebook 04 ran but wrote no {summary_file}: see the executed notebook {run.output_path}"
-        )
-    summary = json.loads(summary_file.read_text())
-    summary["executed_notebook"] = run.output_path
-    summary["report_folder"] = str(out)
-    code = EXIT_OK
-    if summary["status"] == "invalid":
-        code = EXIT_USAGE
-    elif summary["status"] == "drift" and args.fail_on_drift:
-        code = EXIT_GATE
-    summary["exit_code"] = code
-    if args.json:
-        _print_json(summary)
-    if summary["status"] == "invalid":
-        print(
-            "error: invalid data, no drift verdict: " + " | ".join(summary["reasons"]),
-            file=sys.stderr,
-        )
-    elif not args.json:
-        from workbench.monitoring import DriftResult
-
-        print(DriftResult.load(summary_file).text())  # each score says p-value or distance
-        print(f"report: {out / ARTIFACT.REPORT_HTML}")
-        print(f"executed notebook: {run.output_path} ({run.seconds:.1f} s)")
-    return code
-
-
-def _monitor_notebook(root: Any) -> str:
-    """Notebook 04 of the workspace, else the one shipped beside the package."""
-    from pathlib import Path
-
-    own = Path(root) / "notebooks" / "04_monitor_drift.ipynb"
-    if own.exists():
-        return str(own)
-    return str(Path(__file__).resolve().parents[2] / "notebooks" / "04_monitor_drift.ipynb")
-
-
-def _data_error_named(name: str) -> type[WorkbenchError] | None:
-    """The workbench error class called ``name`` when it means bad input (exit code 2)."""
-    cls = _error_class_named(name)
-    return cls if cls is not None and cls.exit_code == EXIT_USAGE else None
 
 
 def _error_class_named(name: str) -> type[WorkbenchError] | None:

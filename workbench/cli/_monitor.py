@@ -1,0 +1,231 @@
+"""The ``monitor`` command: notebook 04 through the runner, then the verdict from its
+``summary.json`` (0 no drift, 3 drift with ``--fail-on-drift``, 2 invalid data).
+
+Where the seconds go: the notebook's kernel imports pandas, MLflow (and its SQL store) and
+Evidently before the first drift test can run, and that is most of a run. So the kernel starts
+first thing, before the workspace opens (:func:`start_kernel_early`, called by ``main``), and
+imports those modules while this process opens the workspace, checks the files and prepares the
+notebook; the notebook then runs in that kernel, top to bottom, from its parameters cell, as it
+would in a fresh one. A kernel that failed to start is replaced by a fresh one in the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from workbench.cli._serve import engine_arguments, on_spark
+
+__all__ = ["WARM_MODULES", "cmd_monitor", "monitor_arguments", "start_kernel_early"]
+
+EXIT_OK, EXIT_USAGE, EXIT_GATE = 0, 2, 3
+
+#: What notebook 04's cells import, in the order they need it; the kernel imports them as it starts.
+WARM_MODULES = (
+    "workbench.monitoring",
+    "mlflow",
+    "evidently.presets",
+    "mlflow.store.tracking.sqlalchemy_store",
+    "plotly.graph_objects",
+    "workbench.ui",
+)
+
+
+def monitor_arguments(p: argparse.ArgumentParser) -> None:
+    """The ``monitor`` command's arguments."""
+    p.add_argument("--reference", required=True, help="reference data, CSV or Parquet")
+    p.add_argument("--current", required=True, help="current batch, CSV or Parquet")
+    p.add_argument("--model", help="model URI, for prediction drift")
+    p.add_argument("--target", help="label column (default: the model contract's); may be absent")
+    p.add_argument("--ignore", action="append", metavar="COL", help="skip COL; repeatable")
+    p.add_argument("--out", help="folder for the reports")
+    p.add_argument("--fail-on-drift", action="store_true", help="exit 3 when drift is found")
+    p.add_argument(
+        "--drift-share", type=float, default=0.0, help="alert share of drifted columns (0: any)"
+    )
+    p.add_argument("--timeout", type=float, default=900, help="seconds a notebook cell may run")
+    p.add_argument("--json", action="store_true")
+    engine_arguments(
+        p,
+        "pandas: this process (default); spark: per-column summaries on Spark (PySpark, Java); "
+        "the data may then be Parquet folders or table names",
+    )
+    p.set_defaults(before_open=start_kernel_early)
+
+
+def start_kernel_early(args: argparse.Namespace) -> None:
+    """Start notebook 04's kernel now, before the workspace opens: it imports
+    :data:`WARM_MODULES` meanwhile. Never fails: without it the run starts a fresh kernel."""
+    import atexit
+
+    from workbench.runner import SharedKernel
+    from workbench.workspace import find_root, telemetry_off
+
+    args.kernel = None
+    try:
+        telemetry_off()  # before the kernel inherits the environment
+        root = Path(args.workspace or os.environ.get("WORKBENCH_WORKSPACE") or find_root())
+        root = root.expanduser().resolve()
+        (root / "runs").mkdir(parents=True, exist_ok=True)
+        kernel = SharedKernel(
+            cwd=Path(monitor_notebook(root)).parent,
+            warm=WARM_MODULES,
+            log_path=root / "runs" / "kernels.log",
+        )
+        atexit.register(kernel.shutdown)  # also when opening the workspace fails
+        args.kernel = kernel.start()
+    except Exception:  # the run starts its own kernel, and reports what is wrong with it
+        args.kernel = None
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    """Run notebook 04 (the executed copy is the audit record), then read its ``summary.json``."""
+    kernel = getattr(args, "kernel", None)
+    state = {"ran": False, "finished": False}
+    try:
+        code = _monitor(args, kernel, state)
+        state["finished"] = True
+        return code
+    finally:
+        if kernel is not None:  # a finished run's kernel exits by itself (no wait for teardown)
+            kernel.shutdown(wait=not state["finished"], now=not state["ran"])
+
+
+def _monitor(args: argparse.Namespace, kernel: Any, state: dict[str, bool]) -> int:
+    from workbench._core.names import ARTIFACT
+    from workbench._core.results import timestamped_folder
+    from workbench._core.text import first_line
+    from workbench.errors import NotebookError, UsageError, WorkbenchError
+    from workbench.runner import run_notebook
+    from workbench.workspace import current_workspace
+
+    ws = current_workspace()
+    spark = on_spark(args)
+    files = _input_files(args, spark)
+    base = ws.reports_dir / "monitoring"
+    out = Path(args.out).expanduser() if args.out else timestamped_folder(base)
+    out = out.resolve()
+    summary_file = out / ARTIFACT.SUMMARY_JSON
+    if summary_file.exists():
+        summary_file.unlink()  # never read a previous run's verdict
+    params = {
+        **files,
+        "model": args.model,
+        "target": args.target,
+        "ignore": args.ignore,
+        "out": str(out),
+        "drift_share": args.drift_share,
+        "fail_on_drift": False,
+        "fail_on_invalid": False,
+        **({"engine": "spark", "spark_master": args.spark_master} if spark else {}),
+    }
+    notebook = monitor_notebook(ws.root)
+    if spark and '"engine = ' not in Path(notebook).read_text():
+        raise UsageError(f"{notebook} has no engine parameter: update it from the package's copy.")
+    if kernel is not None and Path(kernel.cwd).resolve() != Path(notebook).resolve().parent:
+        kernel.shutdown()  # started for another notebook folder: run in a fresh kernel
+        kernel = None
+    _skip_iri_grammars()
+    state["ran"] = True
+    try:
+        run = run_notebook(notebook, params, timeout=args.timeout, kernel=kernel)
+    except NotebookError as err:
+        data_error = _data_error_named(getattr(err.__cause__, "ename", ""))
+        if data_error is not None:  # bad input found inside the notebook: exit 2, not 1
+            raise data_error(
+                f"{first_line(getattr(err.__cause__, 'evalue', ''), limit=500)} "
+                f"(executed notebook: {err.output_path})"
+            ) from err
+        raise
+    if not summary_file.exists():
+        raise WorkbenchError(
+            f"notebook 04 ran but wrote no {summary_file}: see the executed notebook {run.output_path}"
+        )
+    summary = json.loads(summary_file.read_text())
+    summary["executed_notebook"] = run.output_path
+    summary["report_folder"] = str(out)
+    code = EXIT_OK
+    if summary["status"] == "invalid":
+        code = EXIT_USAGE
+    elif summary["status"] == "drift" and args.fail_on_drift:
+        code = EXIT_GATE
+    summary["exit_code"] = code
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+    if summary["status"] == "invalid":
+        print(
+            "error: invalid data, no drift verdict: " + " | ".join(summary["reasons"]),
+            file=sys.stderr,
+        )
+    elif not args.json:
+        from workbench.monitoring import DriftResult
+
+        print(DriftResult.load(summary_file).text())  # each score says p-value or distance
+        print(f"report: {out / ARTIFACT.REPORT_HTML}")
+        print(f"executed notebook: {run.output_path} ({run.seconds:.1f} s)")
+    return code
+
+
+def _input_files(args: argparse.Namespace, spark: bool) -> dict[str, str]:
+    """The two tables as absolute paths (or Spark table names); a missing file is bad input."""
+    from workbench.errors import DataFileError
+
+    files = {}
+    for what, path in (("reference", args.reference), ("current", args.current)):
+        file = Path(path).expanduser()
+        if spark and (file.exists() or not (os.sep in path or file.suffix)):
+            files[what] = str(file.resolve()) if file.exists() else path  # a table name
+            continue
+        if file.is_dir():
+            raise DataFileError(
+                f"{what} data {path} is a folder: the pandas engine reads one CSV or Parquet file; "
+                "add --engine spark to read a folder of Parquet files."
+            )
+        if not file.is_file():
+            raise DataFileError(
+                f"{what} data file {path} does not exist: give a CSV or Parquet file."
+            )
+        files[what] = str(file.resolve())
+    return files
+
+
+def _skip_iri_grammars() -> None:
+    """Import papermill without building the IRI grammars nobody here uses.
+
+    papermill imports nbformat, which imports jsonschema, whose format checkers import the
+    optional ``rfc3987_syntax`` when installed (JupyterLab's event schemas need it): that builds
+    some 40 parsers, 1.2-1.5 s of CPU while the kernel is importing on the other core. Notebook
+    schemas check no IRI format, so this process imports jsonschema without that optional
+    checker (as it would were the package not installed), then lets the package be imported
+    normally again.
+    """
+    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        return
+    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment] - import then raises
+    try:
+        import papermill  # noqa: F401
+    except ImportError:
+        pass  # reported where papermill is used
+    finally:
+        if sys.modules.get("rfc3987_syntax", 0) is None:
+            del sys.modules["rfc3987_syntax"]
+
+
+def monitor_notebook(root: Any) -> str:
+    """Notebook 04 of the workspace, else the one shipped beside the package."""
+    own = Path(root) / "notebooks" / "04_monitor_drift.ipynb"
+    if own.exists():
+        return str(own)
+    return str(Path(__file__).resolve().parents[2] / "notebooks" / "04_monitor_drift.ipynb")
+
+
+def _data_error_named(name: str):
+    """The workbench error class called ``name`` when it means bad input (exit code 2)."""
+    from workbench.cli import _error_class_named
+
+    cls = _error_class_named(name)
+    return cls if cls is not None and cls.exit_code == EXIT_USAGE else None
