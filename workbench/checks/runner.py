@@ -241,8 +241,11 @@ def _write_report(context: CheckContext, results: list[CheckResult], seconds: fl
 
 def _keep_with_version(report: CheckReport, context: CheckContext) -> str:
     """A run holding the report, then the gate's tags on the version; returns the run id."""
+    from workbench.registry.description import refresh_description
+
     run_id = _log_run(report, context)
     _tag_version(report, run_id)
+    refresh_description(report.name, report.version)
     return run_id
 
 

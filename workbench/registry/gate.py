@@ -42,6 +42,7 @@ from workbench.registry.audit import (
     verify_history,
 )
 from workbench.registry.audit_lock import audit_lock
+from workbench.registry.description import refresh_description
 from workbench.registry.model_version import ModelVersion
 from workbench.registry.policy import GatePolicy, gate_policy
 from workbench.registry.versions import get_version, registered_model
@@ -120,7 +121,9 @@ def promote(
             policy_hash=policy.hash,
             allow_pickle=target.tags.get(TAG.ALLOW_PICKLE) == "true",
         )
-        return _move_alias(client, entry)
+        entry = _move_alias(client, entry)
+    _describe(client, entry)
+    return entry
 
 
 @speaks_for_server("rolling back")
@@ -183,7 +186,9 @@ def rollback(
             forced=bool(force),
             checks_status=target.tags.get(CHECKS_STATUS_TAG) or NEVER_RAN,
         )
-        return _move_alias(client, entry)
+        entry = _move_alias(client, entry)
+    _describe(client, entry)
+    return entry
 
 
 # --------------------------------------------------------------------------- helpers
@@ -308,6 +313,12 @@ def _refuse_on_broken_chain(name: str, alias: str, force: bool) -> None:
         "not moved. See `workbench history --verify`; force with a reason to act anyway (the "
         "entry records it)."
     )
+
+
+def _describe(client: Any, entry: AuditEntry) -> None:
+    """Rewrite the descriptions of the versions the move touched (a warning when it cannot)."""
+    for version in {entry.new_version, entry.old_version} - {None}:
+        refresh_description(entry.model, version, client)
 
 
 def _move_alias(client: Any, entry: AuditEntry) -> AuditEntry:
