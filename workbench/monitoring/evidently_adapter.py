@@ -4,8 +4,13 @@ the files a saved result holds.
 The report is configured with the methods and thresholds the verdicts used and with an explicit
 ``DataDefinition`` (column kinds, identifier and timestamp, the classification task with its
 positive label, from the model contract), so the report and the verdicts tell the same story; on a
-large table it is built on a bounded uniform sample (the verdicts always use every row). Evidently is imported inside the functions: ``import workbench``
-stays fast.
+large table it is built on a bounded uniform sample (the verdicts always use every row). Evidently
+is imported inside the functions: ``import workbench`` stays fast, and so does a verdict-only run.
+
+The sample is :data:`REPORT_ROWS` rows per table by default. Evidently's time on a report is mostly
+fixed (its plotly figures: about 4 s for 25 columns whatever the rows), the rest grows with the rows
+(measured on 25 columns, 10k reference rows: 50k current rows 6.5-8.6 s, 10k 4.9 s, 2k 4.2-5.9 s);
+10k rows keep the report's distributions within 0.016 of the full table's (DKW, 99%).
 """
 
 from __future__ import annotations
@@ -23,7 +28,10 @@ from workbench.monitoring.result import DriftResult
 from workbench.monitoring.scoring import PREDICTION
 from workbench.monitoring.statistics import METHODS
 
-__all__ = ["evidently_report", "report_files"]
+__all__ = ["REPORT_ROWS", "evidently_report", "report_files"]
+
+#: Rows per table the Evidently report is built on by default (a uniform sample above it).
+REPORT_ROWS = 10_000
 
 
 def evidently_report(
@@ -31,7 +39,7 @@ def evidently_report(
     result: DriftResult,
     task: str | None = None,
     contract: ModelContract | None = None,
-    max_rows: int = 50_000,
+    max_rows: int = REPORT_ROWS,
     seed: int = 0,
 ) -> tuple[Any, int, list[str]]:
     """The Evidently report on (a sample of) the data, with the verdicts' methods and thresholds

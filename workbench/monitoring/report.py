@@ -20,7 +20,7 @@ from workbench._core.remote import speaks_for_server
 from workbench.contract import ModelContract
 from workbench.errors import DataError, ModelNotFoundError, UsageError
 from workbench.monitoring.columns import plan_columns
-from workbench.monitoring.evidently_adapter import evidently_report
+from workbench.monitoring.evidently_adapter import REPORT_ROWS, evidently_report
 from workbench.monitoring.result import ColumnDrift, DriftResult
 from workbench.monitoring.scoring import (
     PREDICTION,
@@ -51,7 +51,7 @@ def drift_report(
     min_rows: int = 30,
     null_surge: float = 0.1,
     on_invalid: str = "raise",
-    max_report_rows: int = 50_000,
+    max_report_rows: int = REPORT_ROWS,
     build_report: bool = True,
     data_ids: dict[str, str] | None = None,
     seed: int = 0,
@@ -93,7 +93,7 @@ def drift_report(
         on_invalid: ``raise`` (interactive use) raises a :class:`~workbench.DataError` naming
             the column; ``return`` (scheduled runs) returns a result with ``valid=False``.
         max_report_rows: The Evidently report is built on at most this many rows per table (a
-            uniform sample); the verdicts always use every row.
+            uniform sample, default 10,000); the verdicts always use every row.
         build_report: Build the Evidently report (False: verdicts only, fast).
         data_ids: Identifiers of the tables for the history (file names, batch ids).
         seed: Seed of the report sample.

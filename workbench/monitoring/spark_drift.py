@@ -10,10 +10,11 @@ are, with only small summaries reaching the driver:
    numeric column): the rules and messages of :mod:`~workbench.monitoring.validation`, so a
    missing column, a null surge, an all-null column, ``inf`` values or a tiny batch make the result
    invalid (or raise), never a silent "no drift".
-3. **Sample** each table (a uniform sample of at most ``max_report_rows`` rows, as pandas): the
-   column roles and kinds are read from it by :func:`~workbench.monitoring.columns.plan_columns`,
-   the model scores it on the driver with the pandas path's code, and the Evidently report is
-   built on it. On tables of at most ``max_report_rows`` rows the sample is the table, and the plan
+3. **Sample** each table (a uniform sample of at most 50,000 rows, or ``max_report_rows`` if
+   larger, as pandas): the column roles and kinds are read from it by
+   :func:`~workbench.monitoring.columns.plan_columns`, the model scores it on the driver with the
+   pandas path's code, and the Evidently report is built on (at most ``max_report_rows`` rows of)
+   it. On tables of at most 50,000 rows the sample is the table, and the plan
    is the pandas path's; above, a role that depends on every row (an integer identifier that is
    unique on the sample but not on the table) could differ: give a model (its contract decides)
    or ``ignore=``.
@@ -63,7 +64,7 @@ from workbench.monitoring.validation import ColumnFacts, _raise_first, problems_
 
 __all__ = ["drift_on_spark"]
 
-_EXACT_ROWS = 10_000  # the pandas path's exact K-S limit: columns this small are rebuilt
+_SAMPLE_ROWS = 50_000  # the plan's and the bin edges' sample (the report's is max_report_rows)
 _SAMPLE_NOTE = "Evidently report built on a uniform sample"
 
 
@@ -133,7 +134,7 @@ def drift_on_spark(
         result.valid = False
         return result
     step("sampling the tables", 0.15)
-    size = max(o.max_report_rows, _EXACT_ROWS)  # the bin edges' sample; Evidently's is cut
+    size = max(o.max_report_rows, _SAMPLE_ROWS)  # the bin edges' sample; Evidently's is cut
     ref_s = stats.sample(ref, ref_rows, size, o.seed)
     cur_s = stats.sample(cur, cur_rows, size, o.seed)
     task = contract.task if contract else None
@@ -208,7 +209,7 @@ class _Options:
     min_rows: int = 30
     null_surge: float = 0.1
     on_invalid: str = "raise"
-    max_report_rows: int = 50_000
+    max_report_rows: int = 10_000
     build_report: bool = True
     data_ids: dict[str, str] | None = None
     seed: int = 0
