@@ -100,6 +100,7 @@ class ModelContract(Result):
         ignored: Columns deliberately left out.
         columns: Every column of the training table with its role and the reason for it.
         reference: Metrics on the held-out evaluation data when the version was logged.
+        calibration: The positive class's calibration on the eval data (empty: regressors).
         notes: What was inferred, in plain words.
 
     Example:
@@ -124,6 +125,7 @@ class ModelContract(Result):
     columns: list[ColumnRole] = field(default_factory=list)
     reference: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    calibration: dict[str, Any] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ reading it
 

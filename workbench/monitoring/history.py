@@ -188,5 +188,5 @@ def _row(run: Any) -> dict[str, Any]:
         "current": tags.get(TAG.DATA_CURRENT),
         "drifted_columns": tags.get(TAG.DRIFTED_COLUMNS, ""),
     }
-    row.update({k: v for k, v in metrics.items() if k.startswith(("perf.", "drift."))})
+    row.update({k: v for k, v in metrics.items() if k.startswith(("perf.", "est.", "drift."))})
     return row

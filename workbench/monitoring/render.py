@@ -63,9 +63,9 @@ def result_text(result: DriftResult) -> str:
         lines.append(f"  {c.column}: {_decision_text(c)}")
     if result.skipped:
         lines.append("not tested: " + "; ".join(f"{k} ({v})" for k, v in result.skipped.items()))
-    perf = _performance_text(result)
-    if perf:
-        lines.append(perf)
+    for text in (_performance_text(result), estimate_text(result)):
+        if text:
+            lines.append(text)
     lines.append("rule: " + rule_text(result))
     return "\n".join(lines)
 
@@ -136,6 +136,22 @@ def _decision_text(c: ColumnDrift) -> str:
     )
 
 
+def estimate_text(result: DriftResult) -> str:
+    """``estimated performance (no labels needed): accuracy 0.81 (90%: 0.78-0.84), ...``, its
+    warnings and what it cannot see; empty when nothing was estimated."""
+    est = result.estimated_performance or {}
+    figures = [
+        f"{k} {v['value']:.3f} (90%: {v['low']:.3f}-{v['high']:.3f})"
+        for k, v in est.items()
+        if isinstance(v, dict)
+    ]
+    if not figures:
+        return ""
+    warnings = "; ".join(est.get("warnings") or [])
+    caveat = f" [{warnings}]" if warnings else ""
+    return f"estimated performance: {', '.join(figures)}{caveat}. Note: {est.get('note', '')}"
+
+
 def _performance_text(result: DriftResult) -> str:
     if result.performance:
         source = f"; reference: {result.reference_source}" if result.reference_source else ""
@@ -173,6 +189,9 @@ def _verdict_html(result: DriftResult) -> list[str]:
     perf = _performance_text(result)
     if perf:
         parts.append(f"<span class='wb-drift-performance'>{html.escape(perf)}</span><br>")
+    estimate = estimate_text(result)
+    if estimate:
+        parts.append(f"<span class='wb-drift-estimate'>{html.escape(estimate)}</span><br>")
     if result.report_rows and result.report_rows < result.rows_current:
         parts.append(
             f"<small>The Evidently report shows a uniform sample of {result.report_rows:,} "

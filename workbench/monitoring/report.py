@@ -20,6 +20,7 @@ from workbench._core.remote import speaks_for_server
 from workbench.contract import ModelContract
 from workbench.errors import DataError, ModelNotFoundError, UsageError
 from workbench.monitoring.columns import plan_columns
+from workbench.monitoring.estimation import estimated
 from workbench.monitoring.evidently_adapter import REPORT_ROWS, evidently_report
 from workbench.monitoring.result import ColumnDrift, DriftResult
 from workbench.monitoring.scoring import (
@@ -307,9 +308,12 @@ def _score_and_measure(
     on ``result``); returns the scored tables and the task."""
     identity = model_identity(model)
     result.model_name, result.model_version = identity.name, identity.version
+    probabilities: dict[str, Any] = {}
     ref, cur, task = score_tables(
-        model, ref, cur, target, contract.task if contract else identity.task, allow_pickle
-    )
+        model, ref, cur, target, contract.task if contract else identity.task, allow_pickle,
+        probabilities=probabilities,
+    )  # fmt: skip
+    result.estimated_performance = estimated(contract, probabilities, cur[PREDICTION])
     label = _labels(contract)
     ref_perf = cur_perf = None
     if target and target in ref.columns:

@@ -132,6 +132,8 @@ class DriftResult(Result):
         correction: ``holm``, ``bh`` or ``none`` (Evidently's uncorrected per-column rule).
         performance: Model metrics on the current batch (when labels and a model are given).
         performance_note: Why performance was not measured (an unlabelled batch), when it was not.
+        estimated_performance: A classifier's metrics on the batch estimated from its own
+            probabilities, with intervals (:mod:`~workbench.monitoring.estimation`).
         reference_performance: The metrics performance is compared with: the model contract's,
             measured on held-out eval data when the version was logged.
         reference_source: Where ``reference_performance`` comes from.
@@ -168,6 +170,7 @@ class DriftResult(Result):
     correction: str = "holm"
     performance: dict[str, float] = field(default_factory=dict)
     performance_note: str = ""
+    estimated_performance: dict[str, Any] = field(default_factory=dict)
     reference_performance: dict[str, float] = field(default_factory=dict)
     reference_source: str = ""
     reference_table_performance: dict[str, float] = field(default_factory=dict)

@@ -72,8 +72,12 @@ def score_tables(
     target: str | None,
     task: str | None = None,
     allow_pickle: bool = False,
+    probabilities: dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """Both tables with the model's :data:`PREDICTION` column added, and the task.
+
+    ``probabilities``, a dict, receives the classifier's ``predict_proba`` of the current table
+    (``"current"``) and its ``"classes"``, when the model has one (performance estimation).
 
     The target is dropped before predicting and the tables are conformed to the model's input
     signature. ``task`` None reads it from the reference predictions. A ``models:/`` URI is read
@@ -112,7 +116,21 @@ def score_tables(
                 f"model {uri} failed to predict on {what}: {type(err).__name__}: {first_line(err)}"
             ) from err
         frames.append(frame.assign(**{PREDICTION: pred}))
+    if probabilities is not None:
+        probabilities.update(_probabilities(model, x))
     return frames[0], frames[1], task or task_of_values(frames[0][PREDICTION])
+
+
+def _probabilities(model: Any, x: pd.DataFrame) -> dict[str, Any]:
+    """``{"current": predict_proba(x), "classes": [...]}`` of the scikit-learn model inside the
+    pyfunc ``model``; empty when it has no ``predict_proba`` or it fails (nothing estimated)."""
+    try:
+        raw = model.get_raw_model()
+        proba = np.asarray(raw.predict_proba(x), dtype=float)
+        classes = [c.item() if hasattr(c, "item") else c for c in raw.classes_]
+    except Exception:  # no probabilities: the batch is measured, not estimated
+        return {}
+    return {"current": proba, "classes": classes}
 
 
 def performance(

@@ -90,6 +90,11 @@ def _metrics(result: DriftResult) -> dict[str, float]:
         metrics[_metric_key(f"drift.{c.column}")] = float(c.score)
     for k, v in result.performance.items():
         metrics[_metric_key(f"perf.{k}")] = float(v)
+    for k, v in result.estimated_performance.items():
+        if isinstance(v, dict):  # est.accuracy, est.accuracy.low, est.accuracy.high
+            metrics[_metric_key(f"est.{k}")] = float(v["value"])
+            metrics[_metric_key(f"est.{k}.low")] = float(v["low"])
+            metrics[_metric_key(f"est.{k}.high")] = float(v["high"])
     return metrics
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from workbench._core.calibration import fit_calibration
 from workbench._core.names import ARTIFACT, TAG
 from workbench._core.refs import parse_model_uri, registry_version
 from workbench._core.text import first_line
@@ -19,7 +21,7 @@ from workbench.contract import ModelContract, infer_contract
 from workbench.errors import ModelNotFoundError
 from workbench.workspace import mlflow_client
 
-__all__ = ["contract_for_model", "model_contract", "source_run_id"]
+__all__ = ["calibration_of", "contract_for_model", "model_contract", "source_run_id"]
 
 
 def contract_for_model(
@@ -71,6 +73,19 @@ def contract_for_model(
     made.kinds = {**contract.kinds, **made.kinds}
     made.notes = list(dict.fromkeys([*contract.notes, *made.notes]))
     return made
+
+
+def calibration_of(contract: ModelContract, y_eval: Any, proba: Any) -> dict[str, Any]:
+    """The calibration table of a binary classifier's positive-class probabilities ``proba``
+    (columns in ``contract.labels`` order) against the eval labels; empty otherwise."""
+    labels = contract.labels or []
+    if contract.task != "classification" or proba is None or len(labels) != 2:
+        return {}
+    if contract.positive_label not in labels:
+        return {}
+    column = labels.index(contract.positive_label)
+    truth = pd.Series(y_eval).to_numpy() == contract.positive_label
+    return fit_calibration(np.asarray(proba)[:, column], truth)
 
 
 def model_contract(model_uri: str) -> ModelContract:

@@ -46,7 +46,7 @@ from workbench.registry._mlflow_private import (
     save_sklearn_flavor,
     staging_dir,
 )
-from workbench.registry.contracts import contract_for_model
+from workbench.registry.contracts import calibration_of, contract_for_model
 from workbench.registry.model_version import ModelVersion
 from workbench.registry.trust import (
     pip_requirements,
@@ -125,10 +125,11 @@ def log_model(
         protected=protected or (),
     )  # fmt: skip
     held_out = (x_eval, y_eval) if eval is not None else None
-    metrics, train_metrics, eval_pred = _evaluate(
+    metrics, train_metrics, eval_pred, eval_proba = _evaluate(
         model, (x_train, y_train), held_out, task, contract.positive_label
     )
     contract.reference = dict(metrics)
+    contract.calibration = calibration_of(contract, y_eval, eval_proba)
     sig_frame = signature_frame(x_train)
     trusted = types_to_trust(model, trusted_types or [])
 
@@ -233,8 +234,8 @@ def _check_same_columns(x_train: pd.DataFrame, x_eval: pd.DataFrame) -> None:
 
 def _evaluate(
     model: Any, train: XY, held_out: XY | None, task: str, positive_label: Any = None
-) -> tuple[dict[str, float], dict[str, float], np.ndarray]:
-    """Eval metrics, train metrics (empty without ``held_out``) and the eval predictions.
+) -> tuple[dict[str, float], dict[str, float], np.ndarray, np.ndarray | None]:
+    """Eval metrics, train metrics (empty without ``held_out``), eval predictions and probabilities.
 
     Train and eval rows go through the model in one call when they have the same columns and
     dtypes (a prediction is per row, so the result is the same; the per-call cost of a pipeline
@@ -248,18 +249,18 @@ def _evaluate(
     x_train, y_train = train
     if held_out is None:
         pred, proba = predict(model, x_train, task)
-        return score(y_train, pred, proba), {}, pred
+        return score(y_train, pred, proba), {}, pred, proba
     x_eval, y_eval = held_out
     same = list(x_train.columns) == list(x_eval.columns) and x_train.dtypes.equals(x_eval.dtypes)
     if not same:
         pred, proba = predict(model, x_eval, task)
         train_pred, train_proba = predict(model, x_train, task)
-        return score(y_eval, pred, proba), score(y_train, train_pred, train_proba), pred
+        return score(y_eval, pred, proba), score(y_train, train_pred, train_proba), pred, proba
     n = len(x_eval)
     pred, proba = predict(model, pd.concat([x_eval, x_train], ignore_index=True), task)
     metrics = score(y_eval, pred[:n], None if proba is None else proba[:n])
     train_metrics = score(y_train, pred[n:], None if proba is None else proba[n:])
-    return metrics, train_metrics, pred[:n]
+    return metrics, train_metrics, pred[:n], None if proba is None else proba[:n]
 
 
 # --------------------------------------------------------------------------- the run
