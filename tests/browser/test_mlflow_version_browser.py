@@ -15,7 +15,9 @@ from workbench.data import credit_risk
 def mlflow_ui(tmp_path_factory):
     ws = wb.open_workspace(tmp_path_factory.mktemp("mlflow_ui") / "ws")
     frame = credit_risk(800, seed=3)
-    wb.train_and_log(frame, "default", name="story-ui", family="logistic_regression")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WORKBENCH_USER", "dana")  # the logger "Created by" names
+        wb.train_and_log(frame, "default", name="story-ui", family="logistic_regression")
     wb.run_checks(
         "models:/story-ui/1", data=credit_risk(400, seed=4), target="default", progress=False
     )
@@ -34,6 +36,9 @@ def test_version_page_shows_verdict_promotion_and_card(page, mlflow_ui):
     verdict.wait_for(timeout=60_000)
     assert page.get_by_text("Promoted to @champion", exact=False).first.is_visible()
     assert page.get_by_text("beats the baseline on recall", exact=False).first.is_visible()
+    # MLflow's own field, filled: "Creator" on the version page ("Created by" in the list)
+    page.get_by_text("Creator", exact=True).first.wait_for(timeout=30_000)
+    assert page.get_by_text("dana", exact=True).first.is_visible()
     screenshot(page.locator("body"), "mlflow_version", max_height=1000)
     link = page.get_by_role("link", name="Model card").first
     href = link.get_attribute("href") or ""

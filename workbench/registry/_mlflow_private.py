@@ -36,6 +36,7 @@ __all__ = [
     "log_logged_model",
     "save_sklearn_flavor",
     "skops_bytes",
+    "stamp_created_by",
     "staging_dir",
     "untrusted_types",
 ]
@@ -480,3 +481,19 @@ def _place_model_files(client: Any, logged: Any, folder: str) -> None:
         except OSError:
             pass  # another file system, say: copy below
     _repository(client, location).log_artifacts(folder)
+
+
+def stamp_created_by(client: Any, name: str, version: str, user: str) -> bool:
+    """Fill the version's "Created by" (``ModelVersion.user_id``, which no MLflow API sets) with
+    ``user`` on a registry in a SQL database this process opens (the local SQLite store); False,
+    and nothing done, against a tracking server (MLflow 3.17's server leaves it empty)."""
+    from mlflow.store.model_registry.dbmodels.models import SqlModelVersion
+
+    store = client._get_registry_client().store  # noqa: SLF001 - vendor-private, here only
+    if not hasattr(store, "ManagedSessionMaker"):
+        return False
+    with store.ManagedSessionMaker() as session:
+        session.query(SqlModelVersion).filter(
+            SqlModelVersion.name == name, SqlModelVersion.version == int(version)
+        ).update({"user_id": user[:256]})
+    return True

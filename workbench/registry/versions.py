@@ -13,9 +13,10 @@ from typing import Any
 from workbench._core.names import TAG
 from workbench._core.refs import parse_model_uri, registry_version, version_uri
 from workbench._core.remote import speaks_for_server
+from workbench._core.text import user_name
 from workbench._core.unreachable import unreachable
 from workbench.errors import ModelNotFoundError, RegistryError
-from workbench.registry._mlflow_private import alias_and_link
+from workbench.registry._mlflow_private import alias_and_link, stamp_created_by
 from workbench.registry.model_version import ModelVersion
 from workbench.workspace import mlflow_client
 
@@ -176,6 +177,8 @@ def register_version(
             f"pointing @{alias} at {name} version {mv.version} failed ({err}); "
             "the version was removed again."
         ) from err
+    with contextlib.suppress(Exception):  # "Created by" is a display field: never fatal
+        stamp_created_by(client, name, mv.version, user_name())
     return mv.version
 
 
