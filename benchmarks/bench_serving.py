@@ -3,8 +3,9 @@
 For a logistic regression and a 100-tree forest (credit-risk demo data), in a temporary workspace:
 
 * launch-to-ready of the workbench launcher against plain ``mlflow models serve`` (same run);
-* p99 / p50 at one connection, tuned launcher against plain ``mlflow models serve``: goal p99 <= 3x p50;
-* p50 over HTTP against the in-process ``predict`` of the same rows (the floor);
+* p50 and p99 at one connection, tuned launcher against plain ``mlflow models serve`` (goal: never
+  slower), and p99 <= 3x p50;
+* p50 over HTTP against the in-process ``predict`` of the same rows (the floor; goal <= 1.5x);
 * req/s with the default workers (one per core) against 1 worker, at 4 connections.
 
 ``run(smoke=True)`` does the logistic regression only, with fewer requests. Run it alone with
@@ -65,12 +66,13 @@ def _bench_model(label, uri, rows, requests, workers_default):
         row(f"serve_{label}_launch_to_ready_{workers_default}w_s", many_launch, "s", tuned_launch,
              "informational", True),
         row(f"serve_{label}_p50_ms_1conn", tuned_1.p50_ms, "ms", plain_1.p50_ms,
-             "<= plain mlflow x1.2", tuned_1.p50_ms <= 1.2 * plain_1.p50_ms),
+             "<= plain mlflow", tuned_1.p50_ms <= plain_1.p50_ms),
         row(f"serve_{label}_p99_ms_1conn", tuned_1.p99_ms, "ms", plain_1.p99_ms,
              "<= plain mlflow", tuned_1.p99_ms <= plain_1.p99_ms),
         row(f"serve_{label}_p99_over_p50_1conn", tail, "x", plain_tail, "<= 3", tail <= 3),
         row(f"serve_{label}_p50_over_in_process", tuned_1.p50_ms, "ms",
-             tuned_1.in_process_p50_ms, "informational (HTTP + JSON overhead)", True),
+             tuned_1.in_process_p50_ms, "<= 1.5x in-process predict (HTTP + JSON overhead)",
+             tuned_1.p50_ms <= 1.5 * tuned_1.in_process_p50_ms),
         row(f"serve_{label}_rps_{workers_default}w_8conn", rps_n, "req/s", rps_1,
              f">= 1.6x 1 worker ({workers_default} workers, 8 connections)", rps_n >= 1.6 * rps_1),
     ]  # fmt: skip
