@@ -5,6 +5,7 @@ run logged after the page opened. The screenshot goes to docs/screenshots/dashbo
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
 
@@ -50,7 +51,10 @@ def test_dashboard_shows_live_version_verdict_heatmap_and_refreshes(page, lab):
         panel.wait_for()
         page.locator(".wb-dash-model select").select_option(MODEL)
         card = panel.locator(".wb-dash-card")
-        card.wait_for()
+        # other browser tests' models share the workspace: wait for this model's card to replace
+        # the first model's (select_option returns before the panel redraws)
+        expect(card).to_contain_text("dash-browser", timeout=120_000)
+        expect(card).to_contain_text("version 2", timeout=120_000)
         text = card.inner_text()
         assert "version 2" in text and "promoted by ana" in text and "FORCED" in text
         assert "INVALID" in text  # the latest batch (day 3) was invalid data
