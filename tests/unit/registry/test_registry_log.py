@@ -25,8 +25,9 @@ def test_one_pass_evaluation_equals_two_separate_ones():
             family, n=400, **({"n_estimators": 7} if family == "random_forest" else {})
         )
         tr, ev = (x[:300], y[:300]), (x[300:], y[300:])
-        metrics, train_metrics, pred = log._evaluate(model, tr, ev, "classification")
+        metrics, train_metrics, pred, proba = log._evaluate(model, tr, ev, "classification")
         assert metrics == pytest.approx(tasks.evaluate(model, *ev, "classification"), rel=1e-12)
+        np.testing.assert_array_equal(proba, model.predict_proba(ev[0]))  # for the calibration
         assert train_metrics == pytest.approx(
             tasks.evaluate(model, *tr, "classification"), rel=1e-12
         )
@@ -35,10 +36,11 @@ def test_one_pass_evaluation_equals_two_separate_ones():
 
 def test_evaluation_without_eval_data_scores_the_training_rows_only():
     model, x, y = _pipeline("logistic_regression")
-    metrics, train_metrics, pred = log._evaluate(model, (x, y), None, "classification")
+    metrics, train_metrics, pred, proba = log._evaluate(model, (x, y), None, "classification")
     assert train_metrics == {}
     assert metrics == pytest.approx(tasks.evaluate(model, x, y, "classification"), rel=1e-12)
     np.testing.assert_array_equal(pred, model.predict(x))
+    assert proba.shape == (len(x), 2)
 
 
 def test_a_forest_pipeline_predicts_labels_and_probabilities_exactly():
