@@ -148,10 +148,7 @@ def open_workspace(root: str | os.PathLike | None = None) -> Workspace:
     if tracking_uri.startswith(("http://", "https://")):
         for key, value in _SERVER_RETRIES.items():
             os.environ.setdefault(key, value)
-    import mlflow
-
-    mlflow.set_tracking_uri(tracking_uri)  # MLflow also exports it to os.environ (subprocesses)
-    mlflow.set_registry_uri(registry_uri)
+    _point_mlflow_at(tracking_uri, registry_uri)
     if not env_uri:
         _create_store_once(mlruns / "mlflow.db", tracking_uri)
     # Mark only what the workbench chose itself (the local store), and keep the mark while a user's
@@ -192,6 +189,22 @@ def mlflow_client():
 
     ws = current_workspace()
     return mlflow.MlflowClient(ws.tracking_uri, mlflow.get_registry_uri() or ws.tracking_uri)
+
+
+def _point_mlflow_at(tracking_uri: str, registry_uri: str) -> None:
+    """Make ``tracking_uri`` and ``registry_uri`` MLflow's, in this process and the processes it
+    starts. An MLflow not imported yet reads them from the environment when it is (importing it
+    costs a second or more: a notebook that only computes drift never pays it)."""
+    import sys
+
+    if "mlflow" not in sys.modules:
+        os.environ["MLFLOW_TRACKING_URI"] = tracking_uri
+        os.environ["MLFLOW_REGISTRY_URI"] = registry_uri
+        return
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)  # MLflow also exports it to os.environ (subprocesses)
+    mlflow.set_registry_uri(registry_uri)
 
 
 def _create_store_once(db: Path, tracking_uri: str) -> None:

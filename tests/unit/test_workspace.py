@@ -91,3 +91,20 @@ def test_a_users_server_stays_the_store_when_the_workspace_is_opened_again(tmp_p
     local = wb.open_workspace(tmp_path / "b")
     assert not local.shared and local.tracking_uri.startswith("sqlite:///")
     assert mlflow.get_registry_uri() == local.tracking_uri
+
+
+def test_opening_a_made_store_leaves_mlflow_unloaded_until_used(tmp_path):
+    """A notebook that only computes drift never pays MLflow's import: the store is pointed at
+    through the environment, which MLflow reads when it is imported (as do child processes)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "WORKBENCH_"))}
+    _python(f"import workbench as wb; wb.open_workspace({str(tmp_path)!r})", env)  # makes it
+    code = (
+        "import sys, workbench as wb\n"
+        f"ws = wb.open_workspace({str(tmp_path)!r})\n"
+        "loaded = 'mlflow' in sys.modules\n"
+        "import mlflow\n"
+        "print(loaded, mlflow.get_tracking_uri() == ws.tracking_uri,"
+        " mlflow.get_registry_uri() == ws.tracking_uri,"
+        " [e.name for e in mlflow.MlflowClient().search_experiments()])\n"
+    )
+    assert _python(code, env) == "False True True ['Default']"
