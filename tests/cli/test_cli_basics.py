@@ -83,3 +83,25 @@ def test_team_status_says_nothing_runs_on_a_fresh_workspace(tmp_path):
     assert out.returncode == 0 and "not running" in out.stdout, out.stderr[-2000:]
     bad = _workbench("--workspace", str(tmp_path), "team", "sideways", cwd=tmp_path)
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_the_executable_runs_every_exit_handler_and_keeps_the_exit_code():
+    """`console()` skips the interpreter's teardown, never what a command registered to run at
+    exit (stopping a kernel, flushing output), nor its exit code or message."""
+    code = (
+        "import atexit, sys\n"
+        "import workbench.cli as cli\n"
+        "def command():\n"
+        "    atexit.register(print, 'stopped the kernel')\n"
+        "    print('result', end=' ')\n"
+        "    if sys.argv[1] == 'raise':\n"
+        "        sys.exit('error: told to')\n"
+        "    return int(sys.argv[1])\n"
+        "cli.main = command\n"
+        "cli.console()\n"
+    )
+    for arg, rc in (("0", 0), ("3", 3), ("raise", 1)):
+        out = subprocess.run([sys.executable, "-c", code, arg], capture_output=True, text=True)
+        assert out.returncode == rc, out.stderr
+        assert out.stdout == "result stopped the kernel\n"
+    assert out.stderr.strip() == "error: told to"

@@ -26,6 +26,36 @@ from workbench.errors import WorkbenchError
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_GATE = 0, 1, 2, 3
 
 
+def console() -> None:
+    """The ``workbench`` executable: :func:`main`, then the process ends as soon as its exit
+    handlers have run (stopping kernels, flushing logs, removing temporary folders).
+
+    Tearing down the interpreter afterwards (freeing every module of MLflow, pandas, Evidently
+    one object at a time) costs about half a second of a scheduled ``workbench monitor`` run
+    and does nothing a finished process needs. :func:`main` itself returns normally, for
+    callers in a longer-lived process.
+    """
+    import atexit
+
+    code = [EXIT_FAILED]
+
+    def _end_now() -> None:  # registered first, so it runs after every other exit handler
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: S110 - a closed pipe: nothing more to write
+                pass
+        os._exit(code[0])
+
+    atexit.register(_end_now)
+    try:
+        code[0] = main()
+    except SystemExit as stop:  # argparse's usage error (2) or --help (0)
+        code[0] = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+        raise
+    sys.exit(code[0])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default ``sys.argv[1:]``) and return its exit code."""
     parser = build_parser()

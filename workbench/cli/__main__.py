@@ -1,7 +1,5 @@
 """``python -m workbench.cli``: the ``workbench`` command."""
 
-import sys
+from workbench.cli import console
 
-from workbench.cli import main
-
-sys.exit(main())
+console()
