@@ -81,6 +81,8 @@ def test_the_notebook_runs_in_the_early_kernel_and_no_kernel_is_left(
     experiment = current_workspace().experiment_id("monitoring/data")
     [logged] = mlflow_client().search_runs([experiment])  # one MLflow run, with its reports
     assert logged.data.metrics["drift_detected"] == 1.0
+    assert summary["run_id"] == logged.info.run_id  # logged by the command, not the kernel
+    assert summary["retrain"]["requested"] is False and "no model" in summary["retrain"]["reason"]
     assert {a.path for a in mlflow_client().list_artifacts(logged.info.run_id, "drift")} >= {
         "drift/report.html",
         "drift/summary.json",
@@ -123,3 +125,35 @@ def test_bad_input_stops_the_early_kernel_at_once(files, tmp_path, capsys, kerne
     assert code == 2 and "nope.csv does not exist" in capsys.readouterr().err
     assert kernels_used == []  # no notebook ran
     assert _kernels(psutil) - before == set()  # the kernel, still importing, was stopped
+
+
+def test_the_command_records_what_the_notebook_computed_invalid_batches_too(
+    files, tmp_path, capsys
+):
+    """The notebook runs with ``record = False`` (its kernel never loads MLflow); the command then
+    logs the saved result with the notebook's own steps, an invalid batch included (the history
+    shows it grey), and says so in the executed notebook."""
+    import nbformat
+
+    import workbench as wb
+
+    broken = tmp_path / "broken.csv"
+    production_batch(4, "none", n=500).drop(columns="region").to_csv(broken, index=False)
+    ws = tmp_path / "ws"
+    assert _monitor(files, ws, tmp_path / "a") == 0
+    good = json.loads(capsys.readouterr().out)
+    code = main(
+        ["--workspace", str(ws), "monitor", "--reference", str(files / "ref.csv")]
+        + ["--current", str(broken), "--out", str(tmp_path / "b"), "--json"]
+    )
+    captured = capsys.readouterr()
+    bad = json.loads(captured.out)
+    assert code == 2 and bad["status"] == "invalid" and "'region'" in captured.err
+    history = wb.monitoring_history().frame
+    assert list(history["status"]) == ["drift", "invalid"]
+    assert list(history["run_id"]) == [good["run_id"], bad["run_id"]]
+    nb = nbformat.read(good["executed_notebook"], as_version=4)
+    injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert "record = False" in injected.source
+    record_cell = next(c for c in nb.cells if c.source.startswith("run_id = result.log()"))
+    assert "recorded by workbench monitor" in str(record_cell.outputs)

@@ -1,12 +1,18 @@
 """The ``monitor`` command: notebook 04 through the runner, then the verdict from its
 ``summary.json`` (0 no drift, 3 drift with ``--fail-on-drift``, 2 invalid data).
 
-Where the seconds go: the notebook's kernel imports pandas, MLflow (and its SQL store) and
-Evidently before the first drift test can run, and that is most of a run. So the kernel starts
-first thing, before the workspace opens (:func:`start_kernel_early`, called by ``main``), and
-imports those modules while this process opens the workspace, checks the files and prepares the
-notebook; the notebook then runs in that kernel, top to bottom, from its parameters cell, as it
-would in a fresh one. A kernel that failed to start is replaced by a fresh one in the run.
+Where the seconds go: the notebook's kernel imports pandas and Evidently before the first drift
+test can run, and that is most of a run. So the kernel starts first thing, before the workspace
+opens (:func:`start_kernel_early`, called by ``main``), and imports those modules while this
+process opens the workspace, checks the files and prepares the notebook; the notebook then runs in
+that kernel, top to bottom, from its parameters cell, as it would in a fresh one. A kernel that
+failed to start is replaced by a fresh one in the run.
+
+The two processes share the work: the notebook runs with ``record = False`` (no MLflow in the
+kernel, which would cost it two seconds of imports), while this process loads MLflow and opens
+the store as the kernel computes, then records the run from the saved ``summary.json`` with the
+notebook's own steps (:meth:`DriftResult.log`, :func:`apply_retrain_policy`) once it has finished.
+With ``--model`` the kernel loads the model, so it imports MLflow too.
 """
 
 from __future__ import annotations
@@ -20,19 +26,25 @@ from typing import Any
 
 from workbench.cli._serve import engine_arguments, on_spark
 
-__all__ = ["WARM_MODULES", "cmd_monitor", "monitor_arguments", "start_kernel_early"]
+__all__ = [
+    "MODEL_WARM_MODULES",
+    "WARM_MODULES",
+    "cmd_monitor",
+    "monitor_arguments",
+    "start_kernel_early",
+]
 
 EXIT_OK, EXIT_USAGE, EXIT_GATE = 0, 2, 3
 
 #: What notebook 04's cells import, in the order they need it; the kernel imports them as it starts.
 WARM_MODULES = (
     "workbench.monitoring",
-    "mlflow",
     "evidently.presets",
-    "mlflow.store.tracking.sqlalchemy_store",
     "plotly.graph_objects",
     "workbench.ui",
 )
+#: What the kernel imports too with ``--model`` (loading the model needs MLflow and its store).
+MODEL_WARM_MODULES = ("mlflow", "mlflow.store.tracking.sqlalchemy_store")
 
 
 def monitor_arguments(p: argparse.ArgumentParser) -> None:
@@ -73,7 +85,7 @@ def start_kernel_early(args: argparse.Namespace) -> None:
         (root / "runs").mkdir(parents=True, exist_ok=True)
         kernel = SharedKernel(
             cwd=Path(monitor_notebook(root)).parent,
-            warm=WARM_MODULES,
+            warm=WARM_MODULES + (MODEL_WARM_MODULES if args.model else ()),
             log_path=root / "runs" / "kernels.log",
         )
         atexit.register(kernel.shutdown)  # also when opening the workspace fails
@@ -121,6 +133,7 @@ def _monitor(args: argparse.Namespace, kernel: Any, state: dict[str, bool]) -> i
         "drift_share": args.drift_share,
         "fail_on_drift": False,
         "fail_on_invalid": False,
+        "record": False,  # recorded here, by _record, once the notebook has run
         **({"engine": "spark", "spark_master": args.spark_master} if spark else {}),
     }
     notebook = monitor_notebook(ws.root)
@@ -129,6 +142,7 @@ def _monitor(args: argparse.Namespace, kernel: Any, state: dict[str, bool]) -> i
     if kernel is not None and Path(kernel.cwd).resolve() != Path(notebook).resolve().parent:
         kernel.shutdown()  # started for another notebook folder: run in a fresh kernel
         kernel = None
+    _open_store(args.model)
     _skip_iri_grammars()
     state["ran"] = True
     try:
@@ -146,6 +160,7 @@ def _monitor(args: argparse.Namespace, kernel: Any, state: dict[str, bool]) -> i
             f"notebook 04 ran but wrote no {summary_file}: see the executed notebook {run.output_path}"
         )
     summary = json.loads(summary_file.read_text())
+    summary.update(_record(summary_file, args.model))
     summary["executed_notebook"] = run.output_path
     summary["report_folder"] = str(out)
     code = EXIT_OK
@@ -166,8 +181,38 @@ def _monitor(args: argparse.Namespace, kernel: Any, state: dict[str, bool]) -> i
 
         print(DriftResult.load(summary_file).text())  # each score says p-value or distance
         print(f"report: {out / ARTIFACT.REPORT_HTML}")
+        print(f"MLflow run: {summary['run_url'] or summary['run_id']}")
+        if summary["retrain"]["requested"]:
+            print(summary["retrain"]["reason"])
         print(f"executed notebook: {run.output_path} ({run.seconds:.1f} s)")
     return code
+
+
+def _open_store(model: str | None) -> None:
+    """Load MLflow and open the store while the kernel starts (this process records the run).
+    Never fails: :func:`_record` reports what is wrong with the store."""
+    try:
+        from workbench.monitoring.tracking import experiment_name
+        from workbench.workspace import mlflow_client
+
+        mlflow_client().get_experiment_by_name(experiment_name(model))
+    except Exception:  # noqa: S110 - reported when the run is recorded
+        pass
+
+
+def _record(summary_file: Path, model: str | None) -> dict[str, Any]:
+    """What notebook 04 does when ``record`` is True, on its saved result: the MLflow run, then
+    the retrain policy. Returns ``run_id``, ``run_url`` and ``retrain`` (the decision)."""
+    from workbench.errors import MonitoringError
+    from workbench.monitoring import DriftResult, apply_retrain_policy
+
+    result = DriftResult.load(summary_file)
+    try:
+        run_id = result.log()
+    except MonitoringError as err:
+        raise MonitoringError(f"{err} (the report is saved in {summary_file.parent})") from err
+    decision = apply_retrain_policy(model)
+    return {"run_id": run_id, "run_url": result.run_url, "retrain": decision.to_dict()}
 
 
 def _input_files(args: argparse.Namespace, spark: bool) -> dict[str, str]:
