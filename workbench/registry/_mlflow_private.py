@@ -72,19 +72,13 @@ def save_sklearn_flavor(
         (:func:`log_logged_model`).
     """
     import sklearn
-    import yaml
     from mlflow import pyfunc
     from mlflow.models import Model
     from mlflow.models.utils import _save_example
-    from mlflow.utils.environment import (
-        _CONDA_ENV_FILE_NAME,
-        _CONSTRAINTS_FILE_NAME,
-        _PYTHON_ENV_FILE_NAME,
-        _REQUIREMENTS_FILE_NAME,
-        _process_pip_requirements,
-        _PythonEnv,
-    )
-    from mlflow.utils.file_utils import get_total_file_size, write_to
+    from mlflow.utils.environment import _CONDA_ENV_FILE_NAME, _PYTHON_ENV_FILE_NAME
+    from mlflow.utils.file_utils import get_total_file_size
+
+    from workbench.registry._mlflow_metadata import environment_files
 
     os.makedirs(folder)
     mlflow_model = Model()
@@ -111,15 +105,7 @@ def save_sklearn_flavor(
     )
     if size := get_total_file_size(folder):
         mlflow_model.model_size_bytes = size
-    conda_env, pip_requirements, pip_constraints = _process_pip_requirements(
-        None, requirements, None
-    )
-    with open(os.path.join(folder, _CONDA_ENV_FILE_NAME), "w") as f:
-        yaml.safe_dump(conda_env, stream=f, default_flow_style=False)
-    if pip_constraints:
-        write_to(os.path.join(folder, _CONSTRAINTS_FILE_NAME), "\n".join(pip_constraints))
-    write_to(os.path.join(folder, _REQUIREMENTS_FILE_NAME), "\n".join(pip_requirements))
-    _PythonEnv.current().to_yaml(os.path.join(folder, _PYTHON_ENV_FILE_NAME))
+    environment_files(folder, requirements)
     return mlflow_model
 
 
