@@ -68,13 +68,19 @@ def training_profile(frame: pd.DataFrame) -> dict[str, Any]:
     return {"rows": rows, "columns": columns}
 
 
-def reference_predictions(model: Any, frames: list[pd.DataFrame]) -> dict[str, Any]:
-    """Rows (the input example, then up to 200 eval rows) and ``model``'s predictions on them.
+def reference_predictions(
+    model: Any, frames: list[pd.DataFrame], predictions: Any = None
+) -> dict[str, Any]:
+    """Rows (the input example, then up to 200 eval rows) and ``model``'s predictions on them
+    (``predictions``: the model's predictions on ``frames``' rows, in order, when made already).
 
     Values are plain Python numbers and strings, so JSON keeps every float exactly.
     """
     rows = pd.concat([f for f in frames if len(f)], ignore_index=True).head(_REFERENCE_ROWS + 5)
-    pred = np.asarray(model.predict(rows))
+    if predictions is not None and len(predictions) >= len(rows):
+        pred = np.asarray(predictions)[: len(rows)]
+    else:
+        pred = np.asarray(model.predict(rows))
     return {
         "columns": [str(c) for c in rows.columns],
         "dtypes": [str(t) for t in rows.dtypes],

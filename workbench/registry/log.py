@@ -34,19 +34,17 @@ from workbench._core.text import VERSION, git_commit, user_name
 from workbench._core.unreachable import quick_failures, server_down, unreachable
 from workbench.contract import ModelContract
 from workbench.errors import (
-    DataError,
-    MissingColumnError,
     ModelError,
-    NotFittedError,
     RegistryError,
-    SchemaMismatchError,
 )
+from workbench.registry._mlflow_metadata import dataset_with_schema, signature_of
 from workbench.registry._mlflow_private import (
     log_logged_model,
     save_sklearn_flavor,
     staging_dir,
 )
 from workbench.registry.contracts import calibration_of, contract_for_model
+from workbench.registry.log_inputs import XY, as_xy, check_fitted, check_same_columns
 from workbench.registry.model_version import ModelVersion
 from workbench.registry.trust import (
     pip_requirements,
@@ -58,8 +56,6 @@ from workbench.registry.versions import register_version
 from workbench.workspace import Workspace, current_workspace
 
 __all__ = ["log_model"]
-
-XY = tuple[pd.DataFrame, pd.Series]
 
 
 @speaks_for_server("logging and registering a model")
@@ -115,23 +111,24 @@ def log_model(
     name = check_model_name(name)
     if alias is not None:
         check_alias(alias)
-    _check_fitted(model)
-    x_train, y_train = _as_xy(train, "train")
-    x_eval, y_eval = _as_xy(eval, "eval") if eval is not None else (x_train, y_train)
-    _check_same_columns(x_train, x_eval)
+    check_fitted(model)
+    x_train, y_train = as_xy(train, "train")
+    x_eval, y_eval = as_xy(eval, "eval") if eval is not None else (x_train, y_train)
+    check_same_columns(x_train, x_eval)
     task = task_of_estimator(model)
     contract = contract_for_model(
         model, x_train, y_train, task, contract=contract, positive_label=positive_label,
         protected=protected or (),
     )  # fmt: skip
-    held_out = (x_eval, y_eval) if eval is not None else None
-    metrics, train_metrics, eval_pred, eval_proba = _evaluate(
-        model, (x_train, y_train), held_out, task, contract.positive_label
+    trusted = types_to_trust(model, trusted_types or [])
+    # measured on the rows as the served model gets them (integers as float64, the signature's)
+    sig_frame, sig_eval = signature_frame(x_train), signature_frame(x_eval)
+    held_out = (sig_eval, y_eval) if eval is not None else None
+    metrics, train_metrics, eval_pred, eval_proba, train_pred = _evaluate(
+        model, (sig_frame, y_train), held_out, task, contract.positive_label
     )
     contract.reference = dict(metrics)
     contract.calibration = calibration_of(contract, y_eval, eval_proba)
-    sig_frame = signature_frame(x_train)
-    trusted = types_to_trust(model, trusted_types or [])
 
     ws = current_workspace()
     run_tags = _run_tags(ws, task, eval is None, tags, y_train)
@@ -145,13 +142,14 @@ def log_model(
         model,
         name=name,
         sig_frame=sig_frame,
-        x_eval=x_eval,
+        x_eval=sig_eval,
         trusted=trusted,
         params={**_estimator_params(model), **(params or {})},
         metrics={**metrics, **{f"train_{k}": v for k, v in train_metrics.items()}},
         tags=run_tags,
         lineage=lineage,
         eval_pred=eval_pred,
+        reference_pred=np.concatenate([train_pred[:5], eval_pred]),
         contract=contract,
     )
     version = register_version(name, logged_uri, run_id, alias, run_tags, description)
@@ -168,74 +166,14 @@ def log_model(
     )
 
 
-# --------------------------------------------------------------------------- checks of the input
-
-
-def _check_fitted(model: Any) -> None:
-    from sklearn.exceptions import NotFittedError as SkNotFitted
-    from sklearn.utils.validation import check_is_fitted
-
-    if not hasattr(model, "predict"):
-        raise ModelError(
-            f"{type(model).__name__} has no predict method: log a scikit-learn estimator or Pipeline."
-        )
-    try:
-        check_is_fitted(model)
-    except SkNotFitted as err:
-        raise NotFittedError(
-            f"{type(model).__name__} is not fitted: call model.fit(X, y) before logging it."
-        ) from err
-    except TypeError as err:
-        raise ModelError(
-            f"{type(model).__name__} is not a scikit-learn estimator ({err}): wrap it in one."
-        ) from err
-
-
-def _as_xy(data: Any, label: str) -> XY:
-    if not isinstance(data, tuple) or len(data) != 2:
-        raise DataError(f"{label} must be a tuple (X, y) or (frame, target_column_name).")
-    x, y = data
-    if isinstance(x, np.ndarray):
-        x = pd.DataFrame(x, columns=[f"x{i}" for i in range(x.shape[1])])
-    if not isinstance(x, pd.DataFrame):
-        raise DataError(f"{label} X must be a pandas DataFrame, got {type(x).__name__}.")
-    if isinstance(y, str):
-        if y not in x.columns:
-            raise MissingColumnError(
-                f"target column {y!r} is not in the {label} data (columns: "
-                f"{', '.join(map(str, x.columns[:12]))}): name the column that holds the labels."
-            )
-        x, y = x.drop(columns=y), x[y]
-    if len(x) == 0:
-        raise DataError(f"the {label} data has no rows: give at least one row to evaluate on.")
-    y = pd.Series(np.asarray(y), index=x.index, name=getattr(y, "name", None) or "target")
-    if len(y) != len(x):
-        raise DataError(f"{label} X has {len(x)} rows but y has {len(y)}: they must match.")
-    return x, y
-
-
-def _check_same_columns(x_train: pd.DataFrame, x_eval: pd.DataFrame) -> None:
-    missing = [c for c in x_train.columns if c not in x_eval.columns]
-    extra = [c for c in x_eval.columns if c not in x_train.columns]
-    if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"missing from eval: {', '.join(map(str, missing))}")
-        if extra:
-            parts.append(f"only in eval: {', '.join(map(str, extra))}")
-        raise SchemaMismatchError(
-            f"eval columns differ from train ({'; '.join(parts)}): "
-            "evaluate on data with the columns the model was trained on."
-        )
-
-
 # --------------------------------------------------------------------------- evaluation
 
 
 def _evaluate(
     model: Any, train: XY, held_out: XY | None, task: str, positive_label: Any = None
-) -> tuple[dict[str, float], dict[str, float], np.ndarray, np.ndarray | None]:
-    """Eval metrics, train metrics (empty without ``held_out``), eval predictions and probabilities.
+) -> tuple[dict[str, float], dict[str, float], np.ndarray, np.ndarray | None, np.ndarray]:
+    """Eval metrics, train metrics (empty without ``held_out``), eval predictions and
+    probabilities, and train predictions.
 
     Train and eval rows go through the model in one call when they have the same columns and
     dtypes (a prediction is per row, so the result is the same; the per-call cost of a pipeline
@@ -249,18 +187,19 @@ def _evaluate(
     x_train, y_train = train
     if held_out is None:
         pred, proba = predict(model, x_train, task)
-        return score(y_train, pred, proba), {}, pred, proba
+        return score(y_train, pred, proba), {}, pred, proba, pred
     x_eval, y_eval = held_out
     same = list(x_train.columns) == list(x_eval.columns) and x_train.dtypes.equals(x_eval.dtypes)
     if not same:
         pred, proba = predict(model, x_eval, task)
         train_pred, train_proba = predict(model, x_train, task)
-        return score(y_eval, pred, proba), score(y_train, train_pred, train_proba), pred, proba
+        scores = score(y_eval, pred, proba), score(y_train, train_pred, train_proba)
+        return *scores, pred, proba, train_pred
     n = len(x_eval)
     pred, proba = predict(model, pd.concat([x_eval, x_train], ignore_index=True), task)
     metrics = score(y_eval, pred[:n], None if proba is None else proba[:n])
     train_metrics = score(y_train, pred[n:], None if proba is None else proba[n:])
-    return metrics, train_metrics, pred[:n], None if proba is None else proba[:n]
+    return metrics, train_metrics, pred[:n], None if proba is None else proba[:n], pred[n:]
 
 
 # --------------------------------------------------------------------------- the run
@@ -313,6 +252,7 @@ def _log_run(
     tags: dict[str, str],
     lineage: list[tuple[pd.DataFrame, pd.Series, str, str]],
     eval_pred: np.ndarray | None = None,
+    reference_pred: np.ndarray | None = None,
     contract: ModelContract | None = None,
 ) -> tuple[str, str, str]:
     """Log the run and its model: the steps of ``mlflow.sklearn.log_model``, done directly.
@@ -348,7 +288,7 @@ def _log_run(
         )
         # the checks' baseline files (CPU) are made while the run and the model are created
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-files") as pool:
-            run_files = pool.submit(_run_files, model, sig_frame, x_eval, contract)
+            run_files = pool.submit(_run_files, model, sig_frame, x_eval, contract, reference_pred)
             with mlflow.start_run(
                 experiment_id=experiment_id, run_name=f"train-{name}", tags=tags
             ) as run:
@@ -431,8 +371,8 @@ def _prepare(
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-lookup") as pool:
             lookup = pool.submit(ws.experiment_id, name) if ws.shared else None
             experiment_id = ws.experiment_id(name) if lookup is None else None
-            mlflow_model = _model_files(model, folder, sig_frame, x_eval, trusted, eval_pred)
             datasets = _lineage_datasets(lineage)
+            mlflow_model = _model_files(model, folder, sig_frame, x_eval, trusted, eval_pred)
             experiment_id = lookup.result() if lookup is not None else experiment_id
         return experiment_id, mlflow_model, datasets
     except ModelError:
@@ -450,16 +390,15 @@ def _model_files(
     eval_pred: np.ndarray | None,
 ) -> Any:
     """Write the model's MLflow folder (flavor, skops file, signature, example, requirements)."""
-    from mlflow.models import infer_signature
-
     preds = eval_pred[:50] if eval_pred is not None else model.predict(x_eval.head(50))
+    signature, requirements = signature_of(sig_frame, preds), pip_requirements(model)
     return save_sklearn_flavor(
         trusted_skops_bytes(model, trusted),
         folder,
-        signature=infer_signature(sig_frame, preds),
+        signature=signature,
         input_example=sig_frame.head(5),
         trusted=trusted,
-        requirements=pip_requirements(model),
+        requirements=requirements,
     )
 
 
@@ -470,19 +409,26 @@ def _lineage_datasets(lineage) -> list[tuple[Any, str]]:
     out = []
     for x, y, ds_name, context in lineage:
         frame = x.assign(**{str(y.name): y.to_numpy()})
-        out.append((mlflow.data.from_pandas(frame, name=ds_name, targets=str(y.name)), context))
+        dataset = mlflow.data.from_pandas(frame, name=ds_name, targets=str(y.name))
+        out.append((dataset_with_schema(dataset, frame), context))
     return out
 
 
 def _run_files(
-    model: Any, sig_frame: pd.DataFrame, x_eval: pd.DataFrame, contract: ModelContract | None
+    model: Any,
+    sig_frame: pd.DataFrame,
+    x_eval: pd.DataFrame,
+    contract: ModelContract | None,
+    predictions: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The run's files: what the pre-deployment checks compare against (``profile.json``: the
     training data's profile; ``reference.json``: rows and the model's predictions on them at
-    log time) and the contract (``contract.json``)."""
+    log time, ``predictions`` when the evaluation made them already) and the contract
+    (``contract.json``). ``x_eval`` is in signature types."""
+    rows = [sig_frame.head(5), x_eval]
     files: dict[str, Any] = {
         PROFILE_FILE: training_profile(sig_frame),
-        REFERENCE_FILE: reference_predictions(model, [sig_frame.head(5), signature_frame(x_eval)]),
+        REFERENCE_FILE: reference_predictions(model, rows, predictions),
     }
     if contract is not None:
         files[ARTIFACT.CONTRACT] = contract.to_dict()

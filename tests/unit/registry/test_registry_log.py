@@ -7,7 +7,7 @@ import pytest
 
 from workbench._core import tasks
 from workbench.data import credit_risk, split_xy
-from workbench.registry import log
+from workbench.registry import log, log_inputs
 from workbench.training import build_model, feature_columns
 
 
@@ -25,7 +25,10 @@ def test_one_pass_evaluation_equals_two_separate_ones():
             family, n=400, **({"n_estimators": 7} if family == "random_forest" else {})
         )
         tr, ev = (x[:300], y[:300]), (x[300:], y[300:])
-        metrics, train_metrics, pred, proba = log._evaluate(model, tr, ev, "classification")
+        metrics, train_metrics, pred, proba, train_pred = log._evaluate(
+            model, tr, ev, "classification"
+        )
+        np.testing.assert_array_equal(train_pred, model.predict(tr[0]))  # the reference rows
         assert metrics == pytest.approx(tasks.evaluate(model, *ev, "classification"), rel=1e-12)
         np.testing.assert_array_equal(proba, model.predict_proba(ev[0]))  # for the calibration
         assert train_metrics == pytest.approx(
@@ -36,7 +39,10 @@ def test_one_pass_evaluation_equals_two_separate_ones():
 
 def test_evaluation_without_eval_data_scores_the_training_rows_only():
     model, x, y = _pipeline("logistic_regression")
-    metrics, train_metrics, pred, proba = log._evaluate(model, (x, y), None, "classification")
+    metrics, train_metrics, pred, proba, train_pred = log._evaluate(
+        model, (x, y), None, "classification"
+    )
+    assert train_pred is pred
     assert train_metrics == {}
     assert metrics == pytest.approx(tasks.evaluate(model, x, y, "classification"), rel=1e-12)
     np.testing.assert_array_equal(pred, model.predict(x))
@@ -64,7 +70,7 @@ def test_bad_inputs_are_named_in_the_error(train, error, words):
     _, x, y = _pipeline("logistic_regression", n=50)
     data = {"not a tuple": x, "empty": (x.iloc[:0], y.iloc[:0]), "no target": (x, "nope")}[train]
     with pytest.raises(getattr(errors, error), match=words):
-        log._as_xy(data, "train")
+        log_inputs.as_xy(data, "train")
 
 
 def test_eval_columns_must_match_train():
@@ -72,4 +78,4 @@ def test_eval_columns_must_match_train():
 
     _, x, _ = _pipeline("logistic_regression", n=50)
     with pytest.raises(SchemaMismatchError, match="missing from eval: income"):
-        log._check_same_columns(x, x.drop(columns="income"))
+        log_inputs.check_same_columns(x, x.drop(columns="income"))
