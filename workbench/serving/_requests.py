@@ -300,15 +300,16 @@ def _column(col: pd.Series, name: str, spec: Any, from_text: bool) -> Any:
             )
             return values.astype("int64")
         return values if kind == "double" else values.astype("float32")
-    if kind == "string":
+    if kind == "string":  # on the values themselves: a request is often a row or a few
+        values = col.to_numpy(dtype=object)
         _where(
-            ~col.map(_text_or_missing).to_numpy(dtype=bool),
+            ~np.fromiter(map(_text_or_missing, values), dtype=bool, count=len(values)),
             name,
             "holds a value that is not text (a number, true/false, a list or an object)",
             "send strings",
         )
-        _no_gaps(col, name, kind, required)
-        return col.astype(object)
+        _no_gaps(values, name, kind, required)
+        return values
     if kind == "boolean":
         col = _booleans(col, name, from_text)
         _no_gaps(col, name, kind, True)  # a missing true/false cannot be held as one
@@ -406,10 +407,10 @@ def _booleans(col: pd.Series, name: str, from_text: bool) -> pd.Series:
     return pd.Series(out, index=col.index, dtype=object)
 
 
-def _no_gaps(col: pd.Series, name: str, kind: str, required: bool) -> None:
+def _no_gaps(col: pd.Series | np.ndarray, name: str, kind: str, required: bool) -> None:
     if not required:
         return
-    gaps = pd.isna(col).to_numpy()
+    gaps = np.asarray(pd.isna(col.to_numpy() if isinstance(col, pd.Series) else col))
     if gaps.any():
         row = int(np.argmax(gaps))
         why = {
