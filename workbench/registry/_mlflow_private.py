@@ -14,7 +14,8 @@ directly, with the same files:
   tracking server (independent requests go out together; no look-ups MLflow makes only to word
   an error).
 
-Nothing else in :mod:`workbench.registry` imports a private ``mlflow`` or ``skops`` module. An
+Nothing else in :mod:`workbench.registry` imports a private ``mlflow`` or ``skops`` module but
+:mod:`~workbench.registry._mlflow_metadata` (schemas and environment files). An
 MLflow or skops upgrade that moves them breaks here, and ``tests/unit/registry`` pins the files to
 what MLflow itself writes.
 """
