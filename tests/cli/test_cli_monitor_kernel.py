@@ -157,3 +157,21 @@ def test_the_command_records_what_the_notebook_computed_invalid_batches_too(
     assert "record = False" in injected.source
     record_cell = next(c for c in nb.cells if c.source.startswith("run_id = result.log()"))
     assert "recorded by workbench monitor" in str(record_cell.outputs)
+
+
+def test_a_tracking_server_that_does_not_answer_is_one_line_and_the_report_stays(
+    files, tmp_path, capsys, monkeypatch
+):
+    """The kernel computes without MLflow, so the report is made; recording it then fails on the
+    dead server: one line naming it, the report folder, no traceback."""
+    from workbench.errors import ServerUnavailableError
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    out = tmp_path / "out"
+    code = _monitor(files, tmp_path / "ws", out)
+    err = capsys.readouterr().err
+    assert code == ServerUnavailableError.exit_code
+    assert "http://127.0.0.1:9 did not answer while recording the monitoring run" in err
+    assert f"The report is saved in {out}" in err and "Traceback" not in err
+    assert (out / "report.html").exists() and (out / "summary.json").exists()

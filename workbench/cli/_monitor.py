@@ -190,12 +190,15 @@ def _monitor(args: argparse.Namespace, kernel: Any, state: dict[str, bool]) -> i
 
 def _open_store(model: str | None) -> None:
     """Load MLflow and open the store while the kernel starts (this process records the run).
-    Never fails: :func:`_record` reports what is wrong with the store."""
+    Never fails, nor waits on a server that does not answer (no retries): :func:`_record`
+    reports what is wrong with the store."""
     try:
+        from workbench._core.unreachable import quick_failures
         from workbench.monitoring.tracking import experiment_name
         from workbench.workspace import mlflow_client
 
-        mlflow_client().get_experiment_by_name(experiment_name(model))
+        with quick_failures():
+            mlflow_client().get_experiment_by_name(experiment_name(model))
     except Exception:  # noqa: S110 - reported when the run is recorded
         pass
 
@@ -203,6 +206,7 @@ def _open_store(model: str | None) -> None:
 def _record(summary_file: Path, model: str | None) -> dict[str, Any]:
     """What notebook 04 does when ``record`` is True, on its saved result: the MLflow run, then
     the retrain policy. Returns ``run_id``, ``run_url`` and ``retrain`` (the decision)."""
+    from workbench._core.unreachable import server_down, unreachable
     from workbench.errors import MonitoringError
     from workbench.monitoring import DriftResult, apply_retrain_policy
 
@@ -210,7 +214,11 @@ def _record(summary_file: Path, model: str | None) -> dict[str, Any]:
     try:
         run_id = result.log()
     except MonitoringError as err:
-        raise MonitoringError(f"{err} (the report is saved in {summary_file.parent})") from err
+        saved = f"The report is saved in {summary_file.parent}; no MLflow run was recorded."
+        reason = unreachable(err)
+        if reason is not None:
+            raise server_down("recording the monitoring run", reason, then=saved) from err
+        raise MonitoringError(f"{err} ({saved})") from err
     decision = apply_retrain_policy(model)
     return {"run_id": run_id, "run_url": result.run_url, "retrain": decision.to_dict()}
 
