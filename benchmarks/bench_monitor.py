@@ -4,7 +4,8 @@ scheduler runs it, against a plain script that reads the same two CSV files, run
 
 The workbench's run does more: validation, verdicts (every column, corrected), the Evidently report
 with the data summary too, ``summary.json``, an MLflow run with metrics, tags and the reports as
-artifacts, the history and the retrain policy, and the executed notebook kept under ``runs/``.
+artifacts (recorded by the command's own process, the kernel never loads MLflow), the retrain
+policy over the history, and the executed notebook kept under ``runs/``.
 The demo files of issue 15: 5,000 reference rows (``credit_risk(5000, seed=1)``) and 1,000 current
 rows (``production_batch(1000, seed=2)``). Rows: without a model (the issue's case, goal 1.0) and
 with a registered model (``--model models:/credit-risk@champion``: both tables scored, performance
