@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,18 @@ def column(values: Any, what: str, numeric: bool = False) -> np.ndarray:
             "plotting."
         )
     return array
+
+
+def text(value: Any) -> str:
+    """``value`` as text plotly draws literally: its label markup (``<a href>``, ``<span
+    style>``, ``<b>``) escaped, so a column name or a category from data cannot add a link,
+    a style that fetches a URL, or markup. Plotly decodes the entities: ``a<b`` shows as is.
+
+    Example:
+        >>> text('<a href="https://x">y</a> & z')
+        '&lt;a href="https://x"&gt;y&lt;/a&gt; &amp; z'
+    """
+    return html.escape(str(value), quote=False)
 
 
 def same_length(**arrays: np.ndarray) -> None:

@@ -14,14 +14,15 @@ from typing import Any
 import numpy as np
 
 from workbench.errors import DataError
-from workbench.plots._common import PALETTE, column, same_length, style
+from workbench.plots._common import PALETTE, column, same_length, style, text
 
 __all__ = ["confusion_matrix", "precision_recall_curve", "roc_curve"]
 
 
 def _label(value: Any) -> str:
-    """A label as a person reads it: ``1``, ``'yes'`` (not ``np.int64(1)``)."""
-    return repr(value.item() if isinstance(value, np.generic) else value)
+    """A label as a person reads it in a plot title: ``1``, ``'yes'`` (not ``np.int64(1)``),
+    drawn as text (a label from data adds no markup)."""
+    return text(repr(value.item() if isinstance(value, np.generic) else value))
 
 
 def _binary(y_true: Any, scores: Any, positive_label: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -150,15 +151,15 @@ def confusion_matrix(
             )
         order = [positive_label] + [label for label in order if label != positive_label]
     counts = metrics.confusion_matrix(y, p, labels=order)
-    names = [str(label) for label in order]
+    names = [text(label) for label in order]
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    text = [
+    cells = [
         [f"{c:,}<br>{s:.0%} of row" for c, s in zip(row, srow, strict=True)]
         for row, srow in zip(counts, share, strict=True)
     ]
     fig = go.Figure(
         go.Heatmap(
-            z=counts, x=names, y=names, text=text, texttemplate="%{text}",
+            z=counts, x=names, y=names, text=cells, texttemplate="%{text}",
             colorscale=[[0, "#ffffff"], [1, PALETTE[0]]], showscale=False,
             hovertemplate="actual %{y}, predicted %{x}: %{z:,}<extra></extra>",
         )

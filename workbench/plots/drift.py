@@ -22,6 +22,8 @@ from typing import Any
 
 import pandas as pd
 
+from workbench.plots._common import text
+
 __all__ = ["STATUS_COLOURS", "drift_heatmap", "figure_bundle", "history_lines"]
 
 #: Colour of a run's status: drift red, ok green, invalid data grey.
@@ -46,7 +48,7 @@ def drift_heatmap(
         scores: The per-column drift score, one column per run (its label), one row per data
             column; NaN where the column was not tested.
         drifted: Same shape: True where the workbench's verdict was drift.
-        title: The figure's title.
+        title: The figure's title (drawn as plain text, like every name here).
         hover: One extra line per run for the hover text (the data's name, the version).
         invalid: One flag per run: invalid data (drawn as a grey column, no verdict).
 
@@ -55,12 +57,12 @@ def drift_heatmap(
     """
     import plotly.graph_objects as go
 
-    runs = [str(c) for c in scores.columns]
-    columns = [str(i) for i in scores.index]
-    hover = hover or [""] * len(runs)
+    runs = [text(c) for c in scores.columns]
+    columns = [text(i) for i in scores.index]
+    hover = [text(h) for h in hover] if hover else [""] * len(runs)
     invalid = invalid or [False] * len(runs)
-    z, text, tips = [], [], []
-    for col in scores.index:
+    z, cells, tips = [], [], []
+    for col, name in zip(scores.index, columns, strict=True):
         zrow, trow, hrow = [], [], []
         for j, run in enumerate(scores.columns):
             score = scores.at[col, run]
@@ -72,16 +74,16 @@ def drift_heatmap(
             if invalid[j]:
                 verdict = "invalid data: no verdict"
             score_text = f"score {score:.3g}" if tested else ""
-            hrow.append(f"{col} / {runs[j]}<br>{verdict} {score_text}<br>{hover[j]}")
+            hrow.append(f"{name} / {runs[j]}<br>{verdict} {score_text}<br>{hover[j]}")
         z.append(zrow)
-        text.append(trow)
+        cells.append(trow)
         tips.append(hrow)
     fig = go.Figure(
         go.Heatmap(
             z=z,
             x=list(range(len(runs))),
             y=columns,
-            text=text,
+            text=cells,
             texttemplate="%{text}" if len(runs) <= _MAX_TEXT_RUNS else None,
             hovertext=tips,
             hoverinfo="text",
@@ -100,7 +102,7 @@ def drift_heatmap(
                 line_width=0, annotation_text="invalid", annotation_position="top",
             )  # fmt: skip
     fig.update_layout(
-        title=title,
+        title=text(title),
         font=_FONT,
         height=max(220, 60 + 26 * len(columns)),
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
@@ -126,7 +128,7 @@ def history_lines(
     Args:
         frame: One row per run with ``status``, ``drifted_share`` and any ``est.*``/``perf.*``.
         labels: The x-axis label of each run (default: its position).
-        title: The figure's title.
+        title: The figure's title (drawn as plain text).
 
     Returns:
         A ``plotly.graph_objects.Figure`` (one panel without performance columns, two with).
@@ -134,7 +136,7 @@ def history_lines(
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    labels = labels or [str(i + 1) for i in range(len(frame))]
+    labels = [text(v) for v in labels] if labels else [str(i + 1) for i in range(len(frame))]
     x = list(range(len(frame)))
     metrics = performance_metrics(frame)
     rows = 2 if metrics else 1
@@ -150,7 +152,7 @@ def history_lines(
             x=x, y=share, mode="lines+markers", name="drifted share", connectgaps=True,
             line={"color": "#57606a", "width": 1},
             marker={"size": 10, "color": [STATUS_COLOURS.get(s, "#57606a") for s in status]},
-            hovertext=[f"{lab}: {s}" for lab, s in zip(labels, status, strict=True)],
+            hovertext=[f"{lab}: {text(s)}" for lab, s in zip(labels, status, strict=True)],
         ),
         row=1, col=1,
     )  # fmt: skip
@@ -187,7 +189,7 @@ def history_lines(
     fig.update_yaxes(range=[-0.05, 1.05], row=1, col=1)
     fig.update_xaxes(tickmode="array", tickvals=x, ticktext=labels, automargin=True)
     fig.update_layout(
-        title=title,
+        title=text(title),
         font=_FONT,
         height=300 if rows == 1 else 520,
         margin={"l": 10, "r": 10, "t": 60, "b": 10},

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import DataError
-from workbench.plots._common import LIMIT_COLOUR, PALETTE, style
+from workbench.plots._common import LIMIT_COLOUR, PALETTE, style, text
 
 __all__ = ["LOWER_IS_BETTER", "fairness_bars", "fairness_limit"]
 
@@ -83,11 +83,12 @@ def fairness_bars(
     except (TypeError, ValueError) as err:
         raise DataError(f"max_gap must be a number, got {max_gap!r}.") from err
     attributes = list(dict.fromkeys(table["attribute"].astype(str)))
-    fig = make_subplots(rows=1, cols=len(attributes), subplot_titles=attributes, shared_yaxes=True)
+    titles = [text(a) for a in attributes]
+    fig = make_subplots(rows=1, cols=len(attributes), subplot_titles=titles, shared_yaxes=True)
     for i, attribute in enumerate(attributes, start=1):
         rows = table[table["attribute"].astype(str) == attribute]
         judged = rows["judged"].astype(bool) if "judged" in rows else pd.Series(True, rows.index)
-        slices = rows["slice"].astype(str).tolist()
+        slices = [text(s) for s in rows["slice"]]
         counts = rows["rows"].tolist() if "rows" in rows else [None] * len(rows)
         hover = [
             f"{s}: %{{y:.3f}} ({n} rows)" if n is not None else f"{s}: %{{y:.3f}}"
@@ -99,9 +100,9 @@ def fairness_bars(
         for column_name, legend, colour in series:
             fig.add_trace(
                 go.Bar(
-                    x=slices, y=rows[column_name].astype(float).to_numpy(), name=legend,
+                    x=slices, y=rows[column_name].astype(float).to_numpy(), name=text(legend),
                     marker={"color": colour, "opacity": [1.0 if j else 0.35 for j in judged]},
-                    hovertemplate=[h + "<extra>" + legend + "</extra>" for h in hover],
+                    hovertemplate=[h + "<extra>" + text(legend) + "</extra>" for h in hover],
                     legendgroup=legend, showlegend=i == 1, offsetgroup=legend,
                 ),
                 row=1, col=i,

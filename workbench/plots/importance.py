@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import DataError, ModelError
-from workbench.plots._common import PALETTE, column, same_length, style
+from workbench.plots._common import PALETTE, column, same_length, style, text
 
 __all__ = ["importance_bars", "permutation_importance"]
 
@@ -138,7 +138,7 @@ def importance_bars(frame: pd.DataFrame, score: str = "score", top: int = 20) ->
     error = shown["std"].to_numpy() if "std" in shown else None
     fig = go.Figure(
         go.Bar(
-            x=shown["importance"].to_numpy(), y=shown["column"].astype(str).tolist(),
+            x=shown["importance"].to_numpy(), y=[text(c) for c in shown["column"]],
             orientation="h", marker={"color": PALETTE[0]}, name="mean drop",
             error_x=None if error is None else {"type": "data", "array": error, "visible": True},
             hovertemplate="%{y}: %{x:.4f}<extra></extra>",
