@@ -2,10 +2,15 @@
 
 ``run_notebook`` reads like the steps it takes: resolve the notebook, choose where its output goes,
 fill in the parameters it declares, execute it in the workbench's own kernel, and report.
+
+The executed copy is written beside its final name (``.<name>.<pid>.partial.ipynb``) and renamed
+onto it once it is whole: a run that cannot write it (a full disk, a file size limit) leaves no
+truncated notebook behind, removes the partial file and says so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -13,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench._core.text import first_line
-from workbench.errors import DataError, DataFileError, NotebookError
+from workbench.errors import DataError, DataFileError, NotebookError, WorkspaceError
 from workbench.workspace import current_workspace
 
 __all__ = [
@@ -83,6 +88,8 @@ def run_notebook(
         DataFileError: the notebook does not exist.
         NotebookError: a cell failed or timed out; the message names the cell and its exception
             and ``output_path`` points at the executed copy, which is kept.
+        WorkspaceError: the executed copy could not be written (disk full): the partial file was
+            removed, no truncated notebook is left.
     """
     import papermill as pm
 
@@ -95,10 +102,11 @@ def run_notebook(
         engine_kwargs["km"] = kernel.manager()
     elif kernel_name is None:  # this very Python, whatever kernelspecs the user has installed
         engine_kwargs["kernel_manager_class"] = _own_kernel_manager()
+    partial = output.with_name(f".{output.stem}.{os.getpid()}.partial.ipynb")
     try:
         pm.execute_notebook(
             str(source),
-            str(output),
+            str(partial),
             parameters=params,
             cwd=str(source.parent),
             kernel_name=kernel_name or _kernel_name(),
@@ -108,6 +116,7 @@ def run_notebook(
             **engine_kwargs,
         )
     except pm.PapermillExecutionError as err:
+        _keep(partial, output, err)
         where = _describe_cell(output, err.cell_index, err.source)
         failure = NotebookError(
             f"notebook {source.name} failed in {where}: {err.ename}: {first_line(err.evalue)}; "
@@ -118,7 +127,12 @@ def run_notebook(
         failure.ename = err.ename
         failure.summary = notebook_summary(output)
         raise failure from err
-    except Exception as err:  # timeouts, dead kernels
+    except BaseException as err:  # timeouts, dead kernels, a disk that filled up
+        if not isinstance(err, Exception):  # interrupted: no truncated copy, the same exception
+            with contextlib.suppress(WorkspaceError):
+                _keep(partial, output, err)
+            raise
+        _keep(partial, output, err)
         name = type(err).__name__
         index, cell_source = _running_cell(output)
         where = f" in {_describe_cell(output, index, cell_source)}" if index is not None else ""
@@ -131,8 +145,44 @@ def run_notebook(
             output_path=str(output),
             cell_index=index,
         ) from err
+    _keep(partial, output)
     seconds = round(time.perf_counter() - started, 2)
     return NotebookRun(str(source), str(output), params, seconds, notebook_summary(output))
+
+
+def _keep(partial: Path, output: Path, failure: BaseException | None = None) -> None:
+    """Rename the executed copy onto ``output`` once it is whole; remove a truncated one.
+
+    After a failure the copy is kept only if it parses as a notebook (papermill writes it last,
+    failed cells marked); one that does not (the disk filled while it was written) is removed.
+
+    Raises:
+        WorkspaceError: the copy could not be written whole (the partial file was removed).
+    """
+    if failure is None or _whole(partial):
+        try:
+            partial.replace(output)
+            return
+        except OSError as err:
+            failure = err
+    elif not partial.exists():
+        return  # the run stopped before papermill wrote anything
+    partial.unlink(missing_ok=True)
+    raise WorkspaceError(
+        f"could not write the executed notebook to {output.parent} "
+        f"({first_line(str(failure)) or type(failure).__name__}): the partial copy was removed, "
+        "no notebook was kept. Free some disk space (or choose another folder) and run it again."
+    ) from failure
+
+
+def _whole(path: Path) -> bool:
+    """True when ``path`` is a complete notebook file (JSON with cells)."""
+    import json
+
+    try:
+        return isinstance(json.loads(path.read_bytes()).get("cells"), list)
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def notebook_summary(path: str | os.PathLike) -> str:

@@ -45,6 +45,7 @@ from workbench._core.remote import speaks_for_server
 from workbench._core.results import Result, html_table
 from workbench._core.text import first_line
 from workbench.errors import DataFileError, MissingColumnError, ModelNotFoundError, UsageError
+from workbench.serving.options import check_in_range
 
 __all__ = ["FORMATS", "ScoringResult", "score"]
 
@@ -142,6 +143,7 @@ def score(
 
     Raises:
         MissingColumnError: a feature the model takes, or a named identifier, is not in the data.
+        DataError: a feature holds infinite numbers, or numbers beyond float32's range.
         DataFileError: the data file is missing, of another format, or does not parse.
         ModelNotFoundError: the model cannot be found or loaded.
         UnsafeModelError: the model's format could run code when loaded (``allow_pickle``).
@@ -171,9 +173,11 @@ def score(
     rows = chunks = 0
     try:
         as_text = [c for c in ids if c not in scorer.features]  # a feature keeps its type
-        for chunk, done in source.chunks([*dict.fromkeys([*ids, *scorer.features])], as_text):
+        read = source.chunks([*dict.fromkeys([*ids, *scorer.features])], as_text)
+        for chunk, done in read:
             if chunk.empty:
                 continue
+            check_in_range(chunk, scorer.features, source.name, rest=read)  # counts all rows
             scored = scorer.score(chunk, ids)
             rows += len(scored)
             chunks += 1
@@ -285,6 +289,7 @@ class _Scorer:
             x = signature_frame(x)
         if self.signature is not None:
             x = conform_to_signature(x, self.signature, allow_extra=True)
+        check_in_range(x, None, "a batch of the data")  # Spark; the pandas engine counted
         out = chunk[ids].copy() if ids else pd.DataFrame(index=chunk.index)
         if self.spec is not None:
             labels, proba = labels_and_probabilities(self.raw, x, self.spec)

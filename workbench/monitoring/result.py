@@ -310,18 +310,23 @@ class DriftResult(Result):
 
             folder = timestamped_folder(current_workspace().reports_dir / "monitoring")
         out = Path(folder).expanduser().resolve()
+        written: list[Path] = []
         try:
             out.mkdir(parents=True, exist_ok=True)
             if self._snapshot is not None:
                 from workbench.monitoring.evidently_adapter import report_files
 
                 for name, data in report_files(self._snapshot).items():  # rendered, then written
-                    atomic_write(out / name, data)
+                    written.append(_write_whole(out / name, data))
                 self.report_path = str(out / ARTIFACT.REPORT_HTML)
-            atomic_write(out / ARTIFACT.SUMMARY_JSON, json.dumps(self.to_dict(), indent=2))
+            _write_whole(out / ARTIFACT.SUMMARY_JSON, json.dumps(self.to_dict(), indent=2))
         except OSError as err:
+            for path in written:  # a report without its summary is no result: none is left
+                path.unlink(missing_ok=True)
+            self.report_path = None
             raise MonitoringError(
-                f"cannot write the drift report to {out}: {err}. Choose a folder you can write to."
+                f"cannot write the drift report to {out}: {err}. Nothing was left there (no "
+                "partial file); free some disk space or choose a folder you can write to."
             ) from err
         return out
 
@@ -361,3 +366,15 @@ class DriftResult(Result):
         from workbench.monitoring.render import result_html
 
         return result_html(self)
+
+
+def _write_whole(path: Path, data: str | bytes) -> Path:
+    """:func:`~workbench._core.results.atomic_write`, removing its temporary file when the write
+    fails (a full disk): nothing half-written stays beside ``path``."""
+    before = set(path.parent.glob(f".{path.name}.*.tmp"))
+    try:
+        return atomic_write(path, data)
+    except BaseException:
+        for tmp in set(path.parent.glob(f".{path.name}.*.tmp")) - before:
+            tmp.unlink(missing_ok=True)
+        raise

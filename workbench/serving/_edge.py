@@ -11,9 +11,13 @@ is not patched). For every request:
 * ``GET /__workbench/nonce`` answers this start's token to loopback callers (the workbench
   confirms the process answering on the port is the one it started);
 * ``POST /invocations`` is answered here: a body over the size cap gets 413 before it is read in
-  full; the rows are read and held to the signature strictly (``_requests``) and predicted in a
-  worker thread (504 after the request timeout); every error is ``{"error_code", "message"}``
-  with a short message naming the column, never a traceback, a path or the request body.
+  full; a request naming more columns than :func:`~workbench.serving.options.max_columns` allows
+  for the signature gets 400 before its table is built; the rows are read and held to the
+  signature strictly (``_requests``) and predicted in a worker thread (504 after the request
+  timeout); every error is ``{"error_code", "message"}`` with a short message naming the column
+  (at most 200 characters of a name), never a traceback, a path or the request body;
+* FastAPI's generated documentation (``/docs``, ``/redoc``, ``/openapi.json``) is 404: the
+  server describes no API surface to whoever reaches it.
 
 Everything else (``/ping``, ``/health``, ``/version``) is MLflow's app as it is.
 """
@@ -29,11 +33,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from workbench.serving._requests import Refused, checked_frame, frame_from_body
-from workbench.serving.options import LOOPBACK_HOSTS, NONCE_PATH, EdgeSettings, host_name
+from workbench.serving.options import (
+    LOOPBACK_HOSTS,
+    NONCE_PATH,
+    EdgeSettings,
+    host_name,
+    max_columns,
+    shown_name,
+)
 
 __all__ = ["Edge"]
 
 _LOOPBACK_CLIENTS = {"127.0.0.1", "::1", "localhost"}
+#: FastAPI's generated documentation routes: never served.
+_DOC_PATHS = {"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 
 
 def _error(status: int, code: str, message: str) -> tuple[int, bytes]:
@@ -69,6 +82,7 @@ class Edge:
         self.timeout = float(timeout)
         names = schema.input_names() if schema is not None and schema.has_input_names() else []
         self.columns = sorted(map(str, names), key=len, reverse=True)
+        self.max_columns = max_columns(len(self.columns))
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":  # lifespan: MLflow's app
@@ -82,6 +96,9 @@ class Edge:
             await _respond(send, *refusal, close=True)
             return
         path = scope["path"]
+        if path.rstrip("/") in _DOC_PATHS or path in _DOC_PATHS:
+            await _respond(send, *_error(404, "NOT_FOUND", "no such page."))
+            return
         if path == "/invocations":
             if scope["method"] != "POST":
                 await _respond(send, *_error(405, "BAD_REQUEST", "POST the rows to /invocations."))
@@ -181,7 +198,7 @@ class Edge:
     def answer(self, body: bytes, content_type: str | None) -> tuple[int, bytes]:
         """``(status, JSON)`` for one ``/invocations`` body (runs in a worker thread)."""
         try:
-            frame, from_text = frame_from_body(body, content_type)
+            frame, from_text = frame_from_body(body, content_type, self.max_columns)
             frame = checked_frame(frame, self.schema, from_text)
             return 200, self.predict(frame)
         except Refused as refused:
@@ -192,7 +209,7 @@ class Edge:
             traceback.print_exc(file=sys.stderr)  # the server's log keeps the details
             named = next((c for c in self.columns if c in str(getattr(err, "message", ""))), None)
             if isinstance(err, MlflowException):
-                where = f" (column {named!r})" if named else ""
+                where = f" (column {shown_name(named)})" if named else ""
                 return _error(
                     400,
                     "INVALID_PARAMETER_VALUE",

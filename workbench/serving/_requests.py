@@ -5,10 +5,17 @@ Runs inside the server process (see ``_edge``). :func:`frame_from_body` reads JS
 :func:`checked_frame` holds the rows to the model's signature with the rules of the Python client
 (:func:`~workbench.data.conform_to_signature`): no unknown or missing column, no text or
 true/false in a number column, no fraction in an integer column, no missing value where the
-signature requires one, nothing infinite (``Infinity``, ``1e400``), at least one row.
+signature requires one, nothing infinite or beyond float32's range (``Infinity``, ``1e400``,
+``1e308``: :data:`~workbench.serving.options.LARGEST_VALUE`), at least one row.
+
+A request that names more columns than the edge's cap
+(:func:`~workbench.serving.options.max_columns`) is refused before its table is built: a JSON
+object's keys are counted in the raw bytes before the JSON is parsed, a CSV header before the CSV
+is, a Parquet file's schema before its data.
 
 Every refusal is a :class:`Refused` with a status and a short message that names the column (and
-the row) but never a value, a path or a piece of the body.
+the row) but never a value, a path or a piece of the body; a name is shown only when it is plain
+text, and then at most :data:`~workbench.serving.options.MAX_NAME_SHOWN` characters of it.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from workbench.serving.options import LARGEST_VALUE, MAX_NAME_SHOWN, MIN_COLUMN_CAP
+
 __all__ = ["FORMAT_KEYS", "Refused", "checked_frame", "frame_from_body"]
 
 FORMAT_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
@@ -28,7 +37,7 @@ _JSON, _CSV, _PARQUET = "application/json", "text/csv", "application/vnd.apache.
 _NUMBERS = {"double", "float", "long", "integer"}
 _INTEGERS = {"long", "integer"}
 _NOT_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
-_SHOWN_NAME = re.compile(r"^[A-Za-z0-9_ .:/-]{1,64}$")
+_SHOWN_NAME = re.compile(r"^[A-Za-z0-9_ .:/-]+$")
 _EXAMPLE = '{"dataframe_split": {"columns": ["a", "b"], "data": [[1.5, "x"]]}}'
 
 
@@ -55,28 +64,65 @@ def _invalid(message: str) -> Refused:
 
 
 def shown(name: Any) -> str:
-    """A column name as a message may show it: quoted when it is short and plain."""
+    """A column name as a message may show it: quoted when it is plain text, cut to
+    :data:`~workbench.serving.options.MAX_NAME_SHOWN` characters."""
     text = str(name)
-    return repr(text) if _SHOWN_NAME.match(text) else "a column with an unprintable name"
+    if not _SHOWN_NAME.match(text):
+        return "a column with an unprintable name"
+    if len(text) > MAX_NAME_SHOWN:
+        return repr(text[:MAX_NAME_SHOWN]) + f"... ({len(text):,} characters)"
+    return repr(text)
+
+
+def _too_many(found: int | None, cap: int) -> Refused:
+    counted = f"{found:,} columns" if found else "more columns"
+    return _bad(
+        f"the request names {counted}, more than this server takes ({cap:,}: four times the "
+        "model's, at least 256): send only the columns of the model's signature."
+    )
 
 
 # --------------------------------------------------------------------------- reading the body
 
 
-def frame_from_body(body: bytes, content_type: str | None) -> tuple[pd.DataFrame, bool]:
+def frame_from_body(
+    body: bytes, content_type: str | None, max_columns: int = MIN_COLUMN_CAP
+) -> tuple[pd.DataFrame, bool]:
     """The rows in ``body``, typed only as the format says, and whether they came as text (CSV:
     numbers are then parsed from text; in JSON, a number in quotes is text and refused).
 
+    Args:
+        body: The request body.
+        content_type: Its ``Content-Type`` header.
+        max_columns: The most columns a request may name (counted before the table is built).
+
     Raises:
         Refused: 415 for a content type other than JSON, CSV or Parquet (UTF-8 only); 400 for a
-            body that does not parse or has not the shape of a table.
+            body that does not parse, has not the shape of a table or names too many columns.
     """
     mime = _mime(content_type)
     if mime == _JSON:
-        return _from_json(_text(body)), False
+        _count_keys(body, max_columns)
+        return _from_json(_text(body), max_columns), False
     if mime == _CSV:
-        return _from_csv(_text(body)), True
-    return _from_parquet(body), False
+        return _from_csv(_text(body), max_columns), True
+    return _from_parquet(body, max_columns), False
+
+
+def _count_keys(body: bytes, cap: int) -> None:
+    """Refuse a JSON body whose first object has more keys than ``cap`` columns (and the format
+    key), before it is parsed: a 100,000-key record takes longer to parse than to refuse.
+
+    The first object ends at the first ``}`` (a record, or an ``inputs`` dict of columns); a key
+    ends with ``":`` (inside a JSON string a quote is escaped with a backslash, and such pairs
+    are not counted). A brace inside a string can only shorten what is counted: then the parsed
+    table is counted (:func:`_names`).
+    """
+    end = body.find(b"}")
+    head = body if end < 0 else body[:end]
+    keys = head.count(b'":') - head.count(b'\\":')
+    if keys > cap + 1:
+        raise _too_many(None, cap)
 
 
 def _mime(content_type: str | None) -> str:
@@ -112,7 +158,7 @@ def _no_constant(name: str) -> float:
     raise _NonFinite(name)
 
 
-def _from_json(text: str) -> pd.DataFrame:
+def _from_json(text: str, cap: int = MIN_COLUMN_CAP) -> pd.DataFrame:
     try:
         doc = json.loads(text, parse_constant=_no_constant)
     except _NonFinite:
@@ -140,10 +186,10 @@ def _from_json(text: str) -> pd.DataFrame:
     key = keys[0]
     value = doc[key]
     if key == "dataframe_split":
-        return _split(value)
+        return _split(value, cap)
     if isinstance(value, dict) and key != "dataframe_records":
-        return _columnar(value, key)
-    return _records(value, key)
+        return _columnar(value, key, cap)
+    return _records(value, key, cap)
 
 
 def _kind_of(value: Any) -> str:
@@ -152,7 +198,9 @@ def _kind_of(value: Any) -> str:
     )
 
 
-def _names(columns: Any, where: str) -> list[str]:
+def _names(columns: Any, where: str, cap: int = MIN_COLUMN_CAP) -> list[str]:
+    if isinstance(columns, list) and len(columns) > cap:
+        raise _too_many(len(columns), cap)
     if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
         raise _bad(f"{where} must be a list of column names (strings).")
     if len(set(columns)) != len(columns):
@@ -160,13 +208,13 @@ def _names(columns: Any, where: str) -> list[str]:
     return columns
 
 
-def _split(value: Any) -> pd.DataFrame:
+def _split(value: Any, cap: int) -> pd.DataFrame:
     where = "dataframe_split"
     if not isinstance(value, dict) or "data" not in value or "columns" not in value:
         raise _bad(f'{where} must be an object with "columns" and "data", such as {_EXAMPLE}.')
     if set(value) - {"columns", "data", "index"}:
         raise _bad(f'{where} may hold only "columns", "data" and "index".')
-    columns = _names(value["columns"], f"{where}.columns")
+    columns = _names(value["columns"], f"{where}.columns", cap)
     data = value["data"]
     if not isinstance(data, list) or not all(isinstance(row, list) for row in data):
         raise _bad(f"{where}.data must be a list of rows, each a list of values.")
@@ -182,12 +230,12 @@ def _split(value: Any) -> pd.DataFrame:
     return pd.DataFrame(data, columns=columns) if data else pd.DataFrame(columns=columns)
 
 
-def _records(value: Any, where: str) -> pd.DataFrame:
+def _records(value: Any, where: str, cap: int) -> pd.DataFrame:
     if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
         raise _bad(f"{where} must be a list of records, each an object of column: value.")
     if not value:
         return pd.DataFrame()
-    first = _names(list(value[0]), f"record 0 of {where}")
+    first = _names(list(value[0]), f"record 0 of {where}", cap)
     wanted = set(first)
     for i, record in enumerate(value):
         if set(record) != wanted:
@@ -198,8 +246,8 @@ def _records(value: Any, where: str) -> pd.DataFrame:
     return pd.DataFrame.from_records(value, columns=first)
 
 
-def _columnar(value: dict, where: str) -> pd.DataFrame:
-    names = _names(list(value), f"{where}'s columns")
+def _columnar(value: dict, where: str, cap: int) -> pd.DataFrame:
+    names = _names(list(value), f"{where}'s columns", cap)
     columns = list(value.values())
     if not all(isinstance(c, list) for c in columns):
         raise _bad(f"each column of {where} must be a list of values, one per row.")
@@ -208,9 +256,18 @@ def _columnar(value: dict, where: str) -> pd.DataFrame:
     return pd.DataFrame(dict(zip(names, columns)), columns=names)
 
 
-def _from_csv(text: str) -> pd.DataFrame:
+def _from_csv(text: str, cap: int = MIN_COLUMN_CAP) -> pd.DataFrame:
     if not text.strip():
         raise _bad("the CSV is empty: send a header row and at least one data row.")
+    header = text.lstrip("\r\n").partition("\n")[0]
+    if header.count(",") >= cap:  # before pandas: a field per comma, or fewer if quoted
+        fields = header.count(",") + 1
+        if '"' in header:
+            import csv
+
+            fields = len(next(csv.reader([header]), []))
+        if fields > cap:
+            raise _too_many(fields, cap)
     try:  # header=None: a row longer than the header is an error, not an index column
         raw = pd.read_csv(
             io.StringIO(text), header=None, dtype=str, keep_default_na=False, na_values=[""]
@@ -226,13 +283,21 @@ def _from_csv(text: str) -> pd.DataFrame:
     names = raw.iloc[0].tolist()
     if any(not isinstance(n, str) for n in names):
         raise _bad("the CSV header has an empty column name.")
-    _names(names, "the CSV header")
+    _names(names, "the CSV header", cap)
     frame = raw.iloc[1:].reset_index(drop=True)
     frame.columns = names
     return frame
 
 
-def _from_parquet(body: bytes) -> pd.DataFrame:
+def _from_parquet(body: bytes, cap: int = MIN_COLUMN_CAP) -> pd.DataFrame:
+    try:
+        import pyarrow.parquet as pq
+
+        columns = pq.ParquetFile(io.BytesIO(body)).metadata.num_columns
+    except Exception:
+        raise _bad("the body does not parse as Parquet.") from None
+    if columns > cap:
+        raise _too_many(columns, cap)
     try:
         return pd.read_parquet(io.BytesIO(body))
     except Exception:
@@ -284,11 +349,13 @@ def _column(col: pd.Series, name: str, spec: Any, from_text: bool) -> Any:
         col = _parsed_numbers(col, name, kind) if from_text else _numbers(col, name, kind)
         _no_gaps(col, name, kind, required or kind in _INTEGERS)
         values = col.to_numpy(dtype="float64", na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            huge = np.abs(values) > LARGEST_VALUE
         _where(
-            np.isinf(values),
+            huge,
             name,
-            "holds a number that is not finite (Infinity, or too large such as 1e400)",
-            "send a finite number",
+            f"holds a number that is infinite or beyond {LARGEST_VALUE:.4g} (1e400, 1e308)",
+            "send a finite number a model can compute with",
         )
         if kind in _INTEGERS:
             whole = np.isnan(values) | (np.mod(values, 1) == 0)

@@ -4,7 +4,11 @@
 * :func:`check_workers`: at least one (``None``: one per core);
 * :class:`EdgeSettings`: what the server's edge accepts: the ``Host`` names it answers (loopback
   only unless the user names others) and the largest request body (16 MB by default). The server
-  process reads them from :data:`EDGE_ENV`, which :meth:`EdgeSettings.to_env` writes.
+  process reads them from :data:`EDGE_ENV`, which :meth:`EdgeSettings.to_env` writes;
+* :func:`max_columns`: how many columns a request may name (the edge answers 400 beyond);
+* :data:`LARGEST_VALUE` and :func:`check_in_range`: the numbers any model is given, by the edge,
+  batch scoring and the checks alike: finite, and within float32's range (scikit-learn's trees
+  cast to float32, where ``1e308`` becomes infinity; other models return nonsense for it).
 
 A bad value is a :class:`~workbench.errors.UsageError` (exit code 2) that names it.
 
@@ -25,20 +29,27 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.errors import UsageError
+from workbench.errors import DataError, UsageError
 
 __all__ = [
     "DEFAULT_MAX_REQUEST_MB",
     "EDGE_ENV",
+    "LARGEST_VALUE",
     "LOOPBACK_HOSTS",
+    "MAX_NAME_SHOWN",
+    "MIN_COLUMN_CAP",
     "NONCE_ENV",
     "NONCE_PATH",
     "EdgeSettings",
     "check_hosts",
+    "check_in_range",
     "check_max_request_mb",
     "check_port",
     "check_workers",
     "host_name",
+    "max_columns",
+    "out_of_range_counts",
+    "shown_name",
 ]
 
 #: ``Host`` names every server answers: the loopback addresses, with or without a port.
@@ -51,6 +62,12 @@ EDGE_ENV = "WORKBENCH_SERVING_EDGE"
 NONCE_ENV = "WORKBENCH_SERVING_NONCE"
 #: Private endpoint: the start's token, to loopback callers only (the server proves it is ours).
 NONCE_PATH = "/__workbench/nonce"
+#: Largest magnitude of a number given to a model: float32's largest (``np.finfo("float32").max``).
+LARGEST_VALUE = 3.4028234663852886e38
+#: Characters of a name (a column's, a format key's) an error message shows at most.
+MAX_NAME_SHOWN = 200
+#: Columns a request may name at least, whatever the model's signature (see :func:`max_columns`).
+MIN_COLUMN_CAP = 256
 
 _HOST_NAME = re.compile(
     r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
@@ -213,3 +230,97 @@ class EdgeSettings:
         except (ValueError, TypeError, AttributeError, UsageError):
             return cls()
         return cls(hosts, size if size > 0 else cls.max_request_bytes)
+
+
+def max_columns(signature_columns: int) -> int:
+    """How many columns a request may name: four times the signature's, and at least 256.
+
+    Example:
+        >>> max_columns(10), max_columns(100)
+        (256, 400)
+    """
+    return max(4 * int(signature_columns), MIN_COLUMN_CAP)
+
+
+def out_of_range_counts(frame: Any, columns: Any = None) -> dict[str, int]:
+    """How many values of each float column of ``frame`` (or of ``columns``) are infinite or beyond
+    :data:`LARGEST_VALUE` in size (``1e308``; ``1e400``, which a CSV reader leaves as text). NaN,
+    a missing value, is not counted.
+
+    Example:
+        >>> import pandas as pd
+        >>> out_of_range_counts(pd.DataFrame({"x": [1.0, float("inf"), 1e308, None], "n": [1, 2, 3, 4]}))
+        {'x': 2}
+    """
+    import numpy as np
+    import pandas as pd
+
+    counts = {}
+    for name in frame.columns if columns is None else columns:
+        col = frame[name]
+        if pd.api.types.is_float_dtype(col.dtype):
+            values = col.to_numpy(dtype="float64", na_value=np.nan)
+        elif col.dtype == object and _as_float(col.get(col.first_valid_index())) is not None:
+            # numbers read as text: a CSV column with 1e400 in it (pandas cannot parse that)
+            values = np.array([_as_float(v) for v in col.to_numpy()], dtype="float64")
+        else:
+            continue
+        with np.errstate(invalid="ignore"):
+            bad = int(np.count_nonzero(np.abs(values) > LARGEST_VALUE))
+        if bad:
+            counts[str(name)] = bad
+    return counts
+
+
+def _as_float(value: Any) -> float | None:
+    """``value`` as a float when it is a number or a number's text (``"1e400"`` is infinity)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    try:
+        return float(value)
+    except (ValueError, OverflowError):
+        return None
+
+
+def check_in_range(frame: Any, columns: Any, what: str, rest: Any = ()) -> None:
+    """Refuse numbers no model can take (:func:`out_of_range_counts`), naming each column and how
+    many it holds.
+
+    Args:
+        frame: The rows (a DataFrame).
+        columns: The columns to look at (``None``: all).
+        what: How to call the data in the message ("the eval data", a file name).
+        rest: More chunks of the same data (DataFrames, or ``(DataFrame, ...)`` pairs), counted
+            too once a value is found, so the message gives the whole data's count.
+
+    Raises:
+        DataError: a column holds an infinite number or one beyond :data:`LARGEST_VALUE`.
+    """
+    counts = out_of_range_counts(frame, columns)
+    if not counts:
+        return
+    for chunk in rest:
+        chunk = chunk[0] if isinstance(chunk, tuple) else chunk
+        for name, n in out_of_range_counts(chunk, columns).items():
+            counts[name] = counts.get(name, 0) + n
+    named = ", ".join(
+        f"{shown_name(c)} ({n:,} value{'s' if n > 1 else ''})" for c, n in counts.items()
+    )
+    raise DataError(
+        f"{what} holds numbers no model can take, in column(s) {named}: infinite, or beyond "
+        f"{LARGEST_VALUE:.4g} in size (a model computing in float32 sees infinity there). Fix or "
+        "drop those rows; leave a value empty (NaN) where it is unknown."
+    )
+
+
+def shown_name(name: Any) -> str:
+    """``name`` quoted for a message, cut to :data:`MAX_NAME_SHOWN` characters.
+
+    Example:
+        >>> shown_name("age"), len(shown_name("x" * 5000))
+        ("'age'", 205)
+    """
+    text = str(name)
+    if len(text) > MAX_NAME_SHOWN:
+        return repr(text[:MAX_NAME_SHOWN]) + "..."
+    return repr(text)
