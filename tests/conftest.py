@@ -39,6 +39,18 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _keys_dir(tmp_path_factory):
+    """Signing keys and witnesses of the session in a temp folder, never in ``~/.config``."""
+    saved = os.environ.get("WORKBENCH_KEYS_DIR")
+    os.environ["WORKBENCH_KEYS_DIR"] = str(tmp_path_factory.mktemp("keys"))
+    yield
+    if saved is None:
+        os.environ.pop("WORKBENCH_KEYS_DIR", None)
+    else:
+        os.environ["WORKBENCH_KEYS_DIR"] = saved
+
+
 @pytest.fixture
 def workspace(tmp_path):
     """A fresh workspace (own SQLite store) that the workbench functions use for this test."""

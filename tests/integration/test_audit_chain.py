@@ -1,7 +1,7 @@
 """The audit log is hash-chained: edits, deletions, insertions and outside alias moves show.
 
-Versions here are cheap copies of the session's logged forest; their checks status is set directly
-(the gate reads the tag), since these tests are about the log, not the checks.
+Versions here are cheap copies of the session's logged forest, promoted with force and a reason
+(copied check tags no longer pass the gate), since these tests are about the log, not the checks.
 """
 
 from __future__ import annotations
@@ -16,41 +16,21 @@ import pandas as pd
 import pytest
 
 import workbench as wb
-from workbench._core.names import (
-    AUDIT_EXPERIMENT,
-    AUDIT_PREFIX,
-    CHECKS_RUN_TAG,
-    CHECKS_STATUS_TAG,
-    TAG,
-)
-
-
-def _recorded_pass() -> str:
-    """A check run whose checks.json satisfies the default gate policy (what run_checks writes)."""
-    from workbench.registry.policy import GatePolicy
-
-    names = GatePolicy().required_checks("classification")
-    results = [{"name": n, "status": "pass", "threshold": ">= 0.65"} for n in names]
-    with mlflow.start_run(run_name="recorded checks") as run:
-        mlflow.log_dict({"results": results}, "checks.json")
-    return run.info.run_id
+from workbench._core.names import AUDIT_EXPERIMENT, AUDIT_PREFIX, TAG
 
 
 def _model(name: str, source_uri: str, count: int) -> None:
     client = mlflow.MlflowClient()
     client.create_registered_model(name)
     info = mlflow.models.get_model_info(source_uri)
-    checks_run = _recorded_pass()
     for _ in range(count):
-        mv = client.create_model_version(name, info.model_uri, tags={TAG.TASK: "classification"})
-        client.set_model_version_tag(name, mv.version, CHECKS_STATUS_TAG, "passed")
-        client.set_model_version_tag(name, mv.version, CHECKS_RUN_TAG, checks_run)
+        client.create_model_version(name, info.model_uri, tags={TAG.TASK: "classification"})
 
 
 def _promote_three(name, trained):
     _model(name, trained.forest.model_uri, 3)
     for version, who in ((1, "ana"), (2, "bob"), (3, "carol")):
-        wb.promote(name, version, by=who, reason=f"v{version}")
+        wb.promote(name, version, by=who, reason=f"v{version}", force=True)
 
 
 def _cli(*args, root):
@@ -129,7 +109,7 @@ def test_an_alias_moved_outside_the_workbench_is_flagged(trained):
     assert not check.problems and check.moved
     assert "@champion points at v1" in check.moved[0] and "moved outside" in check.moved[0]
     with pytest.raises(wb.GateError, match="moved outside"):
-        wb.promote("chain-moved", 2, by="ana", reason="builds on it?")
+        wb.rollback("chain-moved", by="ana", reason="builds on it?")
     entry = wb.promote("chain-moved", 3, by="ana", reason="put it back", force=True)
     assert entry.old_version == 1  # the holder it really replaced
     assert wb.registry.verify_history("chain-moved").ok
@@ -141,7 +121,7 @@ def test_concurrent_promoters_each_record_what_they_replaced(trained):
         f"""
         import sys, workbench as wb
         wb.open_workspace({str(trained.ws.root)!r})
-        wb.promote("chain-race", int(sys.argv[1]), by="p" + sys.argv[1], reason="race")
+        wb.promote("chain-race", int(sys.argv[1]), by="p" + sys.argv[1], reason="race", force=True)
         """
     )
     env = dict(os.environ)

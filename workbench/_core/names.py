@@ -11,9 +11,12 @@ __all__ = [
     "AUDIT_EXPERIMENT",
     "AUDIT_HEAD_TAG",
     "AUDIT_PREFIX",
+    "CHECKS_DIGEST_TAG",
     "CHECKS_FAILED_TAG",
     "CHECKS_RUN_TAG",
+    "CHECKS_SHA_TAG",
     "CHECKS_STATUS_TAG",
+    "KEY_TAG_PREFIX",
     "MONITORING_EXPERIMENT_PREFIX",
     "ARTIFACT",
     "TAG",
@@ -25,6 +28,9 @@ AUDIT_EXPERIMENT = "workbench-audit"
 AUDIT_PREFIX = "workbench.audit."
 #: Tag on the registered model holding ``seq:hash`` of the audit log's last entry (the chain head).
 AUDIT_HEAD_TAG = "workbench.audit.head"
+#: Tag prefix on the audit experiment of a shared store: ``workbench.key.<key id>`` holds a signing
+#: key's public registry line (``<key id> ed25519 <base64> <user>``), for teammates to pin.
+KEY_TAG_PREFIX = "workbench.key."
 #: Monitoring runs go to ``monitoring/<model name>`` (``monitoring/data`` without a model).
 MONITORING_EXPERIMENT_PREFIX = "monitoring/"
 
@@ -56,12 +62,18 @@ class TAG:
     POSITIVE_LABEL = "workbench.positive_label"
     TRUSTED_TYPES = "workbench.trusted_types"
     ALLOW_PICKLE = "workbench.allow_pickle"
+    #: SHA-256 over the model folder's files, as logged (:mod:`workbench.registry.digest`).
+    DIGEST = "workbench.artifact.digest"
 
 
 #: The gate's tags on a model version, written by ``run_checks`` and read by ``promote``.
 CHECKS_STATUS_TAG = "workbench.checks.status"
 CHECKS_FAILED_TAG = "workbench.checks.failed"
 CHECKS_RUN_TAG = "workbench.checks.run_id"
+#: SHA-256 of the check run's whole ``checks.json``: an edited report no longer matches it.
+CHECKS_SHA_TAG = "workbench.checks.sha256"
+#: The artifact digest the check run judged (on the check run and on the version).
+CHECKS_DIGEST_TAG = "workbench.checks.digest"
 
 
 class ARTIFACT:

@@ -6,6 +6,11 @@ overwritten), so a shared tracking server keeps it for the whole team. Entries a
 previous entry's hash and moves the chain's head (a tag on the registered model), :func:`history`
 reads the entries back, :func:`verify_history` says whether the chain is intact and every audited
 alias is where the log says, :func:`previous_holder` replays them to find where a rollback goes.
+
+Each entry is signed with its promoter's key (:mod:`workbench.registry.keys`: private key in the
+user's key folder, public key registered in the workspace's ``keys/``). Writing or verifying an entry
+raises this account's witness (the highest entry it saw, kept in its key folder), which finds a log
+cut back below it. A rollback follows only :func:`trusted_entries`: the verified prefix of the chain.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from typing import Any
 
 import pandas as pd
 
-from workbench._core.names import AUDIT_EXPERIMENT, AUDIT_HEAD_TAG, AUDIT_PREFIX
+from workbench._core.names import AUDIT_EXPERIMENT, AUDIT_HEAD_TAG, AUDIT_PREFIX, KEY_TAG_PREFIX
 from workbench._core.remote import speaks_for_server
-from workbench.registry.chain import AuditCheck, entry_hash, verify_entries
+from workbench.registry import keys
+from workbench.registry.chain import AuditCheck, entry_hash, signed_message, verify_entries
 from workbench.registry.versions import registered_model
 from workbench.workspace import current_workspace, mlflow_client
 
@@ -28,7 +34,10 @@ __all__ = [
     "chain_head",
     "history",
     "previous_holder",
+    "promoted_digest",
     "record",
+    "signer_ready",
+    "trusted_entries",
     "verify_history",
 ]
 
@@ -54,6 +63,11 @@ class AuditEntry:
         hash: The SHA-256 of its fields, ``prev_hash`` included.
         policy_hash: The gate policy the promotion was judged by.
         allow_pickle: The version was allowed to load although its format is unsafe.
+        digest: SHA-256 of the promoted artifact (empty when not recorded).
+        trusted_types: Types beyond skops' defaults that the version's logger declared trusted,
+            approved by this promotion (comma-separated; empty: none).
+        key_id: Fingerprint of the key that signed the entry (empty: written before signing).
+        signature: Ed25519 signature (hex) of the entry's hash by that key.
 
     Example:
         >>> e = AuditEntry("2026-11-22T10:00:00+00:00", "promote", "m", "champion", None, 1,
@@ -78,6 +92,10 @@ class AuditEntry:
     hash: str = ""
     policy_hash: str = ""
     allow_pickle: bool = False
+    digest: str = ""
+    key_id: str = ""
+    signature: str = ""
+    trusted_types: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready fields."""
@@ -102,7 +120,7 @@ HISTORY_COLUMNS = [f.name for f in fields(AuditEntry)]
 
 
 @speaks_for_server("reading the audit log")
-def history(name: str, alias: str | None = None) -> pd.DataFrame:
+def history(name: str, alias: str | None = None, *, verified_only: bool = False) -> pd.DataFrame:
     """The audit log of ``name``: every promotion and rollback, oldest first.
 
     It lives in the tracking store (experiment ``workbench-audit``, one run per entry), so a
@@ -111,6 +129,7 @@ def history(name: str, alias: str | None = None) -> pd.DataFrame:
     Args:
         name: Registered model name.
         alias: Only entries for this alias.
+        verified_only: Only the entries a rollback may follow (:func:`trusted_entries`).
 
     Returns:
         A DataFrame with columns time (UTC), action, model, alias, old_version, new_version, by,
@@ -121,7 +140,10 @@ def history(name: str, alias: str | None = None) -> pd.DataFrame:
     """
     client = mlflow_client()
     registered_model(client, name)
-    rows = [e.to_dict() for e in _entries(client, name, alias)]
+    if verified_only:
+        rows = [e.to_dict() for e in trusted_entries(name, alias)]
+    else:
+        rows = [e.to_dict() for e in _entries(client, name, alias)]
     frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
     return frame.astype({"old_version": "Int64", "new_version": "Int64", "forced": bool})
 
@@ -157,12 +179,16 @@ def _entries(client: Any, name: str, alias: str | None) -> list[AuditEntry]:
 
 def record(client: Any, entry: AuditEntry, head: tuple[int, str] | None) -> str:
     """Write ``entry`` as the next link of the chain whose head is ``head``: its number and the
-    previous hash are set, its own hash computed, the run written, the head moved. Returns the run
-    id."""
+    previous hash are set, the signing key named, its own hash computed and signed by ``entry.by``'s
+    key, the run written, the head moved and this account's witness raised. Returns the run id."""
     entry.seq = (head[0] if head else 0) + 1
     entry.prev_hash = head[1] if head else ""
+    entry.key_id = signer_ready(entry.by)
     entry.hash = entry_hash(entry.to_dict())
+    _, entry.signature = keys.sign(entry.by, signed_message(entry.hash))
     experiment_id = current_workspace().experiment_id(AUDIT_EXPERIMENT)
+    if current_workspace().shared:  # before anything is written: a refusal leaves nothing behind
+        _publish_key(client, experiment_id, entry.by, entry.key_id)
     tags = {AUDIT_PREFIX + k: "" if v is None else str(v) for k, v in entry.to_dict().items()}
     tags.pop(AUDIT_PREFIX + "run_id")
     tags["mlflow.note.content"] = entry.summary()
@@ -171,7 +197,41 @@ def record(client: Any, entry: AuditEntry, head: tuple[int, str] | None) -> str:
     run = client.create_run(experiment_id, run_name=run_name, tags=tags)
     client.set_terminated(run.info.run_id)
     client.set_registered_model_tag(entry.model, AUDIT_HEAD_TAG, f"{entry.seq}:{entry.hash}")
+    keys.remember(_store(), entry.model, entry.seq, entry.hash)
     return run.info.run_id
+
+
+def _publish_key(client: Any, experiment_id: str, user: str, kid: str) -> None:
+    """Publish ``user``'s public key on the audit experiment of a shared store (teammates pin it)."""
+    tag = KEY_TAG_PREFIX + kid
+    experiment = client.get_experiment(experiment_id)
+    if (experiment.tags or {}).get(tag):
+        return
+    client.set_experiment_tag(experiment_id, tag, keys.line_of(user, keys.public_key(user)))
+
+
+def _known_keys(client: Any) -> dict[str, tuple[str, bytes]]:
+    """The workspace's registered keys; on a shared store, first pinning the keys published there
+    for users the workspace has no key of (trust on first use)."""
+    ws = current_workspace()
+    if ws.shared:
+        experiment = client.get_experiment_by_name(AUDIT_EXPERIMENT)
+        for tag, value in sorted((experiment.tags or {}).items() if experiment else []):
+            parsed = keys.parse_line(value) if tag.startswith(KEY_TAG_PREFIX) else None
+            if parsed and parsed[0] == tag[len(KEY_TAG_PREFIX) :]:
+                keys.pin(parsed[1], parsed[2], ws.root)
+    return keys.registered_keys(ws.root)
+
+
+def signer_ready(user: str) -> str:
+    """Make sure ``user`` can sign an entry here: their key exists (created on first use) and is
+    registered in the workspace. Returns the key id. Cheap after the first call.
+
+    Raises:
+        GateError: ``user`` has a registered key that this account does not hold.
+        WorkspaceError: the key folder or the workspace's ``keys/`` cannot be written.
+    """
+    return keys.register(user, current_workspace().root)
 
 
 def chain_head(client: Any, name: str) -> tuple[int, str] | None:
@@ -182,12 +242,18 @@ def chain_head(client: Any, name: str) -> tuple[int, str] | None:
     return (int(seq), digest) if seq.isdigit() and digest else None
 
 
-def verify_history(name: str) -> AuditCheck:
+def verify_history(name: str, *, artifacts: bool = True) -> AuditCheck:
     """Whether the audit log of ``name`` is intact and every audited alias is where it says.
 
+    Signatures are checked against the keys registered in the workspace's ``keys/``, and the
+    log's end against this account's witness, which a verified prefix then raises. With
+    ``artifacts`` (the default), each version an alias holds by the log is hashed again and a
+    version whose files differ from the digest its promotion recorded is named.
+
     Returns:
-        An :class:`~workbench.registry.chain.AuditCheck`: ``ok``, and each problem in plain words
-        (an edited, deleted or inserted entry; an alias moved outside the workbench).
+        An :class:`~workbench.registry.chain.AuditCheck`: ``ok``, each problem in plain words (an
+        edited, deleted, inserted, back-dated, unsealed or badly signed entry; an alias moved
+        outside the workbench) and the key (user + key id) of each entry.
 
     Raises:
         ModelNotFoundError: no registered model is called ``name``.
@@ -197,11 +263,100 @@ def verify_history(name: str) -> AuditCheck:
         >>> wb.verify_history("credit-risk").ok  # doctest: +SKIP
         True
     """
+    check, found = _verified(name)
+    if not artifacts:
+        return check
+    check.problems += _changed_artifacts(
+        name, [e for e in found if e.hash and 0 < e.seq <= check.trusted]
+    )
+    return check
+
+
+def promoted_digest(name: str, version: int) -> str | None:
+    """The artifact digest recorded by the newest sealed entry, signed by a key registered to
+    its user, that put ``version`` of ``name`` under an alias (``None``: none did).
+
+    One query and a signature check per entry (what serving and scoring pay before they load):
+    the chain as a whole is judged by :func:`verify_history`, promote and rollback.
+    """
+    client = mlflow_client()
+    experiment = client.get_experiment_by_name(AUDIT_EXPERIMENT)
+    if experiment is None:
+        return None
+    quoted = name.replace("'", "\\'")
+    query = (
+        f"tags.`{AUDIT_PREFIX}model` = '{quoted}' and "
+        f"tags.`{AUDIT_PREFIX}new_version` = '{int(version)}'"
+    )
+    runs = client.search_runs([experiment.experiment_id], filter_string=query, max_results=1000)
+    known = keys.registered_keys(current_workspace().root)
+    best: AuditEntry | None = None
+    for entry in map(_entry_of, runs):
+        owner = known.get(entry.key_id)
+        sealed = entry.digest and entry.hash and entry_hash(entry.to_dict()) == entry.hash
+        signed = (
+            owner is not None
+            and owner[0] == entry.by
+            and keys.verify_signature(owner[1], signed_message(entry.hash), entry.signature)
+        )
+        if sealed and signed and (best is None or entry.seq > best.seq):
+            best = entry
+    return best.digest if best is not None else None
+
+
+def _changed_artifacts(name: str, entries: list[AuditEntry]) -> list[str]:
+    """A problem for each version an alias holds now, by the log, whose files no longer hash to
+    the digest its promotion recorded."""
+    from workbench.registry.digest import short
+    from workbench.registry.resolved import version_digest
+
+    last: dict[str, AuditEntry] = {}
+    for entry in entries:
+        last[entry.alias] = entry
+    out = []
+    for version in sorted({e.new_version for e in last.values() if e.digest}):
+        recorded = next(
+            e.digest for e in reversed(entries) if e.new_version == version and e.digest
+        )
+        try:
+            now = version_digest(name, version)
+        except Exception as err:  # the files are gone: as much a change as a swap
+            now = f"unreadable ({type(err).__name__})"
+        if now != recorded:
+            out.append(
+                f"artifact of v{version} changed after it was checked and promoted: its files "
+                f"hash to {short(now)}, entry #{max(e.seq for e in entries if e.new_version == version)} "
+                f"recorded {short(recorded)}"
+            )
+    return out
+
+
+def trusted_entries(name: str, alias: str | None = None) -> list[AuditEntry]:
+    """The entries a rollback may follow: the verified prefix of the chain (of one ``alias``).
+
+    Entries without a hash, unsigned entries once signing began, and every entry from the first
+    problem on (edited, out of sequence, back-dated, badly signed, contradicted by the witness) are
+    left out, so a forged entry cannot steer a rollback.
+
+    Raises:
+        ModelNotFoundError: no registered model is called ``name``.
+    """
+    check, entries = _verified(name)
+    return [
+        e
+        for e in entries
+        if e.hash and 0 < e.seq <= check.trusted and (alias is None or e.alias == alias)
+    ]
+
+
+def _verified(name: str) -> tuple[AuditCheck, list[AuditEntry]]:
+    """Verify the chain of ``name`` (raising the witness to its verified prefix)."""
     import mlflow
 
     client = mlflow_client()
     registered_model(client, name)
-    entries = [e.to_dict() for e in _entries(client, name, None)]
+    found = _entries(client, name, None)
+    entries = [e.to_dict() for e in found]
     holders = {}
     for alias in {e["alias"] for e in entries}:
         try:
@@ -210,7 +365,24 @@ def verify_history(name: str) -> AuditCheck:
             if err.error_code not in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST"):
                 raise  # unanswered: not evidence that the alias was removed
             holders[alias] = None
-    return verify_entries(name, entries, chain_head(client, name), holders)
+    store = _store()
+    check = verify_entries(
+        name,
+        entries,
+        chain_head(client, name),
+        holders,
+        keys=_known_keys(client),
+        witness=keys.witnessed(store, name),
+    )
+    last = [e for e in found if e.hash and e.seq == check.trusted]
+    if last and (check.witness is None or check.trusted > check.witness[0]):
+        keys.remember(store, name, check.trusted, last[0].hash)
+    return check, found
+
+
+def _store() -> str:
+    """The tracking store as this account's witness names it."""
+    return keys.store_id(current_workspace().tracking_uri)
 
 
 def previous_holder(log: pd.DataFrame, current: int | None) -> int | None:
@@ -269,4 +441,8 @@ def _entry_of(run: Any) -> AuditEntry:
         hash=get("hash"),
         policy_hash=get("policy_hash"),
         allow_pickle=get("allow_pickle") == "True",
+        digest=get("digest"),
+        key_id=get("key_id"),
+        signature=get("signature"),
+        trusted_types=get("trusted_types"),
     )
