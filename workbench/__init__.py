@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench._core.text import VERSION as __version__
 from workbench.errors import (
+    ArtifactChangedError,
     CheckError,
     ConflictError,
     DataError,
@@ -76,6 +77,8 @@ _LAZY = {
     "AuditEntry": "workbench.registry",
     "rollback": "workbench.registry",
     "history": "workbench.registry",
+    "ResolvedModel": "workbench.registry",
+    "resolve": "workbench.registry",
     # stage 3: serve
     "ModelServer": "workbench.serving",
     "LoadTestResult": "workbench.serving",
@@ -106,6 +109,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "ArtifactChangedError",
     "AuditEntry",
     "Check",
     "CheckContext",
@@ -136,6 +140,7 @@ __all__ = [
     "PermissionDeniedError",
     "NotebookRun",
     "RegistryError",
+    "ResolvedModel",
     "RetrainDecision",
     "SchemaMismatchError",
     "ScoringResult",
@@ -175,6 +180,7 @@ __all__ = [
     "open_workspace",
     "production_batch",
     "promote",
+    "resolve",
     "rollback",
     "run_checks",
     "run_demo",

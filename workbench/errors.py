@@ -15,6 +15,7 @@ subclass to handle one kind of failure::
     │   ├── NotFittedError              the estimator was never fitted
     │   ├── UntrustedTypeError          skops cannot vouch for a type inside the model
     │   └── UnsafeModelError            loading the model could run arbitrary code: refused (exit 2)
+    │       └── ArtifactChangedError    its files differ from what was checked/promoted (exit 2)
     ├── RegistryError                   the MLflow registry refused or failed
     │   ├── ModelNotFoundError          no such registered model, version or alias
     │   ├── GateError                   promotion refused: the checks did not pass (exit code 3)
@@ -44,6 +45,7 @@ Example:
 from __future__ import annotations
 
 __all__ = [
+    "ArtifactChangedError",
     "CheckError",
     "ConflictError",
     "DataError",
@@ -130,6 +132,17 @@ class UntrustedTypeError(ModelError):
 class UnsafeModelError(ModelError):
     """A model whose loading could run arbitrary code (pickle, untrusted skops types): refused
     before any byte of it is deserialised, unless the user allows it explicitly."""
+
+
+class ArtifactChangedError(UnsafeModelError):
+    """The model's files differ from the ones that were checked and promoted: refused (exit 2).
+
+    ``expected`` and ``found`` carry the two digests (SHA-256 over the model folder's files)."""
+
+    def __init__(self, message: str, *, expected: str = "", found: str = ""):
+        super().__init__(message)
+        self.expected = expected
+        self.found = found
 
 
 class RegistryError(WorkbenchError):

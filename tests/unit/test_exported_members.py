@@ -11,6 +11,7 @@ import workbench as wb
 from workbench import errors
 
 EXPORTED = [
+    "ArtifactChangedError",
     "AuditEntry",
     "Check",
     "CheckContext",
@@ -41,6 +42,7 @@ EXPORTED = [
     "PermissionDeniedError",
     "NotebookRun",
     "RegistryError",
+    "ResolvedModel",
     "RetrainDecision",
     "SchemaMismatchError",
     "ScoringResult",
@@ -80,6 +82,7 @@ EXPORTED = [
     "open_workspace",
     "production_batch",
     "promote",
+    "resolve",
     "rollback",
     "run_checks",
     "run_demo",

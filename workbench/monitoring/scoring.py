@@ -88,18 +88,15 @@ def score_tables(
         ModelError: the model cannot be loaded or fails to predict.
         SchemaMismatchError: a table does not fit the model's signature.
     """
-    import tempfile
-
-    import mlflow
-
     from workbench.data import conform_to_signature
-    from workbench.registry import fetch_model, signature_frame
+    from workbench.errors import ModelNotFoundError
+    from workbench.registry import resolve, signature_frame
 
-    with tempfile.TemporaryDirectory(prefix="wb-monitor-") as tmp:
-        local, _ = fetch_model(uri, tmp, allow_pickle=allow_pickle)  # refused before loading
+    with resolve(uri, allow_pickle=allow_pickle) as rm:  # refused before loading
+        rm.verify_promoted()  # the files promoted, not files swapped in since
         try:
-            model = mlflow.pyfunc.load_model(str(local))
-        except Exception as err:
+            model = rm.load()
+        except ModelNotFoundError as err:
             raise ModelError(
                 f"cannot load model {uri}: {first_line(err)}. Check the URI, or run without a "
                 "model for data drift only."

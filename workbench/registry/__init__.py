@@ -19,6 +19,9 @@ What lives where:
 * :mod:`~workbench.registry.safety`         no model is deserialised before its format is checked:
   :func:`fetch_model` downloads and refuses pickle and untrusted skops types
 * :mod:`~workbench.registry.chain`          the audit log's hash chain and its verification
+* :mod:`~workbench.registry.digest`         the artifact digest: SHA-256 over every file of a model
+* :mod:`~workbench.registry.resolved`       :func:`resolve` -> :class:`ResolvedModel`: a model
+  looked up once (version, files, digest, safety, contract, lazy load through the checked flavor)
 
 Layering: the registry imports :mod:`workbench.errors`, :mod:`workbench.workspace` and
 :mod:`workbench._core`; training, serving, checks and everything above may import it.
@@ -34,7 +37,8 @@ from workbench.registry.contracts import model_contract
 from workbench.registry.gate import promote, rollback
 from workbench.registry.log import log_model
 from workbench.registry.model_version import ModelVersion
-from workbench.registry.safety import ArtifactSafety, ensure_loadable, fetch_model
+from workbench.registry.resolved import ResolvedModel, resolve
+from workbench.registry.safety import ArtifactSafety, ensure_loadable, fetch_model, load_checked
 from workbench.registry.trust import signature_frame
 from workbench.registry.versions import get_version, model_names, versions
 
@@ -44,15 +48,18 @@ __all__ = [
     "AuditCheck",
     "AuditEntry",
     "ModelVersion",
+    "ResolvedModel",
     "ensure_loadable",
     "evaluate",
     "fetch_model",
     "get_version",
     "history",
+    "load_checked",
     "log_model",
     "model_contract",
     "model_names",
     "promote",
+    "resolve",
     "rollback",
     "signature_frame",
     "verify_history",

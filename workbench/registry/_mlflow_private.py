@@ -15,7 +15,8 @@ directly, with the same files:
   an error).
 
 Nothing else in :mod:`workbench.registry` imports a private ``mlflow`` or ``skops`` module but
-:mod:`~workbench.registry._mlflow_metadata` (schemas and environment files). An
+:mod:`~workbench.registry._mlflow_metadata` (schemas and environment files) and
+:mod:`~workbench.registry._mlflow_loading` (a checked folder loaded as a pyfunc model). An
 MLflow or skops upgrade that moves them breaks here, and ``tests/unit/registry`` pins the files to
 what MLflow itself writes.
 """
@@ -201,6 +202,7 @@ def log_logged_model(
     run_files: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
     run_artifact_uri: str | None = None,
     finish: Callable[[], Any] | None = None,
+    on_saved: Callable[[str], dict[str, str]] | None = None,
 ) -> Any:
     """Create the logged model, link it to the run, log params, metrics (on the run and the
     model, as ``Model.log`` does), ``tags`` and lineage, put the model's files and the run's
@@ -212,7 +214,8 @@ def log_logged_model(
     the logged model and ``run_artifact_uri`` instead of a lookup per file: the call costs about
     as many round trips as it has steps, not one per request; ``finish`` (ending the run, say)
     is called in this thread once everything is logged, while the model is marked READY. A
-    local store does one thing after the other (SQLite takes one writer at a time).
+    local store does one thing after the other (SQLite takes one writer at a time). The tags
+    ``on_saved(folder)`` returns, once the folder is final, go on the run with ``tags``.
 
     Raises:
         The first error, once every request has ended; the logged model is then marked FAILED
@@ -235,7 +238,8 @@ def log_logged_model(
         mlflow_model.model_id = logged.model_id
         mlflow_model.run_id = run_id
         mlflow_model.save(os.path.join(folder, MLMODEL_FILE_NAME))
-        steps = _logging_steps(client, logged, run_id, params, metrics, datasets, tags or {})
+        tags = {**(tags or {}), **(on_saved(folder) if on_saved else {})}
+        steps = _logging_steps(client, logged, run_id, params, metrics, datasets, tags)
         remote = _is_remote(client)
         steps += _model_file_steps(client, logged, folder, remote)
         files = run_files() if callable(run_files) else run_files

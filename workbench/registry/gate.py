@@ -19,12 +19,14 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from workbench._core.names import (
     ARTIFACT,
     CHECKS_FAILED_TAG,
     CHECKS_RUN_TAG,
+    CHECKS_SHA_TAG,
     CHECKS_STATUS_TAG,
     TAG,
 )
@@ -32,23 +34,28 @@ from workbench._core.refs import check_alias, check_model_name, version_uri
 from workbench._core.remote import speaks_for_server
 from workbench._core.results import utc_now
 from workbench._core.text import user_name
-from workbench.errors import DataError, GateError, RegistryError, UsageError
+from workbench.errors import DataError, GateError, RegistryError, UsageError, WorkbenchError
 from workbench.registry.audit import (
     AuditEntry,
     chain_head,
     history,
     previous_holder,
     record,
+    signer_ready,
     verify_history,
 )
 from workbench.registry.audit_lock import audit_lock
+from workbench.registry.contracts import model_contract
 from workbench.registry.description import refresh_description
+from workbench.registry.digest import short
 from workbench.registry.model_version import ModelVersion
 from workbench.registry.policy import GatePolicy, gate_policy
+from workbench.registry.resolved import version_digest
+from workbench.registry.seal import seal_problems
 from workbench.registry.versions import get_version, registered_model
 from workbench.workspace import current_workspace, mlflow_client
 
-__all__ = ["promote", "rollback"]
+__all__ = ["promote", "promotion_problems", "rollback"]
 
 #: The checks status of a version that has none on record.
 NEVER_RAN = "never ran"
@@ -94,6 +101,7 @@ def promote(
     client = mlflow_client()
     policy = gate_policy()  # a policy file that does not parse, or loosens the gate: refused first
     actor = _actor(by, policy, f"promote {name}")
+    signer_ready(actor)  # a user who may not sign here is refused before anything moves
     target = get_version(name, version)
     status = target.tags.get(CHECKS_STATUS_TAG) or NEVER_RAN
     if force and not (reason or "").strip():
@@ -103,8 +111,9 @@ def promote(
         )
     if status != "passed" and not force:
         raise GateError(_refusal(name, target, alias, status))
+    digest = version_digest(name, target.version)
     if status == "passed":
-        status = _judged(name, target, alias, policy, force)
+        status = _judged(name, target, alias, policy, force, digest)
     with _audit_lock(client, name, f"promote {name}@{alias} to v{target.version}"):
         _refuse_on_broken_chain(name, alias, force)
         entry = AuditEntry(
@@ -121,6 +130,8 @@ def promote(
             policy_hash=policy.hash,
             allow_pickle=target.tags.get(TAG.ALLOW_PICKLE) == "true",
         )
+        entry.digest = digest  # what was checked, approved and promoted: serve verifies it
+        entry.trusted_types = target.tags.get(TAG.TRUSTED_TYPES, "")  # approved with it
         entry = _move_alias(client, entry)
     _describe(client, entry)
     return entry
@@ -163,17 +174,20 @@ def rollback(
     client = mlflow_client()
     actor = _actor(by, gate_policy(), f"roll back {name}")
     registered_model(client, name)
+    signer_ready(actor)  # a user who may not sign here is refused before anything moves
     with _audit_lock(client, name, f"roll back {name}@{alias}"):
         _refuse_on_broken_chain(name, alias, force)
         current = _alias_holder(client, name, alias)
-        log = history(name)
-        previous = previous_holder(log[log["alias"] == alias], current)
+        # only the verified prefix of the chain: an unsealed, unsigned or forged entry never steers
+        log = history(name, alias, verified_only=True)
+        previous = previous_holder(log, current)
         if previous is None:
             raise GateError(
                 f"{name}@{alias} has no earlier holder to return to (now: "
                 f"{'v' + str(current) if current else 'none'}): promote a version instead."
             )
         target = get_version(name, previous)
+        digest = _rollback_digest(name, target.version, log, force)
         entry = AuditEntry(
             time=utc_now("microseconds"),
             action="rollback",
@@ -186,6 +200,8 @@ def rollback(
             forced=bool(force),
             checks_status=target.tags.get(CHECKS_STATUS_TAG) or NEVER_RAN,
         )
+        entry.digest = digest
+        entry.trusted_types = target.tags.get(TAG.TRUSTED_TYPES, "")
         entry = _move_alias(client, entry)
     _describe(client, entry)
     return entry
@@ -194,40 +210,132 @@ def rollback(
 # --------------------------------------------------------------------------- helpers
 
 
-def _judged(name: str, target: ModelVersion, alias: str, policy: GatePolicy, force: bool) -> str:
-    """``passed`` when the version's recorded check run satisfies the current policy; else a
-    :class:`GateError` (or, forced, the status that says why it did not)."""
-    import mlflow
-
-    run_id = target.tags.get(CHECKS_RUN_TAG, "")
-    try:
-        report = mlflow.artifacts.load_dict(f"runs:/{run_id}/{ARTIFACT.CHECKS_JSON}")
-    except Exception:
-        report = None
-    if report is None:
-        problems = [f"the check run {run_id or '(none)'} left no {ARTIFACT.CHECKS_JSON}"]
-    else:
-        protected = _protected_of(target)
-        problems = policy.judge(report, target.task or "classification", protected)
+def _judged(
+    name: str,
+    target: ModelVersion,
+    alias: str,
+    policy: GatePolicy,
+    force: bool,
+    digest: str | None = None,
+) -> str:
+    """``passed`` when the version's recorded check run is sealed to this artifact and satisfies
+    the current policy; else a :class:`GateError` (or, forced, the status that says why not)."""
+    problems = promotion_problems(name, target, policy, digest)
     if not problems:
         return "passed"
     if force:
         return "passed, not by the policy"
     raise GateError(
-        f"refused: the checks of {name} version {target.version} ran, but not as the gate policy "
+        f"refused: the checks of {name} version {target.version} do not hold as the gate policy "
         f"({policy.source}, {policy.hash}) requires: {'; '.join(problems)}. Run the policy's "
         f"suite (workbench check {version_uri(name, target.version)} --data FILE --target COL) "
         f"before promoting to @{alias}, or force with a reason."
     )
 
 
-def _protected_of(target: ModelVersion) -> list[str]:
-    from workbench.registry.contracts import model_contract
+def promotion_problems(
+    name: str,
+    target: ModelVersion,
+    policy: GatePolicy | None = None,
+    digest: str | None = None,
+) -> list[str]:
+    """Why ``promote`` would refuse ``target`` on its recorded checks (empty: it would promote).
 
+    The check run must be a check run of this version (not tags copied from another), its
+    ``checks.json`` unchanged since it was written (its SHA-256 on the run and the version), the
+    artifact it judged the artifact the version holds now (the digest), and its numbers must meet
+    ``policy`` (default: the workspace's).
+    """
+    policy = policy or gate_policy()
+    status = target.tags.get(CHECKS_STATUS_TAG) or NEVER_RAN
+    if status != "passed":
+        return [f"its latest checks are {status}"]
+    run_id = target.tags.get(CHECKS_RUN_TAG, "")
+    report, problems = _sealed_report(name, target, run_id)
+    if report is None:
+        return problems
+    digest = digest or version_digest(name, target.version)
+    judged = str(report.get("digest") or "")
+    problems += seal_problems(report["_seal"], name, target.version, judged, report["_sha"], run_id)
+    if judged != digest:
+        problems.append(
+            f"artifact of v{target.version} changed after it was checked (the check run judged "
+            f"{short(judged)}, the version holds {short(digest)})"
+        )
     try:
-        return list(model_contract(version_uri(target.name, target.version)).protected)
+        protected = list(model_contract(version_uri(name, target.version)).protected)
+    except WorkbenchError as err:
+        problems.append(f"its contract cannot be read ({err}), so the checks it needs are unknown")
+        protected = []
+    problems += policy.judge(report, target.task or "classification", protected)
+    return problems
+
+
+def _sealed_report(
+    name: str, target: ModelVersion, run_id: str
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """The check run's ``checks.json``, when the run is this version's and unedited."""
+    import hashlib
+    import json
+    import tempfile
+
+    import mlflow
+
+    client = mlflow_client()
+    try:
+        run = client.get_run(run_id)
     except Exception:
-        return []
+        return None, [f"the check run {run_id or '(none)'} does not exist"]
+    tags = run.data.tags
+    own = (tags.get(TAG.KIND), tags.get(TAG.MODEL), tags.get(TAG.MODEL_VERSION))
+    if own != ("checks", name, str(target.version)):
+        return None, [
+            f"the check run {run_id} is not a check run of {name} v{target.version} (it is one "
+            f"of {own[1]} v{own[2]}): its tags were copied from another version"
+        ]
+    sealed = target.tags.get(CHECKS_SHA_TAG, "")
+    if not sealed or tags.get(CHECKS_SHA_TAG) != sealed:
+        return None, [
+            f"the check run {run_id} is not sealed to v{target.version} (no matching SHA-256 "
+            f"of its {ARTIFACT.CHECKS_JSON}): run the checks again"
+        ]
+    try:
+        with tempfile.TemporaryDirectory(prefix="wb-gate-") as tmp:
+            path = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"{run.info.artifact_uri}/{ARTIFACT.CHECKS_JSON}", dst_path=tmp
+            )
+            data = Path(path).read_bytes()
+    except Exception:
+        return None, [f"the check run {run_id} left no {ARTIFACT.CHECKS_JSON}"]
+    where = f"{ARTIFACT.CHECKS_JSON} of the check run {run_id}"
+    if hashlib.sha256(data).hexdigest() != sealed:
+        return None, [f"{where} was edited after it was written"]
+    try:
+        report = json.loads(data)
+    except ValueError:
+        return None, [f"{where} does not parse"]
+    about = (report.get("name"), str(report.get("version"))) if isinstance(report, dict) else None
+    if about != (name, str(target.version)):
+        return None, [f"{where} is not about {name} v{target.version}"]
+    if report.get("status") != "passed":
+        return None, [f"{where} says {report.get('status')}"]
+    return report | {"_seal": tags, "_sha": sealed}, []
+
+
+def _rollback_digest(name: str, version: int, log: Any, force: bool) -> str:
+    """The digest of the version a rollback returns to, refused (unless forced) when its files
+    differ from the ones its verified promotion recorded."""
+    digest = version_digest(name, version)
+    rows = log[(log["new_version"] == version) & log["digest"].fillna("").astype(bool)]
+    recorded = str(rows.iloc[-1]["digest"]) if len(rows) else ""
+    if recorded and recorded != digest and not force:
+        raise GateError(
+            f"refused: artifact of {name} v{version} changed after it was checked and promoted "
+            f"(its files hash to {short(digest)}, the audit log recorded {short(recorded)}): "
+            "rolling back would serve files nobody checked. Promote a checked version instead, "
+            "or force with a reason."
+        )
+    return digest
 
 
 def _refusal(name: str, target: ModelVersion, alias: str, status: str) -> str:
@@ -305,7 +413,7 @@ def _audit_lock(client: Any, name: str, what: str) -> Iterator[None]:
 
 
 def _refuse_on_broken_chain(name: str, alias: str, force: bool) -> None:
-    check = verify_history(name)
+    check = verify_history(name, artifacts=False)  # moving off a changed artifact is the remedy
     if check.ok or force:
         return
     raise GateError(

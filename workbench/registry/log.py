@@ -44,6 +44,7 @@ from workbench.registry._mlflow_private import (
     staging_dir,
 )
 from workbench.registry.contracts import calibration_of, contract_for_model
+from workbench.registry.digest import folder_digest
 from workbench.registry.log_inputs import XY, as_xy, check_fitted, check_same_columns
 from workbench.registry.model_version import ModelVersion
 from workbench.registry.trust import (
@@ -282,6 +283,12 @@ def _log_run(
     """
     import mlflow
 
+    stamped: dict[str, str] = {}
+
+    def stamp(final: str) -> dict[str, str]:
+        stamped[TAG.DIGEST] = folder_digest(final)  # the files as logged: run and version
+        return dict(stamped)
+
     with _staged_folder(ws, name) as folder:
         experiment_id, mlflow_model, datasets = _prepare(
             ws, model, folder, name, sig_frame, x_eval, trusted, lineage, eval_pred
@@ -305,6 +312,7 @@ def _log_run(
                         run_files=run_files.result,
                         run_artifact_uri=run.info.artifact_uri,
                         finish=mlflow.end_run,  # the run ends while the model is marked READY
+                        on_saved=stamp,
                     )
                 except Exception as err:  # the logged model is marked FAILED already
                     reason = unreachable(err)
@@ -318,6 +326,7 @@ def _log_run(
                         f"logging model {name!r} to MLflow failed: {err}. The run "
                         f"{run.info.run_id} is marked FAILED and no version was registered."
                     ) from err
+    tags.update(stamped)  # the version carries the digest too (register_version copies tags)
     return mlflow_model.get_model_info(logged).model_uri, run.info.run_id, experiment_id
 
 
@@ -392,12 +401,13 @@ def _model_files(
     """Write the model's MLflow folder (flavor, skops file, signature, example, requirements)."""
     preds = eval_pred[:50] if eval_pred is not None else model.predict(x_eval.head(50))
     signature, requirements = signature_of(sig_frame, preds), pip_requirements(model)
+    data, needed = trusted_skops_bytes(model, trusted)
     return save_sklearn_flavor(
-        trusted_skops_bytes(model, trusted),
+        data,
         folder,
         signature=signature,
         input_example=sig_frame.head(5),
-        trusted=trusted,
+        trusted=needed,
         requirements=requirements,
     )
 

@@ -5,31 +5,38 @@ requires the default suite's checks (fairness when the model's contract names pr
 and the default metric bars; a team may tighten it in ``gate_policy.json`` at the workspace root
 (higher bars, more required checks, the approvers of a team server), never loosen it.
 
-``promote`` judges the version's latest recorded check run against the *current* policy: every
-required check present and passed (a warning passes), no metric bar looser than the policy's. A run
-that skipped a check, or passed ``roc_auc >= 0`` where the policy says 0.65, is refused (or forced,
-with a reason, and recorded as forced).
+``promote`` judges the version's latest recorded check run against the *current* policy, by its
+numbers: every required check present and passed (a warning passes), each metric's measured value
+held to the policy's own bar (whatever bar the run was held to), and every result that carries a
+typed value, bar and comparison agreeing with its status (an edited ``checks.json`` that says
+"pass" over a failing number is refused). Display text (``threshold``, ``detail``) is never read.
+A run that skipped a check, or measured ROC AUC 0.47 where the policy says 0.65, is refused (or
+forced, with a reason, and recorded as forced).
+
+The policy file is validated: known keys only (at every level), known tasks and metrics, every bar
+a finite number in its metric's range. A NaN, an out-of-range bar or a typo is refused (exit 2),
+naming the key.
 
 Example:
     >>> policy = GatePolicy()
     >>> "safe_artifact" in policy.required_checks("classification")
     True
-    >>> report = {"results": [{"name": "metric_roc_auc", "status": "pass", "threshold": ">= 0"}]}
-    >>> policy.judge(report, "classification")[0]
-    'required check schema_contract did not run'
+    >>> report = {"results": [{"name": "metric_roc_auc", "status": "pass", "value": 0.47}]}
+    >>> policy.judge(report, "classification")[-1]
+    'metric_roc_auc is 0.47, the policy requires >= 0.65'
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench._core.tasks import LOWER_IS_BETTER
+from workbench._core.tasks import CLASSIFICATION_METRICS, LOWER_IS_BETTER, REGRESSION_METRICS
 from workbench.errors import UsageError
 
 __all__ = ["DEFAULT_REQUIRED", "DEFAULT_THRESHOLDS", "POLICY_FILE", "GatePolicy", "gate_policy"]
@@ -50,6 +57,16 @@ DEFAULT_REQUIRED = (
     "safe_artifact",
 )
 _PASSING = ("pass", "warn")
+_KEYS = ("thresholds", "required", "fairness_when_protected", "approvers")
+_METRICS = {"classification": CLASSIFICATION_METRICS, "regression": REGRESSION_METRICS}
+#: The values a bar of each metric may take: scores in [0, 1], R2 up to 1, errors from 0.
+_RANGES = {m: (0.0, 1.0) for m in CLASSIFICATION_METRICS} | {
+    "log_loss": (0.0, math.inf),
+    "rmse": (0.0, math.inf),
+    "mae": (0.0, math.inf),
+    "r2": (-math.inf, 1.0),
+}
+_COMPARE = {">=": lambda v, b: v >= b, "<=": lambda v, b: v <= b}
 
 
 @dataclass
@@ -95,8 +112,10 @@ class GatePolicy:
     def judge(
         self, report: dict[str, Any], task: str, protected: list[str] | tuple[str, ...] = ()
     ) -> list[str]:
-        """Why a recorded check run (``checks.json``) does not satisfy this policy (empty: it does)."""
-        results = {r.get("name"): r for r in report.get("results", [])}
+        """Why a recorded check run (``checks.json``) does not satisfy this policy (empty: it
+        does), judged on its numbers: statuses of the required checks, each metric's value
+        against the policy's bar, and each typed value against its own bar."""
+        results = {r.get("name"): r for r in report.get("results", []) if isinstance(r, dict)}
         problems = []
         for name in self.required_checks(task, protected):
             result = results.get(name)
@@ -104,13 +123,16 @@ class GatePolicy:
                 problems.append(f"required check {name} did not run")
             elif result.get("status") not in _PASSING:
                 problems.append(f"{name} did not pass ({result.get('status')})")
+        for result in results.values():
+            contradiction = _contradiction(result)
+            if contradiction:
+                problems.append(contradiction)
         for metric, bar in self.thresholds.get(task, {}).items():
             result = results.get(f"metric_{metric}")
-            if result is None:
-                continue  # said above
-            looser = _looser(str(result.get("threshold") or ""), metric, bar)
-            if looser:
-                problems.append(looser)
+            if result is not None and result.get("status") in _PASSING:
+                short = _below_bar(metric, result.get("value"), bar)
+                if short:
+                    problems.append(short)
         return problems
 
     def to_dict(self) -> dict[str, Any]:
@@ -139,16 +161,11 @@ def gate_policy(root: str | os.PathLike | None = None) -> GatePolicy:
     if not path.exists():
         return GatePolicy()
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(), parse_constant=_no_constant(path))
     except ValueError as err:
         raise UsageError(f"{path} does not parse as JSON ({err}): fix or remove it.") from err
-    unknown = set(data) - {"thresholds", "required", "fairness_when_protected", "approvers"}
-    if not isinstance(data, dict) or unknown:
-        raise UsageError(
-            f"{path} has unknown keys {sorted(unknown)}: it takes thresholds, required, "
-            "fairness_when_protected and approvers."
-        )
     policy = GatePolicy(source=str(path))
+    _validated(data, path)
     for task, bars in (data.get("thresholds") or {}).items():
         policy.thresholds.setdefault(task, {}).update({m: float(v) for m, v in bars.items()})
     policy.required = list(dict.fromkeys([*policy.required, *(data.get("required") or [])]))
@@ -159,6 +176,53 @@ def gate_policy(root: str | os.PathLike | None = None) -> GatePolicy:
     policy.approvers = [str(a) for a in data.get("approvers") or []]
     _refuse_looser(policy, path)
     return policy
+
+
+def _no_constant(path: Path):
+    def refuse(name: str) -> float:
+        raise UsageError(
+            f"{path} holds {name}: every bar must be a finite number. Fix or remove it."
+        )
+
+    return refuse
+
+
+def _validated(data: Any, path: Path) -> None:
+    """Refuse anything but the known keys, tasks and metrics, with finite bars in range."""
+    if not isinstance(data, dict):
+        raise UsageError(f"{path} must hold a JSON object with the keys {', '.join(_KEYS)}.")
+    unknown = sorted(set(data) - set(_KEYS))
+    if unknown:
+        raise UsageError(f"{path} has unknown keys {unknown}: it takes {', '.join(_KEYS)}.")
+    thresholds = data.get("thresholds") or {}
+    if not isinstance(thresholds, dict):
+        raise UsageError(f"{path}: thresholds must map a task to its metric bars.")
+    for task, bars in thresholds.items():
+        if task not in _METRICS:
+            raise UsageError(
+                f"{path}: thresholds.{task} is not a task: use {' or '.join(_METRICS)}."
+            )
+        if not isinstance(bars, dict):
+            raise UsageError(f"{path}: thresholds.{task} must map metrics to bars.")
+        for metric, bar in bars.items():
+            key = f"thresholds.{task}.{metric}"
+            if metric not in _METRICS[task]:
+                raise UsageError(
+                    f"{path}: {key} is not a {task} metric: use one of {', '.join(_METRICS[task])}."
+                )
+            if isinstance(bar, bool) or not isinstance(bar, int | float) or not math.isfinite(bar):
+                raise UsageError(f"{path}: {key} is {bar!r}: a bar must be a finite number.")
+            low, high = _RANGES[metric]
+            if not low <= bar <= high:
+                raise UsageError(
+                    f"{path}: {key} is {bar:g}, outside the metric's range [{low:g}, {high:g}]."
+                )
+    for key in ("required", "approvers"):
+        value = data.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise UsageError(f"{path}: {key} must be a list of names.")
+    if not isinstance(data.get("fairness_when_protected", True), bool):
+        raise UsageError(f"{path}: fairness_when_protected must be true or false.")
 
 
 def _refuse_looser(policy: GatePolicy, path: Path) -> None:
@@ -173,16 +237,32 @@ def _refuse_looser(policy: GatePolicy, path: Path) -> None:
                 )
 
 
-def _looser(recorded: str, metric: str, bar: float) -> str | None:
-    lower = metric in LOWER_IS_BETTER
-    found = re.search(r"(<=|>=)\s*(-?[0-9.eE+-]+)", recorded)
-    if not found:
-        return f"metric_{metric} ran without a bar the gate can read ({recorded!r})"
-    value = float(found.group(2))
-    if (value > bar) if lower else (value < bar):
-        sign = "<=" if lower else ">="
-        return (
-            f"metric_{metric} was held to {found.group(1)} {value:g}, looser than the policy's "
-            f"{sign} {bar:g}"
-        )
-    return None
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _below_bar(metric: str, value: Any, bar: float) -> str | None:
+    """Why ``value`` of ``metric`` does not meet the policy's ``bar`` (None: it does)."""
+    op = "<=" if metric in LOWER_IS_BETTER else ">="
+    number = _number(value)
+    if number is None:
+        return f"metric_{metric} recorded no finite value ({value!r}): the gate cannot judge it"
+    if _COMPARE[op](number, bar):
+        return None
+    return f"metric_{metric} is {number:.4g}, the policy requires {op} {bar:g}"
+
+
+def _contradiction(result: dict[str, Any]) -> str | None:
+    """A result whose typed numbers say fail while its status says pass (an edited record)."""
+    op, bar = result.get("op"), _number(result.get("bar"))
+    if op not in _COMPARE or bar is None or result.get("status") not in _PASSING:
+        return None
+    value = _number(result.get("value"))
+    if value is not None and _COMPARE[op](value, bar):
+        return None
+    return (
+        f"{result.get('name')} says {result.get('status')}, but its value {result.get('value')!r} "
+        f"is not {op} {bar:g}: the record was edited"
+    )

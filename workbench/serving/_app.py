@@ -9,8 +9,10 @@ as ``mlflow.pyfunc.scoring_server.app`` does, builds MLflow's app for it behind 
 * ``gc.set_threshold(50_000, 20, 100)``: young collections run every 50,000 allocations instead of
   700, so a request rarely pays for one.
 
-A folder the launcher did not check (uvicorn started on this module by hand) is checked here before
-anything is loaded: pickle and untrusted skops types are refused unless ``WORKBENCH_ALLOW_PICKLE=1``.
+The folder is judged here again before anything is loaded (every flavor, the skops schema; the
+launcher hands over the exact types its audit allowed), and loaded only through the checked flavor
+(:func:`~workbench.registry.safety.load_checked`): pickle, foreign loaders and untrusted skops types
+are refused unless ``WORKBENCH_ALLOW_PICKLE=1``.
 """
 
 from __future__ import annotations
@@ -21,18 +23,20 @@ import os
 from mlflow.pyfunc import scoring_server
 from mlflow.utils.file_utils import local_file_uri_to_path
 
-from workbench.registry.safety import ALLOW_PICKLE_ENV, ensure_loadable
+from workbench.registry.safety import ALLOW_PICKLE_ENV, ensure_loadable, load_checked
 from workbench.serving._scoring_app import scoring_app
-from workbench.serving.launch import CHECKED_ENV
+from workbench.serving.launch import TRUSTED_ENV
 
 GC_THRESHOLDS = (50_000, 20, 100)
 
 _MODEL_PATH = os.environ[scoring_server._SERVER_MODEL_PATH]  # noqa: SLF001 - MLflow's own variable
-if os.environ.get(CHECKED_ENV) != _MODEL_PATH:
-    ensure_loadable(
-        local_file_uri_to_path(_MODEL_PATH), allow_pickle=os.environ.get(ALLOW_PICKLE_ENV) == "1"
-    )
-app = scoring_app(scoring_server.load_model_with_mlflow_config(_MODEL_PATH))
+_FOLDER = local_file_uri_to_path(_MODEL_PATH)
+_SAFETY = ensure_loadable(
+    _FOLDER,
+    allow_pickle=os.environ.get(ALLOW_PICKLE_ENV) == "1",
+    trusted_types=[t for t in os.environ.get(TRUSTED_ENV, "").split(",") if t],
+)
+app = scoring_app(load_checked(_FOLDER, _SAFETY))
 
 gc.collect()
 gc.freeze()

@@ -5,11 +5,13 @@
 on MLflow's scoring app with the same host, port, workers and request timeout, so the endpoints and
 payloads are MLflow's own), with three differences:
 
-* **nothing is deserialised before its format is checked**: the model's files are downloaded with
-  :func:`~workbench.registry.fetch_model`, which reads ``MLmodel`` and the skops schema and refuses
-  pickle, cloudpickle and untrusted skops types (exit code 2, one line on stderr) unless
-  ``WORKBENCH_ALLOW_PICKLE=1`` is in this process's environment (the workbench sets it only when
-  the user allowed it). The workers load only the folder checked here;
+* **nothing is deserialised before every flavor is checked**: the model is resolved with
+  :func:`~workbench.registry.resolve`, which reads ``MLmodel``, every flavor and the skops schema and
+  refuses pickle, cloudpickle, foreign loaders and untrusted skops types (exit code 2, one line on
+  stderr) unless ``WORKBENCH_ALLOW_PICKLE=1`` is in this process's environment (the workbench sets
+  it only when the user allowed it); files whose digest differs from the one the caller checked
+  (``WORKBENCH_SERVING_DIGEST``), or from the one promoted, are refused too. The workers load only
+  the folder checked here, through skops with exactly the audited types;
 * the app answers behind the workbench's edge (``_edge``: loopback ``Host`` only, a size cap,
   strict types, errors that leak nothing, this start's token on a private route);
 * each worker freezes the objects that exist once the model is loaded (``gc.freeze()``) and collects
@@ -28,9 +30,11 @@ import shutil
 import sys
 import tempfile
 
-from workbench.errors import WorkbenchError
-from workbench.registry.safety import ALLOW_PICKLE_ENV, fetch_model
-from workbench.serving.launch import CHECKED_ENV
+from workbench.errors import ArtifactChangedError, WorkbenchError
+from workbench.registry.digest import short
+from workbench.registry.resolved import resolve
+from workbench.registry.safety import ALLOW_PICKLE_ENV
+from workbench.serving.launch import CHECKED_ENV, DIGEST_ENV, TRUSTED_ENV
 
 #: uvicorn imports this in each worker; it loads the model and tunes the collector there.
 APP = "workbench.serving._app:app"
@@ -58,9 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     folder = tempfile.mkdtemp(prefix="wb-serve-model-")
     try:
         try:
-            local, safety = fetch_model(
+            rm = resolve(
                 args.model_uri, folder, allow_pickle=os.environ.get(ALLOW_PICKLE_ENV) == "1"
             )
+            _same_files(rm)
+            local, safety = rm.local, rm.safety
         except WorkbenchError as err:  # refused or not found: one line, nothing loaded
             print(f"error: {' '.join(str(err).split())}", file=sys.stderr, flush=True)
             return err.exit_code
@@ -71,10 +77,26 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
                 flush=True,
             )
+        os.environ[TRUSTED_ENV] = ",".join(safety.trusted)
         _run(args, str(local))
         return 0
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _same_files(rm) -> None:
+    """The files downloaded here are the ones the caller checked (or, started by hand, the ones
+    checked and promoted)."""
+    wanted = os.environ.get(DIGEST_ENV, "")
+    if not wanted:
+        rm.verify_promoted()
+    elif wanted != rm.digest:
+        raise ArtifactChangedError(
+            f"artifact of {rm.label} changed between the check and the server's start: its files "
+            f"hash to {short(rm.digest)}, the checked ones to {short(wanted)}. Nothing was loaded.",
+            expected=wanted,
+            found=rm.digest,
+        )
 
 
 def _run(args: argparse.Namespace, local_path: str) -> None:

@@ -27,6 +27,8 @@ from workbench.serving.options import EDGE_ENV, NONCE_ENV, EdgeSettings
 
 __all__ = [
     "CHECKED_ENV",
+    "DIGEST_ENV",
+    "TRUSTED_ENV",
     "CONTRACT_ENV",
     "LAUNCHER",
     "default_workers",
@@ -42,8 +44,14 @@ CONTRACT_ENV = "WORKBENCH_SERVING_CONTRACT"
 #: Set by the launcher in its workers: the model folder it checked (a worker loads no other
 #: folder without checking it first).
 CHECKED_ENV = "WORKBENCH_SERVING_CHECKED_MODEL"
+#: The digest of the files the caller checked: the launcher serves only files with this digest.
+DIGEST_ENV = "WORKBENCH_SERVING_DIGEST"
+#: Set by the launcher for its workers: the exact skops types its audit allowed (comma-separated).
+TRUSTED_ENV = "WORKBENCH_SERVING_TRUSTED_TYPES"
 #: Variables this module hands over; an inherited value is never passed on.
-_HANDED_OVER = (CONTRACT_ENV, CHECKED_ENV, EDGE_ENV, NONCE_ENV, ALLOW_PICKLE_ENV)
+_HANDED_OVER = (
+    CONTRACT_ENV, CHECKED_ENV, EDGE_ENV, NONCE_ENV, ALLOW_PICKLE_ENV, DIGEST_ENV, TRUSTED_ENV,
+)  # fmt: skip
 
 
 def default_workers() -> int:
@@ -83,6 +91,7 @@ def launch_environment(
     settings: EdgeSettings | None = None,
     nonce: str | None = None,
     allow_pickle: bool = False,
+    digest: str | None = None,
 ) -> dict[str, str]:
     """This process's environment for the server: the same tracking store and registry, this
     interpreter's ``mlflow`` and ``uvicorn`` first on ``PATH``, unbuffered output, and what the
@@ -96,6 +105,8 @@ def launch_environment(
         nonce: This start's token (:data:`~workbench.serving.options.NONCE_ENV`).
         allow_pickle: Let the launcher load a model whose format can run code when loaded
             (``WORKBENCH_ALLOW_PICKLE=1``); otherwise it refuses one.
+        digest: The digest of the files checked here (:data:`DIGEST_ENV`): the launcher refuses
+            to serve files that hash otherwise.
     """
     env = dict(os.environ)
     env["MLFLOW_TRACKING_URI"] = tracking_uri
@@ -112,6 +123,8 @@ def launch_environment(
         env[NONCE_ENV] = nonce
     if allow_pickle:
         env[ALLOW_PICKLE_ENV] = "1"
+    if digest:
+        env[DIGEST_ENV] = digest
     return env
 
 

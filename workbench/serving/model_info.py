@@ -6,9 +6,10 @@ and per *pinned* URI: ``models:/name@alias`` is resolved to the version it point
 a moved alias is never answered from the cache of its old version.
 
 Nothing is deserialised before its format is checked: :func:`checked_model` and
-:func:`in_process_model` download the model's files with :func:`~workbench.registry.fetch_model`
-(pickle, cloudpickle and untrusted skops types refused, :class:`~workbench.errors.UnsafeModelError`)
-and load only the folder that was checked. ``allow_pickle=True`` lets an unsafe one through and
+:func:`in_process_model` resolve the model with :func:`~workbench.registry.resolve` (every flavor
+judged; pickle, cloudpickle, foreign loaders and untrusted skops types refused,
+:class:`~workbench.errors.UnsafeModelError`), refuse files that differ from the ones checked and
+promoted (:class:`~workbench.errors.ArtifactChangedError`) and load only through the checked flavor. ``allow_pickle=True`` lets an unsafe one through and
 records it on the version (tag ``workbench.allow_pickle``).
 
 Example:
@@ -31,7 +32,8 @@ from workbench._core.names import TAG
 from workbench._core.refs import parse_model_uri, registry_version
 from workbench._core.text import first_line
 from workbench.errors import ModelNotFoundError
-from workbench.registry.safety import ArtifactSafety, fetch_model
+from workbench.registry.resolved import resolve
+from workbench.registry.safety import ArtifactSafety
 
 __all__ = [
     "checked_model",
@@ -97,22 +99,27 @@ def input_example(info) -> pd.DataFrame | None:
     return example if isinstance(example, pd.DataFrame) else pd.DataFrame(example)
 
 
-def checked_model(model_uri: str, allow_pickle: bool = False) -> ArtifactSafety:
-    """Download ``model_uri``'s files, refuse an unsafe format, and load nothing.
+def checked_model(model_uri: str, allow_pickle: bool = False) -> tuple[ArtifactSafety, str]:
+    """Resolve ``model_uri``, refuse an unsafe or changed artifact, and load nothing.
 
     Args:
         model_uri: The model to check.
         allow_pickle: Let a pickle/cloudpickle or untrusted skops model through; recorded on the
             registry version (tag ``workbench.allow_pickle``).
 
+    Returns:
+        The safety verdict and the digest of the files checked (what the server must load).
+
     Raises:
         UnsafeModelError: loading it could run arbitrary code (exit code 2).
+        ArtifactChangedError: its files differ from the ones checked and promoted (exit code 2).
         ModelNotFoundError: it cannot be found.
     """
-    with tempfile.TemporaryDirectory(prefix="wb-check-model-") as tmp:
-        _, safety = fetch_model(model_uri, Path(tmp) / "model", allow_pickle=allow_pickle)
+    with resolve(model_uri, allow_pickle=allow_pickle) as rm:
+        rm.verify_promoted()
+        safety, digest = rm.safety, rm.digest
     record_allowed(model_uri, safety)
-    return safety
+    return safety, digest
 
 
 def record_allowed(model_uri: str, safety: ArtifactSafety) -> None:
@@ -177,9 +184,8 @@ def _contract_cached(tracking_uri: str, model_uri: str):
 @lru_cache(maxsize=4)
 def _in_process_model_cached(tracking_uri: str, model_uri: str, allow_pickle: bool):
     """``(model, folder)``: the folder lives (and is deleted) with the cache entry."""
-    import mlflow
-
     folder = tempfile.TemporaryDirectory(prefix="wb-model-")
-    local, safety = fetch_model(model_uri, Path(folder.name) / "model", allow_pickle=allow_pickle)
-    record_allowed(model_uri, safety)
-    return mlflow.pyfunc.load_model(str(local)), folder
+    rm = resolve(model_uri, Path(folder.name) / "model", allow_pickle=allow_pickle)
+    rm.verify_promoted()
+    record_allowed(model_uri, rm.safety)
+    return rm.load(), folder

@@ -94,6 +94,7 @@ class ModelServer(ServerCalls):
         self.log_path = Path(log_path) if log_path else None
         self.url: str | None = None
         self.version: str | None = None  # the registry version the URI resolved to, when it did
+        self.digest: str | None = None  # SHA-256 of the files checked before the start
         self.launch_seconds: float | None = None
         self.returncode: int | None = None
         self._process: ManagedProcess | None = None
@@ -274,9 +275,8 @@ class ModelServer(ServerCalls):
         self._tracking_uri = current_workspace().tracking_uri
         self._info = model_info(self.model_uri)
         self.version = resolved_version(self.model_uri)
-        checked_model(
-            self.model_uri, self.allow_pickle
-        )  # the launcher checks again, in its process
+        # the launcher checks again, in its process, and loads only files with this digest
+        _, self.digest = checked_model(self.model_uri, self.allow_pickle)
         contract = self.contract if self.gc_tuned else None  # plain MLflow answers labels only
         if contract is not None and contract.labels:
             self._labels = {"labels": contract.labels, "positive_label": contract.positive_label}
@@ -300,6 +300,7 @@ class ModelServer(ServerCalls):
             settings=self.edge,
             nonce=self._nonce,
             allow_pickle=self.allow_pickle,
+            digest=self.digest if self.gc_tuned else None,
         )
         self._process = ManagedProcess(
             "model server", command, env=env, log_path=self.log_path or new_log(self.port)

@@ -40,11 +40,11 @@ def test_flavor_files_and_mlmodel_match_mlflow_save_model(tmp_path, family):
     )
     frame = trust.signature_frame(x)
     signature = infer_signature(frame, model.predict(x.head(50)))
-    trusted = trust.trusted_types(model, [])
+    data, trusted = trust.trusted_skops_bytes(model, trust.trusted_types(model, []))
     reqs = trust.pip_requirements(model)
     ours_dir, theirs_dir = str(tmp_path / "ours"), str(tmp_path / "theirs")
     ours = _mlflow_private.save_sklearn_flavor(
-        trust.trusted_skops_bytes(model, trusted),
+        data,
         ours_dir,
         signature=signature,
         input_example=frame.head(5),
