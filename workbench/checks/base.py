@@ -50,10 +50,12 @@ class CheckResult:
         name: The check's name (``metric_roc_auc``, ``fairness_gap``...).
         status: ``pass``, ``warn``, ``fail`` or ``error``.
         value: What was measured (a number, or a short text).
-        threshold: The bar it was held to.
+        threshold: The bar it was held to, as people read it (display only).
         detail: One or two plain sentences: what was found and what to do.
         table: Optional details (per column, per slice, per metric).
         seconds: How long the check took.
+        bar: The bar as a number, when the check has one (what the gate reads).
+        op: How ``value`` is compared with ``bar``: ``">="`` or ``"<="``.
 
     Example:
         >>> r = CheckResult("metric_roc_auc", "pass", 0.81, ">= 0.7", "ROC AUC 0.81")
@@ -68,6 +70,8 @@ class CheckResult:
     detail: str = ""
     table: pd.DataFrame | None = None
     seconds: float = 0.0
+    bar: float | None = None
+    op: str | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -88,6 +92,8 @@ class CheckResult:
             "detail": self.detail,
             "seconds": round(self.seconds, 4),
             "table": None if self.table is None else _records(self.table),
+            "bar": plain(self.bar),
+            "op": self.op,
         }
 
     @classmethod
@@ -102,6 +108,8 @@ class CheckResult:
             detail=data.get("detail", ""),
             table=None if table is None else pd.DataFrame(table),
             seconds=float(data.get("seconds") or 0.0),
+            bar=data.get("bar"),
+            op=data.get("op"),
         )
 
     def _repr_html_(self) -> str:
@@ -126,6 +134,11 @@ class CheckReport(Result):
         created: UTC time the suite ran.
         run_id: The MLflow run holding ``checks.json``, ``checks.html`` and the model card.
         model_card: The model card, in Markdown.
+        policy_hash: The gate policy the run was judged by.
+        data_hash: A short SHA-256 of the eval table.
+        digest: SHA-256 over every file of the model folder that was checked.
+        gate: Why the gate would refuse to promote on this run (empty: promotable; ``None``: not
+            judged). The summary's last line says it: ``check``'s verdict is the gate's.
 
     Example:
         >>> rep = CheckReport("models:/m/1", [CheckResult("a", "pass"), CheckResult("b", "fail")])
@@ -149,6 +162,8 @@ class CheckReport(Result):
     policy_hash: str = ""
     data_hash: str = ""
     allow_pickle: bool = False
+    digest: str = ""
+    gate: list[str] | None = None
 
     @property
     def passed(self) -> bool:
@@ -209,6 +224,7 @@ class CheckReport(Result):
             "policy_hash": self.policy_hash,
             "data_hash": self.data_hash,
             "allow_pickle": self.allow_pickle,
+            "digest": self.digest,
             "comparison": None if self.comparison is None else _records(self.comparison),
             "results": [r.to_dict() for r in self.results],
         }
@@ -232,6 +248,7 @@ class CheckReport(Result):
             policy_hash=data.get("policy_hash") or "",
             data_hash=data.get("data_hash") or "",
             allow_pickle=bool(data.get("allow_pickle")),
+            digest=data.get("digest") or "",
         )
 
     def save(self, folder: str | os.PathLike) -> Path:
@@ -269,12 +286,18 @@ class CheckReport(Result):
             json.loads(source.read_text()), card.read_text() if card.exists() else None
         )
 
-    def log(self, run_id: str | None = None) -> None:
+    def log(self, run_id: str | None = None) -> str:
         """Log the saved files and the model card's HTML page to MLflow.
 
         Args:
             run_id: The run to log into (default: the active run).
+
+        Returns:
+            The SHA-256 of the ``checks.json`` logged (what the version records: an edited
+            report no longer matches it).
         """
+        import hashlib
+
         import mlflow
 
         from workbench.checks.card import card_html
@@ -282,10 +305,12 @@ class CheckReport(Result):
         with tempfile.TemporaryDirectory(prefix="wb-checks-out-") as tmp:
             folder = self.save(tmp)
             atomic_write(folder / ARTIFACT.MODEL_CARD_HTML, card_html(self.model_card or ""))
+            sha = hashlib.sha256((folder / ARTIFACT.CHECKS_JSON).read_bytes()).hexdigest()
             if run_id:
                 mlflow.MlflowClient().log_artifacts(run_id, str(folder))
             else:
                 mlflow.log_artifacts(str(folder))
+        return sha
 
     def summary(self) -> str:
         """A few plain lines: one per check, then the verdict."""
@@ -294,13 +319,28 @@ class CheckReport(Result):
             f"{r.status.upper():5}  {r.name:<{width}}  {r.detail}".rstrip() for r in self.results
         ]
         what = f"{self.name} version {self.version}" if self.name else self.model_uri
-        verdict = (
-            "PASSED: it may be promoted"
-            if self.passed
-            else f"FAILED ({', '.join(self.failed)}): it may not be promoted"
+        lines.append(
+            f"{what}: {self.verdict_line()} ({self.seconds:.1f} s, {self.eval_rows} eval rows)"
         )
-        lines.append(f"{what}: {verdict} ({self.seconds:.1f} s, {self.eval_rows} eval rows)")
         return "\n".join(lines)
+
+    @property
+    def promotable(self) -> bool:
+        """True when the checks passed and the gate would promote on this run."""
+        return self.passed and not self.gate
+
+    def verdict_line(self) -> str:
+        """The gate's verdict in a few words (what ``workbench check`` prints last)."""
+        policy = f"policy {self.policy_hash[:8]}" if self.policy_hash else "the gate policy"
+        if not self.passed:
+            return f"FAILED ({', '.join(self.failed)}): it may not be promoted"
+        if self.gate:
+            return f"checks passed but it cannot be promoted under {policy}: " + "; ".join(
+                self.gate
+            )
+        if self.gate is None:
+            return "PASSED (not judged against the gate policy)"
+        return f"PASSED: promotable under {policy}"
 
     def verdict(self, fail: bool = False) -> None:
         """Print the summary (one line per check, then the verdict); with ``fail``, stop when the
@@ -310,18 +350,25 @@ class CheckReport(Result):
         the verdict and exits with code 3 when the gate said no.
 
         Args:
-            fail: Raise :class:`~workbench.errors.GateError` when the checks did not pass.
+            fail: Raise :class:`~workbench.errors.GateError` when the checks did not pass, or the
+                gate would refuse to promote on them.
 
         Raises:
-            GateError: ``fail`` is set and a check failed or could not run (exit code 3).
+            GateError: ``fail`` is set and a check failed or could not run, or the gate policy
+                would refuse the run (exit code 3).
         """
         print(self.summary(), flush=True)
+        what = f"{self.name} version {self.version}" if self.name else self.model_uri
         if fail and not self.passed:
-            what = f"{self.name} version {self.version}" if self.name else self.model_uri
             raise GateError(
                 f"{what} failed its pre-deployment checks ({', '.join(self.failed)}): it may not "
                 "be promoted. Read the failing checks' details, fix the model or the data, and "
                 "check it again."
+            )
+        if fail and self.gate:
+            raise GateError(
+                f"{what} passed its checks but the gate policy would refuse it: "
+                f"{'; '.join(self.gate)}. Run the policy's suite on it before promoting."
             )
 
     def html_page(self) -> str:
@@ -405,9 +452,13 @@ class Check:
         threshold: Any = None,
         detail: str = "",
         table: pd.DataFrame | None = None,
+        *,
+        bar: float | None = None,
+        op: str | None = None,
     ) -> CheckResult:
-        """A :class:`CheckResult` named after this check."""
-        return CheckResult(self.name, status, value, threshold, detail, table)
+        """A :class:`CheckResult` named after this check (``bar`` and ``op``: the bar as a
+        number and the comparison, for the gate to judge)."""
+        return CheckResult(self.name, status, value, threshold, detail, table, bar=bar, op=op)
 
     def __repr__(self) -> str:
         settings = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))

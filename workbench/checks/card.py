@@ -75,6 +75,7 @@ def model_card(report: CheckReport, context: CheckContext) -> str:
             "were compared."
         )
     lines += ["", "## Checks", _markdown_table(report.to_frame()[["check", "status", "detail"]])]
+    lines += ["", *_artifact(context)]
     lines += ["", "## Limitations"]
     lines += [f"- {r.name} ({r.status}): {r.detail}" for r in report.results if r.status != "pass"]
     lines += [
@@ -236,3 +237,20 @@ def _inline(text: str) -> str:
     text = html.escape(text)
     text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
     return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+
+def _artifact(context: CheckContext) -> list[str]:
+    """What exactly was checked: the files' digest and the types skops was told to trust."""
+    out = ["## Artifact", f"- Digest (SHA-256 over every file): `{context.digest or 'unknown'}`."]
+    if context.declared_types:
+        out.append(
+            "- Types declared trusted by its logger (approved with its promotion): "
+            + ", ".join(f"`{t}`" for t in context.declared_types)
+            + "."
+        )
+    extra = [t for t in context.trusted_types if t not in context.declared_types]
+    out.append(
+        "- Loaded by skops with its default types"
+        + (f" and {', '.join(f'`{t}`' for t in extra)}." if extra else " only.")
+    )
+    return out

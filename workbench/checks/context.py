@@ -55,6 +55,9 @@ class CheckContext:
         protected: Attributes fairness is measured on (columns of the eval table; they need not
             be features).
         unsafe_artifact: The model's format could run code when loaded, and the user allowed it.
+        digest: SHA-256 over every file of the candidate's model folder: what the checks judged.
+        trusted_types: The exact types beyond skops' defaults it was loaded with.
+        declared_types: The types its logger declared trusted (recorded on the version).
 
     Example:
         >>> import pandas as pd
@@ -86,6 +89,9 @@ class CheckContext:
     champion_contract: ModelContract | None = None
     protected: list[str] = field(default_factory=list)
     unsafe_artifact: bool = False
+    digest: str = ""
+    trusted_types: list[str] = field(default_factory=list)
+    declared_types: list[str] = field(default_factory=list)
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
@@ -268,16 +274,34 @@ def split_eval(
         target: The label column's name, the labels themselves, or ``None`` (no labels).
 
     Raises:
-        DataError: ``data`` is not a DataFrame.
+        DataError: ``data`` is not a DataFrame; a label is missing (NaN) or not finite; a feature
+            holds an infinite number or one beyond float32's range (NaN, a missing value, is
+            fine: the suite checks how the model handles it). The message names the column and
+            the count, and nothing has run or been recorded yet.
         MissingColumnError: ``target`` is not a column of ``data``.
     """
+    from workbench.serving.options import check_in_range, out_of_range_counts, shown_name
+
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}.")
+    x, y = data, target
     if isinstance(target, str):
         from workbench.data import split_xy
 
-        return split_xy(data, target)
-    return data, target
+        x, y = split_xy(data, target)
+    if y is not None:
+        labels = pd.Series(y)
+        name = shown_name(target if isinstance(target, str) else (labels.name or "target"))
+        missing = int(labels.isna().sum())
+        infinite = sum(out_of_range_counts(labels.to_frame()).values())
+        if missing or infinite:
+            what = f"{missing:,} missing (NaN)" if missing else f"{infinite:,} infinite or huge"
+            raise DataError(
+                f"the eval data's target column {name} has {what} label(s): the checks need a "
+                "finite label on every row. Drop those rows or fill in their labels."
+            )
+    check_in_range(x, None, "the eval data")
+    return x, y
 
 
 def check_protected(
@@ -299,8 +323,9 @@ def check_protected(
         shown = ", ".join(map(str, list(data.columns)[:15]))
         raise MissingColumnError(
             f"protected attribute {', '.join(map(repr, absent))} is not a column of the eval data "
-            f"(columns: {shown}{', ...' if data.shape[1] > 15 else ''}).{hint} Add it, name "
-            "another column, or pass protected=[] (CLI: --no-protected) to skip fairness."
+            f"(columns: {shown}{', ...' if data.shape[1] > 15 else ''}).{hint} Add it to the "
+            "eval data, or name another column: when the model's contract names protected "
+            "attributes the gate requires the fairness check, so a run without it cannot promote."
         )
     return names
 

@@ -21,8 +21,10 @@ import pandas as pd
 
 from workbench._core.names import (
     ARTIFACT,
+    CHECKS_DIGEST_TAG,
     CHECKS_FAILED_TAG,
     CHECKS_RUN_TAG,
+    CHECKS_SHA_TAG,
     CHECKS_STATUS_TAG,
     TAG,
 )
@@ -34,7 +36,7 @@ from workbench.checks.context import CheckContext, check_protected, resolve_cont
 from workbench.checks.presets import default_suite
 from workbench.contract import ModelContract
 from workbench.errors import ModelNotFoundError, RegistryError
-from workbench.registry import fetch_model
+from workbench.registry import resolve
 
 __all__ = ["FAILED_TAG", "RUN_TAG", "STATUS_TAG", "load_eval_data", "run_checks"]
 
@@ -111,9 +113,11 @@ def run_checks(
         report = _write_report(context, results, time.perf_counter() - started)
         report.policy_hash, report.data_hash = _policy_hash(), _data_hash(data)
         report.allow_pickle = bool(allow_pickle and context.unsafe_artifact)
+        report.digest = context.digest
         if log and context.name and context.version:
             step("saving the results", len(suite) / (len(suite) + 1))
             report.run_id = _keep_with_version(report, context)
+        report.gate = _gate_verdict(report, context, logged=bool(report.run_id))
     report.seconds = time.perf_counter() - started
     step("done", 1.0)
     return report
@@ -159,8 +163,6 @@ def _load_context(
     The contract is read first, so a protected attribute missing from the eval data is refused
     before the model is downloaded.
     """
-    import mlflow
-
     from workbench._core.tasks import task_of_estimator
     from workbench.workspace import mlflow_client
 
@@ -170,13 +172,8 @@ def _load_context(
     stored = _stored_contract(uri)
     wanted = protected if protected is not None else (stored.protected if stored else [])
     protected_columns = check_protected(wanted, x)
-    local, safety = fetch_model(uri, tmp / "candidate", allow_pickle=allow_pickle)
-    try:
-        pyfunc = mlflow.pyfunc.load_model(str(local))
-    except Exception as err:
-        raise ModelNotFoundError(
-            f"cannot load the model {model_uri}: {err}. Check the URI (models:/NAME/VERSION)."
-        ) from err
+    rm = resolve(uri, tmp / "candidate", allow_pickle=allow_pickle, client=client)
+    pyfunc = rm.load()  # through the checked flavor only
     estimator = _raw_model(pyfunc)
     tags = dict(mv.tags or {}) if mv else {}
     run_id = mv.run_id if mv else None
@@ -199,7 +196,7 @@ def _load_context(
         champion_version=champion_version,
         pyfunc=pyfunc,
         reference=_run_json(run_id, ARTIFACT.REFERENCE),
-        artifact_dir=local,
+        artifact_dir=rm.local,
         model_uri=uri,
         name=mv.name if mv else None,
         version=int(mv.version) if mv else None,
@@ -208,7 +205,10 @@ def _load_context(
         contract=contract,
         champion_contract=champion_contract,
         protected=protected_columns,
-        unsafe_artifact=not safety.safe,
+        unsafe_artifact=not rm.safety.safe,
+        digest=rm.digest,
+        trusted_types=list(rm.safety.trusted),
+        declared_types=rm.declared_types,
     )
 
 
@@ -243,10 +243,25 @@ def _keep_with_version(report: CheckReport, context: CheckContext) -> str:
     """A run holding the report, then the gate's tags on the version; returns the run id."""
     from workbench.registry.description import refresh_description
 
-    run_id = _log_run(report, context)
-    _tag_version(report, run_id)
+    run_id, sealed = _log_run(report, context)
+    _tag_version(report, run_id, sealed)
     refresh_description(report.name, report.version)
     return run_id
+
+
+def _gate_verdict(report: CheckReport, context: CheckContext, logged: bool) -> list[str]:
+    """Why the gate would refuse to promote on this run (empty: it would): the gate's own
+    judgement of the recorded run when it was kept with the version, else the policy's judgement
+    of the report's numbers. ``check``'s last line says this, so it never contradicts ``promote``."""
+    from workbench.registry.gate import promotion_problems
+    from workbench.registry.policy import gate_policy
+    from workbench.registry.versions import get_version
+
+    if logged and report.passed:
+        return promotion_problems(report.name, get_version(report.name, report.version))
+    stored = _stored_contract(context.model_uri)
+    protected = list(stored.protected) if stored is not None else list(context.protected)
+    return gate_policy().judge(report.to_dict(), context.task, protected)
 
 
 # --------------------------------------------------------------------------- loading
@@ -269,8 +284,6 @@ def _model_version(client: Any, model_uri: str) -> Any | None:
 
 def _champion(client: Any, mv: Any, tmp: Path) -> tuple[Any, int | None, Any, ModelContract | None]:
     """The ``@champion`` as an estimator, its version, signature and contract (Nones without one)."""
-    import mlflow
-
     if mv is None:
         return None, None, None, None
     champ = registry_version(parse_model_uri(f"models:/{mv.name}@champion"), client)
@@ -280,10 +293,9 @@ def _champion(client: Any, mv: Any, tmp: Path) -> tuple[Any, int | None, Any, Mo
     if version == int(mv.version):
         return None, version, None, None
     uri = version_uri(mv.name, version)
-    local, _ = fetch_model(uri, tmp / "champion")  # a champion moved outside the gate: checked too
-    try:
-        pyfunc = mlflow.pyfunc.load_model(str(local))
-    except Exception as err:
+    try:  # a champion moved outside the gate: checked too
+        pyfunc = resolve(uri, tmp / "champion", client=client).load()
+    except ModelNotFoundError as err:
         raise ModelNotFoundError(
             f"cannot load the @champion of {mv.name!r} (version {version}): {err}"
         ) from err
@@ -375,22 +387,29 @@ def _quiet_downloads():
 # --------------------------------------------------------------------------- keeping the results
 
 
-def _log_run(report: CheckReport, context: CheckContext) -> str:
-    """A finished run with the report's metrics and files; FAILED (and raising) when it cannot."""
-    from mlflow.entities import Metric
+def _log_run(report: CheckReport, context: CheckContext) -> tuple[str, str]:
+    """A finished run with the report's metrics and files, sealed (the digest it judged and the
+    SHA-256 of its ``checks.json`` as tags); FAILED (and raising) when it cannot. Returns the run
+    id and that SHA-256."""
+    from mlflow.entities import Metric, RunTag
     from mlflow.utils.mlflow_tags import MLFLOW_RUN_NOTE
 
     from workbench._core.text import user_name
+    from workbench.registry.audit import signer_ready
+    from workbench.registry.seal import seal_tags
     from workbench.workspace import current_workspace, mlflow_client
 
     client = mlflow_client()
     name, version = report.name, report.version
+    signer = user_name()
+    signer_ready(signer)  # a user who may not sign here is refused before anything is written
     tags = {
         TAG.KIND: "checks",
         TAG.MODEL: name,
         TAG.MODEL_VERSION: str(version),
         TAG.USER: user_name(),
         CHECKS_STATUS_TAG: report.status,
+        CHECKS_DIGEST_TAG: report.digest,
         MLFLOW_RUN_NOTE: f"Pre-deployment checks of {name} version {version}: {report.status}.",
     }
     if context.champion_version:
@@ -402,7 +421,9 @@ def _log_run(report: CheckReport, context: CheckContext) -> str:
         now = int(time.time() * 1000)
         metrics = [Metric(key, value, now, 0) for key, value in _run_metrics(report, context)]
         client.log_batch(run_id, metrics=metrics)
-        report.log(run_id)
+        sealed = report.log(run_id)
+        seal = {CHECKS_SHA_TAG: sealed} | seal_tags(name, version, report.digest, sealed, signer)
+        client.log_batch(run_id, tags=[RunTag(k, v) for k, v in seal.items()])
         client.set_terminated(run_id)
     except Exception as err:
         client.set_terminated(run_id, status="FAILED")
@@ -410,7 +431,7 @@ def _log_run(report: CheckReport, context: CheckContext) -> str:
             f"saving the check results of {name} version {version} failed: {err}. The run "
             f"{run_id} is marked FAILED and the version's tags were not changed."
         ) from err
-    return run_id
+    return run_id, sealed
 
 
 def _run_metrics(report: CheckReport, context: CheckContext) -> list[tuple[str, float]]:
@@ -443,8 +464,9 @@ def _data_hash(data: pd.DataFrame) -> str:
     return digest.hexdigest()[:16]
 
 
-def _tag_version(report: CheckReport, run_id: str) -> None:
-    """Status "pending" first, the verdict last: a half-done update never reads "passed"."""
+def _tag_version(report: CheckReport, run_id: str, sealed: str) -> None:
+    """Status "pending" first, the verdict last: a half-done update never reads "passed". The
+    version records the run, the SHA-256 of its ``checks.json`` and the digest it judged."""
     from workbench.workspace import mlflow_client
 
     client = mlflow_client()
@@ -452,6 +474,8 @@ def _tag_version(report: CheckReport, run_id: str) -> None:
     try:
         client.set_model_version_tag(name, version, CHECKS_STATUS_TAG, "pending")
         client.set_model_version_tag(name, version, CHECKS_RUN_TAG, run_id)
+        client.set_model_version_tag(name, version, CHECKS_SHA_TAG, sealed)
+        client.set_model_version_tag(name, version, CHECKS_DIGEST_TAG, report.digest)
         client.set_model_version_tag(name, version, CHECKS_FAILED_TAG, ",".join(report.failed))
         if report.allow_pickle:  # the user let an unsafe format load: the version says so
             client.set_model_version_tag(name, version, TAG.ALLOW_PICKLE, "true")

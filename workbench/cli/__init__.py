@@ -344,10 +344,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.out:
         report.save(args.out)
     if args.json:
-        _print_json(report.to_dict())
+        _print_json(report.to_dict() | {"promotable": report.promotable, "gate": report.gate})
     else:
-        print(report.summary())
-    return EXIT_OK if report.passed else EXIT_GATE
+        print(report.summary())  # its last line is the gate's verdict
+    return EXIT_OK if report.promotable else EXIT_GATE
 
 
 def _cmd_promote(args: argparse.Namespace) -> int:

@@ -70,6 +70,11 @@ class MetricThreshold(Check):
             ([f">= {self.minimum:g}"] if self.minimum is not None else [])
             + ([f"<= {self.maximum:g}"] if self.maximum is not None else [])
         )
+        typed = (
+            {"bar": self.minimum, "op": ">="}
+            if self.minimum is not None
+            else {"bar": self.maximum, "op": "<="}
+        )  # the gate reads these numbers, never the text
         if too_low or too_high:
             return self.result(
                 "fail",
@@ -77,8 +82,9 @@ class MetricThreshold(Check):
                 bar,
                 f"{self.metric} is {value:.4f} on the eval data, the bar is {bar}: improve the "
                 "model (features, tuning) before it may be promoted.",
+                **typed,
             )
-        return self.result("pass", value, bar, f"{self.metric} {value:.4f} meets {bar}")
+        return self.result("pass", value, bar, f"{self.metric} {value:.4f} meets {bar}", **typed)
 
 
 class NoRegression(Check):
