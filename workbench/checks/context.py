@@ -58,6 +58,8 @@ class CheckContext:
         digest: SHA-256 over every file of the candidate's model folder: what the checks judged.
         trusted_types: The exact types beyond skops' defaults it was loaded with.
         declared_types: The types its logger declared trusted (recorded on the version).
+        contract_protected: The protected attributes its stored contract names (``None``: it
+            has no stored contract), whatever the run was told: what the gate requires.
 
     Example:
         >>> import pandas as pd
@@ -92,6 +94,7 @@ class CheckContext:
     digest: str = ""
     trusted_types: list[str] = field(default_factory=list)
     declared_types: list[str] = field(default_factory=list)
+    contract_protected: list[str] | None = None
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod

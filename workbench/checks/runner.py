@@ -209,6 +209,7 @@ def _load_context(
         digest=rm.digest,
         trusted_types=list(rm.safety.trusted),
         declared_types=rm.declared_types,
+        contract_protected=list(stored.protected) if stored is not None else None,
     )
 
 
@@ -257,10 +258,11 @@ def _gate_verdict(report: CheckReport, context: CheckContext, logged: bool) -> l
     from workbench.registry.policy import gate_policy
     from workbench.registry.versions import get_version
 
-    if logged and report.passed:
-        return promotion_problems(report.name, get_version(report.name, report.version))
-    stored = _stored_contract(context.model_uri)
-    protected = list(stored.protected) if stored is not None else list(context.protected)
+    protected = context.contract_protected
+    if logged and report.passed:  # the files just checked, the contract just read
+        target = get_version(report.name, report.version)
+        return promotion_problems(report.name, target, digest=report.digest, protected=protected)
+    protected = list(context.protected) if protected is None else protected
     return gate_policy().judge(report.to_dict(), context.task, protected)
 
 

@@ -92,8 +92,8 @@ def score_tables(
     from workbench.errors import ModelNotFoundError
     from workbench.registry import resolve, signature_frame
 
-    with resolve(uri, allow_pickle=allow_pickle) as rm:  # refused before loading
-        rm.verify_promoted()  # the files promoted, not files swapped in since
+    # refused before loading: an unsafe format, or files other than the ones promoted
+    with resolve(uri, allow_pickle=allow_pickle, verify=True) as rm:
         try:
             model = rm.load()
         except ModelNotFoundError as err:

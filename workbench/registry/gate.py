@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -111,9 +112,11 @@ def promote(
         )
     if status != "passed" and not force:
         raise GateError(_refusal(name, target, alias, status))
-    digest = version_digest(name, target.version)
-    if status == "passed":
-        status = _judged(name, target, alias, policy, force, digest)
+    with ThreadPoolExecutor(1, thread_name_prefix="workbench-digest") as pool:
+        hashing = pool.submit(version_digest, name, target.version)  # beside the report's checks
+        if status == "passed":
+            status = _judged(name, target, alias, policy, force, hashing)
+        digest = hashing.result()
     with _audit_lock(client, name, f"promote {name}@{alias} to v{target.version}"):
         _refuse_on_broken_chain(name, alias, force)
         entry = AuditEntry(
@@ -216,7 +219,7 @@ def _judged(
     alias: str,
     policy: GatePolicy,
     force: bool,
-    digest: str | None = None,
+    digest: str | Future[str] | None = None,
 ) -> str:
     """``passed`` when the version's recorded check run is sealed to this artifact and satisfies
     the current policy; else a :class:`GateError` (or, forced, the status that says why not)."""
@@ -237,14 +240,16 @@ def promotion_problems(
     name: str,
     target: ModelVersion,
     policy: GatePolicy | None = None,
-    digest: str | None = None,
+    digest: str | Future[str] | None = None,
+    protected: list[str] | None = None,
 ) -> list[str]:
     """Why ``promote`` would refuse ``target`` on its recorded checks (empty: it would promote).
 
     The check run must be a check run of this version (not tags copied from another), its
     ``checks.json`` unchanged since it was written (its SHA-256 on the run and the version), the
     artifact it judged the artifact the version holds now (the digest), and its numbers must meet
-    ``policy`` (default: the workspace's).
+    ``policy`` (default: the workspace's). ``digest`` and ``protected`` spare the look-ups when the
+    caller has just read them (the version's files' digest, its contract's protected attributes).
     """
     policy = policy or gate_policy()
     status = target.tags.get(CHECKS_STATUS_TAG) or NEVER_RAN
@@ -254,6 +259,7 @@ def promotion_problems(
     report, problems = _sealed_report(name, target, run_id)
     if report is None:
         return problems
+    digest = digest.result() if isinstance(digest, Future) else digest
     digest = digest or version_digest(name, target.version)
     judged = str(report.get("digest") or "")
     problems += seal_problems(report["_seal"], name, target.version, judged, report["_sha"], run_id)
@@ -262,11 +268,12 @@ def promotion_problems(
             f"artifact of v{target.version} changed after it was checked (the check run judged "
             f"{short(judged)}, the version holds {short(digest)})"
         )
-    try:
-        protected = list(model_contract(version_uri(name, target.version)).protected)
-    except WorkbenchError as err:
-        problems.append(f"its contract cannot be read ({err}), so the checks it needs are unknown")
-        protected = []
+    if protected is None:
+        try:
+            protected = list(model_contract(version_uri(name, target.version)).protected)
+        except WorkbenchError as err:
+            problems.append(f"its contract cannot be read ({err}), so its checks are unknown")
+            protected = []
     problems += policy.judge(report, target.task or "classification", protected)
     return problems
 

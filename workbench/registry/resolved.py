@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,7 @@ class ResolvedModel:
     _owned: str | None = field(default=None, repr=False)
     _model: Any = field(default=None, repr=False)
     _contract: Any = field(default=None, repr=False)
+    _record: tuple[str | None, str] | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -143,6 +145,7 @@ def resolve(
     allow_pickle: bool = False,
     trusted_types: list[str] | tuple[str, ...] = (),
     client: Any = None,
+    verify: bool = False,
 ) -> ResolvedModel:
     """Look ``uri`` up once: its version, files, digest and safety verdict.
 
@@ -154,10 +157,14 @@ def resolve(
         trusted_types: Exact skops types the caller vouches for, beside the version's declared.
         client: An ``MlflowClient`` (default: one on MLflow's current tracking URI, which
             ``open_workspace`` sets; a model server's process gets it from its environment).
+        verify: Refuse files that differ from the ones checked and promoted
+            (:meth:`ResolvedModel.verify_promoted`; the record is looked up while the files
+            download): what serving and scoring ask for.
 
     Raises:
         ModelNotFoundError: the model, version or alias does not exist or cannot be downloaded.
         UnsafeModelError: loading it could run code and ``allow_pickle`` was not given.
+        ArtifactChangedError: ``verify`` and the files changed after they were checked.
     """
     ref = parse_model_uri(uri)
     mv = None
@@ -166,9 +173,7 @@ def resolve(
 
         from workbench.registry.versions import registered_model
 
-        client = (
-            client or mlflow.MlflowClient()
-        )  # MLflow's store: a server process has no workspace
+        client = client or mlflow.MlflowClient()  # a server process has no workspace
         registered_model(client, ref.name)  # names the model when it is not there at all
         mv = registry_version(ref, client, strict=True)
     pinned = version_uri(mv.name, mv.version) if mv is not None else ref.uri
@@ -180,10 +185,14 @@ def resolve(
         local = download_model(pinned, dst)
         tags = dict(mv.tags or {}) if mv is not None else {}
         declared = declared_by_workbench(pinned, tags) if mv is not None else []
-        safety = ensure_loadable(
-            local, pinned, allow_pickle=allow_pickle, trusted_types=[*trusted_types, *declared]
-        )
-        return ResolvedModel(
+        with ThreadPoolExecutor(2, thread_name_prefix="workbench-resolve") as pool:
+            # the record's look-up and the hashing wait on the store and free the GIL
+            record = pool.submit(_expected, mv, tags) if verify and mv is not None else None
+            digest = pool.submit(folder_digest, local)
+            safety = ensure_loadable(
+                local, pinned, allow_pickle=allow_pickle, trusted_types=[*trusted_types, *declared]
+            )
+        rm = ResolvedModel(
             uri=str(uri),
             model_uri=pinned,
             name=mv.name if mv is not None else None,
@@ -192,11 +201,15 @@ def resolve(
             run_id=mv.run_id if mv is not None else None,
             tags=tags,
             local=Path(local),
-            digest=folder_digest(local),
+            digest=digest.result(),
             safety=safety,
             allow_pickle=bool(allow_pickle and not safety.safe),
             _owned=owned,
+            _record=record.result() if record is not None else None,
         )
+        if verify:
+            rm.verify_promoted()
+        return rm
     except BaseException:
         if owned:
             shutil.rmtree(owned, ignore_errors=True)
@@ -246,18 +259,29 @@ def _local_files(client: Any, name: str, version: int | str) -> Path | None:
 def expected_digest(rm: ResolvedModel) -> tuple[str | None, str]:
     """The digest ``rm``'s files must have, and what recorded it.
 
-    In order: the last verified audit entry that put this version under an alias (``promoted``),
-    the version's check run (``checked``), the digest recorded when it was logged (``logged``).
+    In order: the newest sealed audit entry, signed by a key registered to its user, that put this
+    version under an alias (``promoted``), the version's check run (``checked``), the digest
+    recorded when it was logged (``logged``).
     """
     if rm.name is None or rm.version is None:
         return None, ""
-    promoted = _promoted_digest(rm.name, rm.version)
+    if rm._record is not None:  # noqa: SLF001 - looked up while resolving
+        return rm._record  # noqa: SLF001
+    return _expected_from(rm.name, rm.version, rm.tags)
+
+
+def _expected(mv: Any, tags: dict[str, str]) -> tuple[str | None, str]:
+    return _expected_from(mv.name, int(mv.version), tags)
+
+
+def _expected_from(name: str, version: int, tags: dict[str, str]) -> tuple[str | None, str]:
+    promoted = _promoted_digest(name, version)
     if promoted:
         return promoted, "checked and promoted"
-    if rm.tags.get(CHECKS_DIGEST_TAG):
-        return rm.tags[CHECKS_DIGEST_TAG], "checked"
-    if rm.tags.get(TAG.DIGEST):
-        return rm.tags[TAG.DIGEST], "logged"
+    if tags.get(CHECKS_DIGEST_TAG):
+        return tags[CHECKS_DIGEST_TAG], "checked"
+    if tags.get(TAG.DIGEST):
+        return tags[TAG.DIGEST], "logged"
     return None, ""
 
 

@@ -115,8 +115,7 @@ def checked_model(model_uri: str, allow_pickle: bool = False) -> tuple[ArtifactS
         ArtifactChangedError: its files differ from the ones checked and promoted (exit code 2).
         ModelNotFoundError: it cannot be found.
     """
-    with resolve(model_uri, allow_pickle=allow_pickle) as rm:
-        rm.verify_promoted()
+    with resolve(model_uri, allow_pickle=allow_pickle, verify=True) as rm:
         safety, digest = rm.safety, rm.digest
     record_allowed(model_uri, safety)
     return safety, digest
@@ -185,7 +184,6 @@ def _contract_cached(tracking_uri: str, model_uri: str):
 def _in_process_model_cached(tracking_uri: str, model_uri: str, allow_pickle: bool):
     """``(model, folder)``: the folder lives (and is deleted) with the cache entry."""
     folder = tempfile.TemporaryDirectory(prefix="wb-model-")
-    rm = resolve(model_uri, Path(folder.name) / "model", allow_pickle=allow_pickle)
-    rm.verify_promoted()
+    rm = resolve(model_uri, Path(folder.name) / "model", allow_pickle=allow_pickle, verify=True)
     record_allowed(model_uri, rm.safety)
     return rm.load(), folder
