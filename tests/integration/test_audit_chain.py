@@ -16,82 +16,56 @@ import pandas as pd
 import pytest
 
 import workbench as wb
-from workbench._core.names import AUDIT_EXPERIMENT, AUDIT_PREFIX, TAG
-
-
-def _model(name: str, source_uri: str, count: int) -> None:
-    client = mlflow.MlflowClient()
-    client.create_registered_model(name)
-    info = mlflow.models.get_model_info(source_uri)
-    for _ in range(count):
-        client.create_model_version(name, info.model_uri, tags={TAG.TASK: "classification"})
-
-
-def _promote_three(name, trained):
-    _model(name, trained.forest.model_uri, 3)
-    for version, who in ((1, "ana"), (2, "bob"), (3, "carol")):
-        wb.promote(name, version, by=who, reason=f"v{version}", force=True)
-
-
-def _cli(*args, root):
-    return subprocess.run(
-        [sys.executable, "-m", "workbench.cli", "--workspace", str(root), *args],
-        capture_output=True,
-        text=True,
-    )
-
-
-def _run_of(name, seq):
-    log = wb.history(name)
-    return log.loc[log["seq"] == seq, "run_id"].item()
+from tests.integration.audit_models import cli, make_versions, promote_three, run_of
+from workbench._core.names import AUDIT_EXPERIMENT, AUDIT_PREFIX
 
 
 def test_an_intact_chain_verifies_and_rolls_back(trained):
-    _promote_three("chain-ok", trained)
+    promote_three("chain-ok", trained)
     wb.rollback("chain-ok", by="dan", reason="latency")
     check = wb.registry.verify_history("chain-ok")
     assert check.ok and check.entries == 4, check.summary()
     log = wb.history("chain-ok")
     assert list(log["seq"]) == [1, 2, 3, 4]
     assert list(log["prev_hash"].iloc[1:]) == list(log["hash"].iloc[:-1])
-    out = _cli("history", "chain-ok", "--verify", root=trained.ws.root)
+    out = cli("history", "chain-ok", "--verify", root=trained.ws.root)
     assert out.returncode == 0 and "intact (4 entries" in out.stdout
 
 
 def test_an_edited_entry_is_found_and_blocks_the_gate(trained):
-    _promote_three("chain-edit", trained)
+    promote_three("chain-edit", trained)
     client = mlflow.MlflowClient()
-    client.set_tag(_run_of("chain-edit", 2), AUDIT_PREFIX + "by", "mallory")
+    client.set_tag(run_of("chain-edit", 2), AUDIT_PREFIX + "by", "mallory")
     check = wb.registry.verify_history("chain-edit")
     assert not check.ok
     assert any("entry #2" in p and "was edited" in p for p in check.problems), check.problems
     with pytest.raises(wb.GateError, match="was edited"):
         wb.rollback("chain-edit", by="dan", reason="follows the altered log?")
-    out = _cli("history", "chain-edit", "--verify", root=trained.ws.root)
+    out = cli("history", "chain-edit", "--verify", root=trained.ws.root)
     assert out.returncode == 3 and "entry #2" in out.stderr and "edited" in out.stderr
     forced = wb.promote("chain-edit", 1, by="dan", reason="known edit, acting anyway", force=True)
     assert forced.forced and forced.seq == 4
 
 
 def test_a_deleted_entry_leaves_a_gap(trained):
-    _promote_three("chain-del", trained)
-    mlflow.MlflowClient().delete_run(_run_of("chain-del", 2))
+    promote_three("chain-del", trained)
+    mlflow.MlflowClient().delete_run(run_of("chain-del", 2))
     problems = wb.registry.verify_history("chain-del").problems
     assert any("#2 is missing (deleted)" in p for p in problems), problems
 
 
 def test_the_last_entry_deleted_is_found_by_the_head(trained):
-    _promote_three("chain-last", trained)
-    mlflow.MlflowClient().delete_run(_run_of("chain-last", 3))
+    promote_three("chain-last", trained)
+    mlflow.MlflowClient().delete_run(run_of("chain-last", 3))
     check = wb.registry.verify_history("chain-last")
     assert any("last entries were deleted" in p for p in check.problems), check.problems
     assert check.moved  # @champion is v3, the log now ends with v2
 
 
 def test_a_forged_back_dated_entry_is_found(trained):
-    _promote_three("chain-forge", trained)
+    promote_three("chain-forge", trained)
     client = mlflow.MlflowClient()
-    first = client.get_run(_run_of("chain-forge", 1)).data.tags
+    first = client.get_run(run_of("chain-forge", 1)).data.tags
     tags = {k: v for k, v in first.items() if k.startswith(AUDIT_PREFIX)}
     tags.update({AUDIT_PREFIX + "seq": "2", AUDIT_PREFIX + "by": "mallory",
                  AUDIT_PREFIX + "time": "2020-01-01T00:00:00+00:00"})  # fmt: skip
@@ -103,7 +77,7 @@ def test_a_forged_back_dated_entry_is_found(trained):
 
 
 def test_an_alias_moved_outside_the_workbench_is_flagged(trained):
-    _promote_three("chain-moved", trained)
+    promote_three("chain-moved", trained)
     mlflow.MlflowClient().set_registered_model_alias("chain-moved", "champion", "1")
     check = wb.registry.verify_history("chain-moved")
     assert not check.problems and check.moved
@@ -116,7 +90,7 @@ def test_an_alias_moved_outside_the_workbench_is_flagged(trained):
 
 
 def test_concurrent_promoters_each_record_what_they_replaced(trained):
-    _model("chain-race", trained.forest.model_uri, 4)
+    make_versions("chain-race", trained.forest.model_uri, 4)
     code = textwrap.dedent(
         f"""
         import sys, workbench as wb

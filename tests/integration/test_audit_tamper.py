@@ -8,47 +8,23 @@ depend on the log, not on the gate policy.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import datetime, timedelta
 
 import mlflow
 import pytest
 
 import workbench as wb
-from workbench._core.names import AUDIT_EXPERIMENT, AUDIT_HEAD_TAG, AUDIT_PREFIX, TAG
+from tests.integration.audit_models import cli, promote_three, run_of
+from workbench._core.names import AUDIT_EXPERIMENT, AUDIT_HEAD_TAG, AUDIT_PREFIX
 from workbench._core.results import utc_now
 from workbench.registry import keys
 from workbench.registry.audit import AuditEntry, previous_holder, signer_ready
 from workbench.registry.chain import entry_hash, signed_message
 
 
-def _model(name: str, source_uri: str, count: int) -> None:
-    client = mlflow.MlflowClient()
-    client.create_registered_model(name)
-    info = mlflow.models.get_model_info(source_uri)
-    for _ in range(count):
-        client.create_model_version(name, info.model_uri, tags={TAG.TASK: "classification"})
-
-
 def _promote_three(name, trained, versions=3):
-    _model(name, trained.forest.model_uri, versions)
-    for version, who in ((1, "ana"), (2, "bob"), (3, "carol")):
-        wb.promote(name, version, by=who, reason=f"v{version}", force=True)
+    promote_three(name, trained, versions)
     assert wb.registry.verify_history(name).ok
-
-
-def _cli(*args, root):
-    return subprocess.run(
-        [sys.executable, "-m", "workbench.cli", "--workspace", str(root), *args],
-        capture_output=True,
-        text=True,
-    )
-
-
-def _run_of(name, seq):
-    log = wb.history(name)
-    return log.loc[log["seq"] == seq, "run_id"].item()
 
 
 def _caught(name, root, *needles):
@@ -56,7 +32,7 @@ def _caught(name, root, *needles):
     check = wb.registry.verify_history(name)
     assert not check.ok, check.summary()
     assert any(all(n in p for n in needles) for p in check.problems), check.problems
-    out = _cli("history", name, "--verify", root=root)
+    out = cli("history", name, "--verify", root=root)
     assert out.returncode == 3, (out.stdout, out.stderr)
     assert all(n in out.stderr for n in needles), out.stderr
     return check
@@ -125,7 +101,7 @@ def test_each_entry_names_its_signing_key(trained):
     ]
     ana = keys.key_id(keys.public_key("ana"))
     assert check.signers[0]["key_id"] == ana and check.trusted == 3
-    out = _cli("history", "tamper-keys", "--verify", root=trained.ws.root)
+    out = cli("history", "tamper-keys", "--verify", root=trained.ws.root)
     assert out.returncode == 0 and f"ana key {ana} (#1)" in out.stdout, out.stdout
     registered = keys.registered_keys(trained.ws.root)
     assert registered[ana][0] == "ana"
@@ -142,7 +118,7 @@ def test_an_unsealed_entry_after_the_chain_began_is_tampering(trained):
 
 def test_deleting_the_first_entry_is_found(trained):
     _promote_three("tamper-first", trained)
-    mlflow.MlflowClient().delete_run(_run_of("tamper-first", 1))
+    mlflow.MlflowClient().delete_run(run_of("tamper-first", 1))
     _caught("tamper-first", trained.ws.root, "entry #1 is missing (deleted)")
 
 
@@ -151,7 +127,7 @@ def test_a_consistent_truncation_is_found_by_this_account_s_witness(trained, mon
     _promote_three(name, trained)
     client = mlflow.MlflowClient()
     second = wb.history(name).iloc[1]
-    client.delete_run(_run_of(name, 3))
+    client.delete_run(run_of(name, 3))
     client.set_registered_model_tag(name, AUDIT_HEAD_TAG, f"2:{second['hash']}")
     client.set_registered_model_alias(name, "champion", "2")
     check = _caught(name, trained.ws.root, "entry #3 was written or seen by this account")
@@ -181,7 +157,7 @@ def test_an_unsigned_hashed_entry_after_signing_began_is_found(trained):
 def test_a_removed_signature_is_found(trained):
     name = "tamper-strip"
     _promote_three(name, trained)
-    mlflow.MlflowClient().delete_tag(_run_of(name, 2), AUDIT_PREFIX + "signature")
+    mlflow.MlflowClient().delete_tag(run_of(name, 2), AUDIT_PREFIX + "signature")
     _caught(name, trained.ws.root, "entry #2", "carries no signature")
 
 
@@ -212,7 +188,7 @@ def test_a_replayed_entry_is_found(trained):
     client = mlflow.MlflowClient()
     # a verbatim copy of an entry is the same link at the same place (what a retried write
     # leaves): it is shown once and changes nothing
-    copied = client.get_run(_run_of(name, 2))
+    copied = client.get_run(run_of(name, 2))
     client.create_run(copied.info.experiment_id, tags=copied.data.tags)
     assert len(wb.history(name)) == 3 and wb.registry.verify_history(name).ok
     # replayed at the end, to put v2 back: bob's signature of #2 does not cover #4
