@@ -153,7 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="eval data, CSV or Parquet")
     p.add_argument("--target", required=True, help="target column")
     p.add_argument("--protected", action="append", help="repeatable; default: the contract's")
-    p.add_argument("--no-protected", action="store_true", help="no fairness check")
+    p.add_argument(
+        "--no-protected",
+        action="store_true",
+        help="no fairness check (the gate refuses such a run when the contract names protected "
+        "attributes; the last line says so)",
+    )
     p.add_argument("--positive-label", help="the class recall measures; default: the contract's")
     p.add_argument(
         "--threshold",
