@@ -427,3 +427,27 @@ def test_rollback_never_returns_to_changed_files(workspace):
     assert wb.get_version("rollback", "champion").version == second.version
     entry = wb.rollback("rollback", reason="we know", force=True)
     assert entry.forced and entry.new_version == first.version
+
+
+def test_declared_types_are_shown_on_the_card_and_approved_by_the_promotion(workspace):
+    """A pipeline with a function of numpy's must name it exactly; the version records it, the
+    model card shows it, and the promotion's signed entry approves it."""
+    frame = _frame()
+    x, y = frame[NUMERIC + CATEGORICAL], frame["default"]
+    model = build_model("logistic_regression", "classification", NUMERIC, CATEGORICAL)
+    model.steps.insert(-1, ("same", FunctionTransformer(np.asarray)))  # after the encoding
+    with pytest.raises(wb.UntrustedTypeError, match="numpy.asarray"):
+        wb.log_model(model.fit(x, y), name="declared", train=(x, y))
+    mv = wb.log_model(model, name="declared", train=(x, y), trusted_types=["numpy.asarray"])
+    report = wb.run_checks(mv.model_uri, data=_frame(600, 9), target="default", progress=False)
+    assert "Types declared trusted by its logger" in report.model_card
+    assert "`numpy.asarray`" in report.model_card
+    if report.promotable:
+        entry = wb.promote("declared", mv.version, reason="declared numpy.asarray")
+    else:  # the suite's verdict is not what this test is about
+        entry = wb.promote("declared", mv.version, reason="declared numpy.asarray", force=True)
+    assert entry.trusted_types == "numpy.asarray"
+    from workbench.registry.audit import trusted_entries
+
+    [recorded] = [e for e in trusted_entries("declared") if e.seq == entry.seq]
+    assert recorded.trusted_types == "numpy.asarray" and recorded.signature
