@@ -398,10 +398,18 @@ class CheckReport(Result):
             if self.champion_version
             else ""
         )
+        colour = _COLOURS["pass" if self.promotable else "fail"]
+        gate = (
+            ""
+            if self.gate is None
+            else f"<div class='wb-gate-verdict' style='color:{colour};font-weight:bold'>"
+            f"Gate: {html.escape(self.verdict_line())}</div>"
+        )
         return (
             "<div class='wb-check-report'>"
             f"<h4 style='margin:4px 0'>Checks of {what}: {verdict}</h4>"
             f"<div>{self.eval_rows:,} eval rows &middot; {self.seconds:.1f} s{champion}</div>"
+            f"{gate}"
             f"<table class='wb-check-table'><thead><tr>{head}</tr></thead><tbody>{rows}</tbody>"
             "</table></div>"
         )
