@@ -276,8 +276,10 @@ def promoted_digest(name: str, version: int) -> str | None:
     """The artifact digest recorded by the newest sealed entry, signed by a key registered to
     its user, that put ``version`` of ``name`` under an alias (``None``: none did).
 
-    One query and a signature check per entry (what serving and scoring pay before they load):
-    the chain as a whole is judged by :func:`verify_history`, promote and rollback.
+    The newest few entries first, newest first, stopping at the first that holds (one short
+    query and a signature check: what serving and scoring pay before they load); all of them only
+    when none of those does. The chain as a whole is judged by :func:`verify_history`, promote and
+    rollback.
     """
     client = mlflow_client()
     experiment = client.get_experiment_by_name(AUDIT_EXPERIMENT)
@@ -288,20 +290,29 @@ def promoted_digest(name: str, version: int) -> str | None:
         f"tags.`{AUDIT_PREFIX}model` = '{quoted}' and "
         f"tags.`{AUDIT_PREFIX}new_version` = '{int(version)}'"
     )
-    runs = client.search_runs([experiment.experiment_id], filter_string=query, max_results=1000)
     known = keys.registered_keys(current_workspace().root)
-    best: AuditEntry | None = None
-    for entry in map(_entry_of, runs):
-        owner = known.get(entry.key_id)
-        sealed = entry.digest and entry.hash and entry_hash(entry.to_dict()) == entry.hash
-        signed = (
-            owner is not None
-            and owner[0] == entry.by
-            and keys.verify_signature(owner[1], signed_message(entry.hash), entry.signature)
+    for limit in (5, 1000):
+        runs = client.search_runs(
+            [experiment.experiment_id],
+            filter_string=query,
+            max_results=limit,
+            order_by=["attributes.start_time DESC"],
         )
-        if sealed and signed and (best is None or entry.seq > best.seq):
-            best = entry
-    return best.digest if best is not None else None
+        found = [e for e in map(_entry_of, runs) if _sealed_and_signed(e, known)]
+        if found:
+            return max(found, key=lambda e: e.seq).digest
+        if len(runs) < limit:
+            return None
+    return None
+
+
+def _sealed_and_signed(entry: AuditEntry, known: dict[str, tuple[str, bytes]]) -> bool:
+    owner = known.get(entry.key_id)
+    if not (entry.digest and entry.hash and owner is not None and owner[0] == entry.by):
+        return False
+    if entry_hash(entry.to_dict()) != entry.hash:
+        return False
+    return keys.verify_signature(owner[1], signed_message(entry.hash), entry.signature)
 
 
 def _changed_artifacts(name: str, entries: list[AuditEntry]) -> list[str]:

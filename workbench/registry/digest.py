@@ -26,7 +26,7 @@ __all__ = ["DOWNLOAD_ONLY_FILES", "folder_digest", "manifest", "short"]
 
 #: Files MLflow adds to a folder when it downloads a registered version: not the model's.
 DOWNLOAD_ONLY_FILES = frozenset({"registered_model_meta"})
-_CHUNK = 1 << 20
+_CHUNK = 16 << 20  # few, large reads: hashlib frees the GIL for each whole update
 
 
 def manifest(folder: str | os.PathLike) -> dict[str, dict[str, int | str]]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -112,11 +111,9 @@ def promote(
         )
     if status != "passed" and not force:
         raise GateError(_refusal(name, target, alias, status))
-    with ThreadPoolExecutor(1, thread_name_prefix="workbench-digest") as pool:
-        hashing = pool.submit(version_digest, name, target.version)  # beside the report's checks
-        if status == "passed":
-            status = _judged(name, target, alias, policy, force, hashing)
-        digest = hashing.result()
+    digest = version_digest(name, target.version)
+    if status == "passed":
+        status = _judged(name, target, alias, policy, force, digest)
     with _audit_lock(client, name, f"promote {name}@{alias} to v{target.version}"):
         _refuse_on_broken_chain(name, alias, force)
         entry = AuditEntry(
@@ -219,7 +216,7 @@ def _judged(
     alias: str,
     policy: GatePolicy,
     force: bool,
-    digest: str | Future[str] | None = None,
+    digest: str | None = None,
 ) -> str:
     """``passed`` when the version's recorded check run is sealed to this artifact and satisfies
     the current policy; else a :class:`GateError` (or, forced, the status that says why not)."""
@@ -240,7 +237,7 @@ def promotion_problems(
     name: str,
     target: ModelVersion,
     policy: GatePolicy | None = None,
-    digest: str | Future[str] | None = None,
+    digest: str | None = None,
     protected: list[str] | None = None,
 ) -> list[str]:
     """Why ``promote`` would refuse ``target`` on its recorded checks (empty: it would promote).
@@ -259,7 +256,6 @@ def promotion_problems(
     report, problems = _sealed_report(name, target, run_id)
     if report is None:
         return problems
-    digest = digest.result() if isinstance(digest, Future) else digest
     digest = digest or version_digest(name, target.version)
     judged = str(report.get("digest") or "")
     problems += seal_problems(report["_seal"], name, target.version, judged, report["_sha"], run_id)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,8 +157,7 @@ def resolve(
         client: An ``MlflowClient`` (default: one on MLflow's current tracking URI, which
             ``open_workspace`` sets; a model server's process gets it from its environment).
         verify: Refuse files that differ from the ones checked and promoted
-            (:meth:`ResolvedModel.verify_promoted`; the record is looked up while the files
-            download): what serving and scoring ask for.
+            (:meth:`ResolvedModel.verify_promoted`): what serving and scoring ask for.
 
     Raises:
         ModelNotFoundError: the model, version or alias does not exist or cannot be downloaded.
@@ -185,13 +183,13 @@ def resolve(
         local = download_model(pinned, dst)
         tags = dict(mv.tags or {}) if mv is not None else {}
         declared = declared_by_workbench(pinned, tags) if mv is not None else []
-        with ThreadPoolExecutor(2, thread_name_prefix="workbench-resolve") as pool:
-            # the record's look-up and the hashing wait on the store and free the GIL
-            record = pool.submit(_expected, mv, tags) if verify and mv is not None else None
-            digest = pool.submit(folder_digest, local)
-            safety = ensure_loadable(
-                local, pinned, allow_pickle=allow_pickle, trusted_types=[*trusted_types, *declared]
-            )
+        # one after the other: a thread beside the (pure Python) audit waits on the GIL's switch
+        # interval at every step, and was slower than both in turn
+        safety = ensure_loadable(
+            local, pinned, allow_pickle=allow_pickle, trusted_types=[*trusted_types, *declared]
+        )
+        digest = folder_digest(local)
+        record = _expected(mv, tags) if verify and mv is not None else None
         rm = ResolvedModel(
             uri=str(uri),
             model_uri=pinned,
@@ -201,11 +199,11 @@ def resolve(
             run_id=mv.run_id if mv is not None else None,
             tags=tags,
             local=Path(local),
-            digest=digest.result(),
+            digest=digest,
             safety=safety,
             allow_pickle=bool(allow_pickle and not safety.safe),
             _owned=owned,
-            _record=record.result() if record is not None else None,
+            _record=record,
         )
         if verify:
             rm.verify_promoted()
