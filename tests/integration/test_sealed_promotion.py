@@ -201,6 +201,8 @@ def test_trusted_modules_never_reach_exec(workspace, tmp_path, marker):
     code = f"open({str(marker)!r}, 'w').write('pwned')"
     pipe = _exec_chain(code)
     pipe.steps = [(n, s.fit(frame)) for n, s in pipe.steps]  # fitted without calling exec
+    clf = LogisticRegression().fit(frame, _plain(50)[1])
+    pipe.steps.append(("model", clf))  # a predictor last: MLflow gives it a pyfunc flavor
     folder = tmp_path / "chain"
     trusted = ["numpy.full_like", "numpy.ravel", "builtins.max", "builtins.exec", "builtins.object"]
     mlflow.sklearn.save_model(
