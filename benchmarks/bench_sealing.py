@@ -127,7 +127,10 @@ def run(smoke: bool = False) -> list[dict]:
 
     score_s, score_bare = _with_and_without(
         score,
-        [(resolved, "folder_digest", constant), (resolved, "_expected", lambda *a: (None, ""))],
+        [
+            (resolved, "folder_digest", constant),
+            (resolved, "expected_digest", lambda rm: (None, "")),
+        ],
         rounds,
     )
     rows.append(_row("score", score_s, score_bare, "digest, promoted-digest look-up"))

@@ -321,23 +321,19 @@ def _changed_artifacts(name: str, entries: list[AuditEntry]) -> list[str]:
     from workbench.registry.digest import short
     from workbench.registry.resolved import version_digest
 
-    last: dict[str, AuditEntry] = {}
-    for entry in entries:
-        last[entry.alias] = entry
+    held = {e.alias: e.new_version for e in entries}  # each alias's last entry wins
+    recorded = {e.new_version: e for e in entries if e.digest}  # the newest record wins
     out = []
-    for version in sorted({e.new_version for e in last.values() if e.digest}):
-        recorded = next(
-            e.digest for e in reversed(entries) if e.new_version == version and e.digest
-        )
+    for version in sorted(set(held.values()) & set(recorded)):
+        entry = recorded[version]
         try:
             now = version_digest(name, version)
         except Exception as err:  # the files are gone: as much a change as a swap
             now = f"unreadable ({type(err).__name__})"
-        if now != recorded:
+        if now != entry.digest:
             out.append(
                 f"artifact of v{version} changed after it was checked and promoted: its files "
-                f"hash to {short(now)}, entry #{max(e.seq for e in entries if e.new_version == version)} "
-                f"recorded {short(recorded)}"
+                f"hash to {short(now)}, entry #{entry.seq} recorded {short(entry.digest)}"
             )
     return out
 

@@ -253,12 +253,13 @@ def promotion_problems(
     if status != "passed":
         return [f"its latest checks are {status}"]
     run_id = target.tags.get(CHECKS_RUN_TAG, "")
-    report, problems = _sealed_report(name, target, run_id)
+    report, run_tags, problems = _sealed_report(name, target, run_id)
     if report is None:
         return problems
     digest = digest or version_digest(name, target.version)
     judged = str(report.get("digest") or "")
-    problems += seal_problems(report["_seal"], name, target.version, judged, report["_sha"], run_id)
+    sha = target.tags[CHECKS_SHA_TAG]  # equal to the run's: _sealed_report saw to it
+    problems += seal_problems(run_tags, name, target.version, judged, sha, run_id)
     if judged != digest:
         problems.append(
             f"artifact of v{target.version} changed after it was checked (the check run judged "
@@ -276,8 +277,9 @@ def promotion_problems(
 
 def _sealed_report(
     name: str, target: ModelVersion, run_id: str
-) -> tuple[dict[str, Any] | None, list[str]]:
-    """The check run's ``checks.json``, when the run is this version's and unedited."""
+) -> tuple[dict[str, Any] | None, dict[str, str], list[str]]:
+    """The check run's ``checks.json`` and its tags, when the run is this version's and unedited
+    (else ``None`` and why)."""
     import hashlib
     import json
     import tempfile
@@ -288,20 +290,28 @@ def _sealed_report(
     try:
         run = client.get_run(run_id)
     except Exception:
-        return None, [f"the check run {run_id or '(none)'} does not exist"]
+        return None, {}, [f"the check run {run_id or '(none)'} does not exist"]
     tags = run.data.tags
     own = (tags.get(TAG.KIND), tags.get(TAG.MODEL), tags.get(TAG.MODEL_VERSION))
     if own != ("checks", name, str(target.version)):
-        return None, [
-            f"the check run {run_id} is not a check run of {name} v{target.version} (it is one "
-            f"of {own[1]} v{own[2]}): its tags were copied from another version"
-        ]
+        return (
+            None,
+            tags,
+            [
+                f"the check run {run_id} is not a check run of {name} v{target.version} (it is one "
+                f"of {own[1]} v{own[2]}): its tags were copied from another version"
+            ],
+        )
     sealed = target.tags.get(CHECKS_SHA_TAG, "")
     if not sealed or tags.get(CHECKS_SHA_TAG) != sealed:
-        return None, [
-            f"the check run {run_id} is not sealed to v{target.version} (no matching SHA-256 "
-            f"of its {ARTIFACT.CHECKS_JSON}): run the checks again"
-        ]
+        return (
+            None,
+            tags,
+            [
+                f"the check run {run_id} is not sealed to v{target.version} (no matching SHA-256 "
+                f"of its {ARTIFACT.CHECKS_JSON}): run the checks again"
+            ],
+        )
     try:
         with tempfile.TemporaryDirectory(prefix="wb-gate-") as tmp:
             path = mlflow.artifacts.download_artifacts(
@@ -309,20 +319,20 @@ def _sealed_report(
             )
             data = Path(path).read_bytes()
     except Exception:
-        return None, [f"the check run {run_id} left no {ARTIFACT.CHECKS_JSON}"]
+        return None, tags, [f"the check run {run_id} left no {ARTIFACT.CHECKS_JSON}"]
     where = f"{ARTIFACT.CHECKS_JSON} of the check run {run_id}"
     if hashlib.sha256(data).hexdigest() != sealed:
-        return None, [f"{where} was edited after it was written"]
+        return None, tags, [f"{where} was edited after it was written"]
     try:
         report = json.loads(data)
     except ValueError:
-        return None, [f"{where} does not parse"]
+        return None, tags, [f"{where} does not parse"]
     about = (report.get("name"), str(report.get("version"))) if isinstance(report, dict) else None
     if about != (name, str(target.version)):
-        return None, [f"{where} is not about {name} v{target.version}"]
+        return None, tags, [f"{where} is not about {name} v{target.version}"]
     if report.get("status") != "passed":
-        return None, [f"{where} says {report.get('status')}"]
-    return report | {"_seal": tags, "_sha": sealed}, []
+        return None, tags, [f"{where} says {report.get('status')}"]
+    return report, tags, []
 
 
 def _rollback_digest(name: str, version: int, log: Any, force: bool) -> str:

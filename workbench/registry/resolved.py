@@ -75,7 +75,6 @@ class ResolvedModel:
     _owned: str | None = field(default=None, repr=False)
     _model: Any = field(default=None, repr=False)
     _contract: Any = field(default=None, repr=False)
-    _record: tuple[str | None, str] | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -106,14 +105,20 @@ class ResolvedModel:
             self._model = load_checked(self.local, self.safety)
         return self._model
 
-    def verify_promoted(self) -> str | None:
+    def verify_promoted(self, expected: str | None = None) -> str | None:
         """Refuse files that differ from the ones checked or promoted; returns the digest they
         were held to (``None`` when nothing was ever recorded: a model outside the registry).
+
+        Args:
+            expected: The digest a caller checked itself (a server's launcher is handed the one
+                its caller checked); default: the record's (:func:`expected_digest`).
 
         Raises:
             ArtifactChangedError: the digest differs (exit code 2).
         """
-        expected, source = expected_digest(self)
+        source = "checked"
+        if not expected:
+            expected, source = expected_digest(self)
         if expected and expected != self.digest:
             raise ArtifactChangedError(
                 f"artifact of {self.label} changed after it was {source}: its files hash to "
@@ -182,14 +187,10 @@ def resolve(
     try:
         local = download_model(pinned, dst)
         tags = dict(mv.tags or {}) if mv is not None else {}
-        declared = declared_by_workbench(pinned, tags) if mv is not None else []
-        # one after the other: a thread beside the (pure Python) audit waits on the GIL's switch
-        # interval at every step, and was slower than both in turn
+        declared = declared_by_workbench(pinned, tags)
         safety = ensure_loadable(
             local, pinned, allow_pickle=allow_pickle, trusted_types=[*trusted_types, *declared]
         )
-        digest = folder_digest(local)
-        record = _expected(mv, tags) if verify and mv is not None else None
         rm = ResolvedModel(
             uri=str(uri),
             model_uri=pinned,
@@ -199,11 +200,10 @@ def resolve(
             run_id=mv.run_id if mv is not None else None,
             tags=tags,
             local=Path(local),
-            digest=digest,
+            digest=folder_digest(local),
             safety=safety,
             allow_pickle=bool(allow_pickle and not safety.safe),
             _owned=owned,
-            _record=record,
         )
         if verify:
             rm.verify_promoted()
@@ -263,29 +263,13 @@ def expected_digest(rm: ResolvedModel) -> tuple[str | None, str]:
     """
     if rm.name is None or rm.version is None:
         return None, ""
-    if rm._record is not None:  # noqa: SLF001 - looked up while resolving
-        return rm._record  # noqa: SLF001
-    return _expected_from(rm.name, rm.version, rm.tags)
-
-
-def _expected(mv: Any, tags: dict[str, str]) -> tuple[str | None, str]:
-    return _expected_from(mv.name, int(mv.version), tags)
-
-
-def _expected_from(name: str, version: int, tags: dict[str, str]) -> tuple[str | None, str]:
-    promoted = _promoted_digest(name, version)
-    if promoted:
-        return promoted, "checked and promoted"
-    if tags.get(CHECKS_DIGEST_TAG):
-        return tags[CHECKS_DIGEST_TAG], "checked"
-    if tags.get(TAG.DIGEST):
-        return tags[TAG.DIGEST], "logged"
-    return None, ""
-
-
-def _promoted_digest(name: str, version: int) -> str | None:
-    """The digest the newest sealed, signed audit entry that put ``version`` under an alias
-    recorded."""
     from workbench.registry.audit import promoted_digest
 
-    return promoted_digest(name, version)
+    promoted = promoted_digest(rm.name, rm.version)
+    if promoted:
+        return promoted, "checked and promoted"
+    if rm.tags.get(CHECKS_DIGEST_TAG):
+        return rm.tags[CHECKS_DIGEST_TAG], "checked"
+    if rm.tags.get(TAG.DIGEST):
+        return rm.tags[TAG.DIGEST], "logged"
+    return None, ""

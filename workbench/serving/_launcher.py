@@ -30,11 +30,10 @@ import shutil
 import sys
 import tempfile
 
-from workbench.errors import ArtifactChangedError, WorkbenchError
-from workbench.registry.digest import short
+from workbench.errors import WorkbenchError
 from workbench.registry.resolved import resolve
 from workbench.registry.safety import ALLOW_PICKLE_ENV
-from workbench.serving.launch import CHECKED_ENV, DIGEST_ENV, TRUSTED_ENV
+from workbench.serving.launch import DIGEST_ENV, TRUSTED_ENV
 
 #: uvicorn imports this in each worker; it loads the model and tunes the collector there.
 APP = "workbench.serving._app:app"
@@ -65,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             rm = resolve(
                 args.model_uri, folder, allow_pickle=os.environ.get(ALLOW_PICKLE_ENV) == "1"
             )
-            _same_files(rm)
+            # the files the caller checked (or, started by hand, the ones checked and promoted)
+            rm.verify_promoted(os.environ.get(DIGEST_ENV) or None)
             local, safety = rm.local, rm.safety
         except WorkbenchError as err:  # refused or not found: one line, nothing loaded
             print(f"error: {' '.join(str(err).split())}", file=sys.stderr, flush=True)
@@ -84,21 +84,6 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _same_files(rm) -> None:
-    """The files downloaded here are the ones the caller checked (or, started by hand, the ones
-    checked and promoted)."""
-    wanted = os.environ.get(DIGEST_ENV, "")
-    if not wanted:
-        rm.verify_promoted()
-    elif wanted != rm.digest:
-        raise ArtifactChangedError(
-            f"artifact of {rm.label} changed between the check and the server's start: its files "
-            f"hash to {short(rm.digest)}, the checked ones to {short(wanted)}. Nothing was loaded.",
-            expected=wanted,
-            found=rm.digest,
-        )
-
-
 def _run(args: argparse.Namespace, local_path: str) -> None:
     import uvicorn
     from mlflow.environment_variables import MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT
@@ -108,7 +93,6 @@ def _run(args: argparse.Namespace, local_path: str) -> None:
     # MLflow's own private name, used exactly as its pyfunc backend uses it before uvicorn starts
     model_path_variable = scoring_server._SERVER_MODEL_PATH  # noqa: SLF001
     os.environ[model_path_variable] = path_to_local_file_uri(local_path)
-    os.environ[CHECKED_ENV] = os.environ[model_path_variable]
     timeout = args.timeout or MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT.get()
     os.environ[MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT.name] = str(timeout)
     if args.workers > 1:  # spawned workers import APP themselves

@@ -26,7 +26,6 @@ from workbench.registry.safety import ALLOW_PICKLE_ENV
 from workbench.serving.options import EDGE_ENV, NONCE_ENV, EdgeSettings
 
 __all__ = [
-    "CHECKED_ENV",
     "DIGEST_ENV",
     "TRUSTED_ENV",
     "CONTRACT_ENV",
@@ -41,16 +40,13 @@ __all__ = [
 LAUNCHER = "workbench.serving._launcher"
 #: Environment variable that hands the server the contract's labels and positive label (JSON).
 CONTRACT_ENV = "WORKBENCH_SERVING_CONTRACT"
-#: Set by the launcher in its workers: the model folder it checked (a worker loads no other
-#: folder without checking it first).
-CHECKED_ENV = "WORKBENCH_SERVING_CHECKED_MODEL"
 #: The digest of the files the caller checked: the launcher serves only files with this digest.
 DIGEST_ENV = "WORKBENCH_SERVING_DIGEST"
 #: Set by the launcher for its workers: the exact skops types its audit allowed (comma-separated).
 TRUSTED_ENV = "WORKBENCH_SERVING_TRUSTED_TYPES"
 #: Variables this module hands over; an inherited value is never passed on.
 _HANDED_OVER = (
-    CONTRACT_ENV, CHECKED_ENV, EDGE_ENV, NONCE_ENV, ALLOW_PICKLE_ENV, DIGEST_ENV, TRUSTED_ENV,
+    CONTRACT_ENV, EDGE_ENV, NONCE_ENV, ALLOW_PICKLE_ENV, DIGEST_ENV, TRUSTED_ENV,
 )  # fmt: skip
 
 

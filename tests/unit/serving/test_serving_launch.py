@@ -64,13 +64,13 @@ def test_default_workers_is_the_number_of_cores():
 
 def test_the_edge_settings_token_and_pickle_choice_reach_the_server_and_nothing_stale(monkeypatch):
     from workbench.registry.safety import ALLOW_PICKLE_ENV
-    from workbench.serving.launch import CHECKED_ENV
+    from workbench.serving.launch import DIGEST_ENV
     from workbench.serving.options import EDGE_ENV, NONCE_ENV, EdgeSettings
 
-    for name in (EDGE_ENV, NONCE_ENV, ALLOW_PICKLE_ENV, CHECKED_ENV):
+    for name in (EDGE_ENV, NONCE_ENV, ALLOW_PICKLE_ENV, DIGEST_ENV):
         monkeypatch.setenv(name, "inherited")
     plain = launch_environment("sqlite:///x.db")
-    assert not {EDGE_ENV, NONCE_ENV, ALLOW_PICKLE_ENV, CHECKED_ENV} & set(plain)
+    assert not {EDGE_ENV, NONCE_ENV, ALLOW_PICKLE_ENV, DIGEST_ENV} & set(plain)
     settings = EdgeSettings.build(["model.internal"], 4)
     env = launch_environment("sqlite:///x.db", settings=settings, nonce="tok", allow_pickle=True)
     assert EdgeSettings.from_env(env) == settings
