@@ -200,9 +200,11 @@ def _break(client: Any, lock: str, holder: dict[str, Any]) -> None:
     try:
         client.rename_registered_model(lock, aside)
     except mlflow.exceptions.MlflowException as err:
-        gone = err.error_code in _GONE and _holder(client, lock) is None
-        if gone:
-            return  # another promoter broke it (or its holder released it) first
+        if err.error_code not in _GONE:
+            raise
+        now = _holder(client, lock)
+        if now is None or now.get("token") != holder.get("token"):
+            return  # broken or released first, maybe taken again since: the caller looks again
         if err.error_code == "PERMISSION_DENIED":
             raise RegistryError(
                 f"the audit lock {lock!r} was left by a promotion that did not finish "
@@ -210,7 +212,7 @@ def _break(client: Any, lock: str, holder: dict[str, Any]) -> None:
                 f"{holder.get('user', 'its creator')} or the server's admin to delete the "
                 "registered model of that name, then retry."
             ) from err
-        raise
+        return  # a passing answer of the server: the caller looks again
     with contextlib.suppress(Exception):
         renamed = _holder(client, aside)
         if renamed is not None and renamed.get("token") != holder.get("token"):
