@@ -18,6 +18,7 @@ __all__ = [
     "CHECKS_STATUS_TAG",
     "KEY_TAG_PREFIX",
     "MONITORING_EXPERIMENT_PREFIX",
+    "SERVER_CHECKS_EXPERIMENT",
     "ARTIFACT",
     "TAG",
 ]
@@ -31,6 +32,8 @@ AUDIT_HEAD_TAG = "workbench.audit.head"
 #: Tag prefix on the audit experiment of a shared store: ``workbench.key.<key id>`` holds a signing
 #: key's public registry line (``<key id> ed25519 <base64> <user>``), for teammates to pin.
 KEY_TAG_PREFIX = "workbench.key."
+#: Experiment of the check runs a workbench team server ran itself (the only ones that count there).
+SERVER_CHECKS_EXPERIMENT = "workbench-server-checks"
 #: Monitoring runs go to ``monitoring/<model name>`` (``monitoring/data`` without a model).
 MONITORING_EXPERIMENT_PREFIX = "monitoring/"
 

@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from workbench._core.text import tracking_login
 from workbench._core.unreachable import server_down, unreachable
 from workbench.errors import ModelNotFoundError, PermissionDeniedError
 
@@ -48,6 +49,7 @@ PERMISSIONS: list[tuple[str, str]] = [
     (r"mlflow-artifacts|runs/|logged-models|experiments/set|datasets", "EDIT on the experiment"),
 ]
 
+_GUARD = re.compile(r"the workbench team server refuses[^\n]*")
 _ENDPOINT = re.compile(r"endpoint (\S+) failed with error code (\d{3})")
 _URL = re.compile(r"(\d{3}) \w+ Error: [\w ]+ for url: (\S+)")
 
@@ -67,8 +69,11 @@ def server_refusal(
     found = _refused_request(err)
     if found is None:
         return None
+    said = _GUARD.search(str(err))  # the workbench team server's own refusal says it all
+    if said:
+        return PermissionDeniedError(said.group(0).strip())
     status, endpoint = found
-    user = user or os.environ.get("MLFLOW_TRACKING_USERNAME") or None
+    user = user or tracking_login() or None
     where = server or os.environ.get("MLFLOW_TRACKING_URI") or ""
     server = f"the tracking server {where}".strip()
     short = re.sub(r"^.*?/api/[\d.]+/(mlflow/)?", "", endpoint.split("?")[0]) or endpoint

@@ -7,7 +7,7 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["VERSION", "first_line", "git_commit", "user_name"]
+__all__ = ["ACTING_FOR_ENV", "VERSION", "first_line", "git_commit", "tracking_login", "user_name"]
 
 #: The package version (``workbench.__version__`` reads it from here).
 VERSION = "0.1.0"
@@ -40,15 +40,40 @@ def git_commit(folder: str) -> str | None:
 
 
 def user_name() -> str:
-    """Who is running: the tracking server's login (``MLFLOW_TRACKING_USERNAME``) when one is set,
+    """Who is running: the tracking server's login (:func:`tracking_login`) when there is one,
     else ``WORKBENCH_USER``, else the operating system's login name."""
     import getpass
 
     try:
-        return (
-            os.environ.get("MLFLOW_TRACKING_USERNAME", "").strip()
-            or os.environ.get("WORKBENCH_USER")
-            or getpass.getuser()
-        )
+        return tracking_login() or os.environ.get("WORKBENCH_USER") or getpass.getuser()
     except Exception:
         return "unknown"
+
+
+#: Set, with ``WORKBENCH_SIGN_AS``, in a team server's service process: the login it acts for.
+ACTING_FOR_ENV = "WORKBENCH_ACTING_FOR"
+
+
+def tracking_login() -> str:
+    """The user the tracking server authenticated: ``MLFLOW_TRACKING_USERNAME``, else the user
+    name written in ``MLFLOW_TRACKING_URI`` (``http://ds1:...@host``); empty when neither. In a
+    team server's service process, the login it acts for (:data:`ACTING_FOR_ENV`).
+
+    Example:
+        >>> os.environ["MLFLOW_TRACKING_URI"] = "http://ds1:secret@127.0.0.1:5000"  # doctest: +SKIP
+        >>> tracking_login()  # doctest: +SKIP
+        'ds1'
+    """
+    from urllib.parse import unquote, urlsplit
+
+    acting = os.environ.get(ACTING_FOR_ENV, "").strip()
+    if acting and os.environ.get("WORKBENCH_SIGN_AS", "").strip():
+        return acting  # a team server's service process: the login that asked the server
+    named = os.environ.get("MLFLOW_TRACKING_USERNAME", "").strip()
+    if named:
+        return named
+    try:
+        inline = urlsplit(os.environ.get("MLFLOW_TRACKING_URI", "")).username
+    except ValueError:
+        return ""
+    return unquote(inline or "").strip()

@@ -26,6 +26,7 @@ from workbench._core.names import (
     CHECKS_RUN_TAG,
     CHECKS_SHA_TAG,
     CHECKS_STATUS_TAG,
+    SERVER_CHECKS_EXPERIMENT,
     TAG,
 )
 from workbench._core.progress import Progress, as_progress
@@ -34,9 +35,10 @@ from workbench._core.remote import speaks_for_server
 from workbench.checks.base import Check, CheckReport, CheckResult
 from workbench.checks.context import CheckContext, check_protected, resolve_contract, split_eval
 from workbench.checks.presets import default_suite
+from workbench.checks.remote import checks_on_server
 from workbench.contract import ModelContract
 from workbench.errors import ModelNotFoundError, RegistryError
-from workbench.registry import resolve
+from workbench.registry import resolve, team_api
 
 __all__ = ["FAILED_TAG", "RUN_TAG", "STATUS_TAG", "load_eval_data", "run_checks"]
 
@@ -97,6 +99,10 @@ def run_checks(
         UsageError: the positive label is not among the model's labels.
         RegistryError: the results could not be written to MLflow (nothing is left half-written).
     """
+    if log and suite is None and team_api.routed():  # the checks that count: run by the server
+        return checks_on_server(model_uri, data=data, target=target, progress=progress,
+            protected=protected, thresholds=thresholds, serving=serving,
+            positive_label=positive_label, allow_pickle=allow_pickle)  # fmt: skip
     started = time.perf_counter()
     x, y = split_eval(data, target)
     if protected is not None:  # a typo is caught before the model is even loaded
@@ -245,6 +251,8 @@ def _keep_with_version(report: CheckReport, context: CheckContext) -> str:
     from workbench.registry.description import refresh_description
 
     run_id, sealed = _log_run(report, context)
+    if team_api.routed():  # a client's own suite on a team server: shown, not the version's verdict
+        return run_id
     _tag_version(report, run_id, sealed)
     refresh_description(report.name, report.version)
     return run_id
@@ -259,6 +267,8 @@ def _gate_verdict(report: CheckReport, context: CheckContext, logged: bool) -> l
     from workbench.registry.versions import get_version
 
     protected = context.contract_protected
+    if logged and team_api.routed():
+        return ["on a team server only the checks the server runs count (`workbench check`)"]
     if logged and report.passed:  # the files just checked, the contract just read
         target = get_version(report.name, report.version)
         return promotion_problems(report.name, target, digest=report.digest, protected=protected)
@@ -397,13 +407,14 @@ def _log_run(report: CheckReport, context: CheckContext) -> tuple[str, str]:
     from mlflow.utils.mlflow_tags import MLFLOW_RUN_NOTE
 
     from workbench._core.text import user_name
+    from workbench.registry import keys
     from workbench.registry.audit import signer_ready
     from workbench.registry.seal import seal_tags
     from workbench.workspace import current_workspace, mlflow_client
 
     client = mlflow_client()
     name, version = report.name, report.version
-    signer = user_name()
+    signer = keys.signer_for(user_name())  # on a team server: the server's key
     signer_ready(signer)  # a user who may not sign here is refused before anything is written
     tags = {
         TAG.KIND: "checks",
@@ -416,7 +427,8 @@ def _log_run(report: CheckReport, context: CheckContext) -> tuple[str, str]:
     }
     if context.champion_version:
         tags[TAG.CHAMPION_VERSION] = str(context.champion_version)
-    experiment_id = current_workspace().experiment_id(name)
+    where = SERVER_CHECKS_EXPERIMENT if signer == keys.SERVER_SIGNER else name  # only it writes
+    experiment_id = current_workspace().experiment_id(where)
     run = client.create_run(experiment_id, run_name=f"checks-{name}-v{version}", tags=tags)
     run_id = report.run_id = run.info.run_id
     try:

@@ -25,6 +25,7 @@ from workbench._core.names import AUDIT_EXPERIMENT, AUDIT_HEAD_TAG, AUDIT_PREFIX
 from workbench._core.remote import speaks_for_server
 from workbench.registry import keys
 from workbench.registry.chain import AuditCheck, entry_hash, signed_message, verify_entries
+from workbench.registry.team_api import allowed_signers, server_info
 from workbench.registry.versions import registered_model
 from workbench.workspace import current_workspace, mlflow_client
 
@@ -183,12 +184,13 @@ def record(client: Any, entry: AuditEntry, head: tuple[int, str] | None) -> str:
     key, the run written, the head moved and this account's witness raised. Returns the run id."""
     entry.seq = (head[0] if head else 0) + 1
     entry.prev_hash = head[1] if head else ""
-    entry.key_id = signer_ready(entry.by)
+    signer = keys.signer_for(entry.by)  # on a team server: the server's key, for the login
+    entry.key_id = signer_ready(signer)
     entry.hash = entry_hash(entry.to_dict())
-    _, entry.signature = keys.sign(entry.by, signed_message(entry.hash))
+    _, entry.signature = keys.sign(signer, signed_message(entry.hash))
     experiment_id = current_workspace().experiment_id(AUDIT_EXPERIMENT)
     if current_workspace().shared:  # before anything is written: a refusal leaves nothing behind
-        _publish_key(client, experiment_id, entry.by, entry.key_id)
+        _publish_key(client, experiment_id, signer, entry.key_id)
     tags = {AUDIT_PREFIX + k: "" if v is None else str(v) for k, v in entry.to_dict().items()}
     tags.pop(AUDIT_PREFIX + "run_id")
     tags["mlflow.note.content"] = entry.summary()
@@ -215,6 +217,7 @@ def _known_keys(client: Any) -> dict[str, tuple[str, bytes]]:
     for users the workspace has no key of (trust on first use)."""
     ws = current_workspace()
     if ws.shared:
+        server_info()  # a workbench team server: its key is pinned first
         experiment = client.get_experiment_by_name(AUDIT_EXPERIMENT)
         for tag, value in sorted((experiment.tags or {}).items() if experiment else []):
             parsed = keys.parse_line(value) if tag.startswith(KEY_TAG_PREFIX) else None
@@ -308,7 +311,9 @@ def promoted_digest(name: str, version: int) -> str | None:
 
 def _sealed_and_signed(entry: AuditEntry, known: dict[str, tuple[str, bytes]]) -> bool:
     owner = known.get(entry.key_id)
-    if not (entry.digest and entry.hash and owner is not None and owner[0] == entry.by):
+    if not (entry.digest and entry.hash and owner is not None):
+        return False
+    if owner[0] not in allowed_signers(entry.by):
         return False
     if entry_hash(entry.to_dict()) != entry.hash:
         return False
@@ -380,6 +385,7 @@ def _verified(name: str) -> tuple[AuditCheck, list[AuditEntry]]:
         holders,
         keys=_known_keys(client),
         witness=keys.witnessed(store, name),
+        signers=allowed_signers,
     )
     last = [e for e in found if e.hash and e.seq == check.trusted]
     if last and (check.witness is None or check.trusted > check.witness[0]):

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -156,12 +157,16 @@ class AuditCheck:
         groups: dict[tuple[str, str, str], list[str]] = {}
         for signer in self.signers:
             if signer["key_id"]:
-                key = (str(signer["by"]), signer["key_id"], signer["status"])
+                owner = signer.get("owner")
+                by = str(signer["by"])
+                who = by if owner in (None, by) else f"{by} (by {owner}'s"
+                key = (who, signer["key_id"], signer["status"])
                 groups.setdefault(key, []).append(f"#{signer['seq']}")
         parts = []
-        for (by, kid, status), seqs in groups.items():
+        for (who, kid, status), seqs in groups.items():
             flag = "" if status == "ok" else f", {status}"
-            parts.append(f"{by} key {kid} ({', '.join(seqs)}{flag})")
+            head = f"{who} key {kid})" if who.endswith("'s") else f"{who} key {kid}"
+            parts.append(f"{head} ({', '.join(seqs)}{flag})")
         return f"  signed: {'; '.join(parts)}" if parts else ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -188,6 +193,7 @@ def verify_entries(
     *,
     keys: dict[str, tuple[str, bytes]] | None = None,
     witness: tuple[int, str] | None = None,
+    signers: Callable[[str], set[str]] | None = None,
 ) -> AuditCheck:
     """Check a model's audit entries (dicts of :data:`HASHED_FIELDS` plus ``hash``, ``signature``).
 
@@ -198,6 +204,8 @@ def verify_entries(
         holders: Alias -> the version the registry says holds it now.
         keys: Registered keys, key id -> (user, raw public key); None: signatures not checked.
         witness: ``(seq, hash)`` this account wrote or verified last (outside the store).
+        signers: Whose keys may sign an entry by a given user (default: that user's own); on a
+            team server only the server's.
     """
     check = AuditCheck(model, head=head, witness=witness)
     chained = [e for e in entries if e.get("hash")]
@@ -211,7 +219,7 @@ def verify_entries(
         seq = _int(entry.get("seq")) or 0
         found = len(check.problems)
         intact = _check_link(check, entry, previous)
-        signing_since = _check_signature(check, entry, intact, signing_since, keys)
+        signing_since = _check_signature(check, entry, intact, signing_since, keys, signers)
         if witness and seq == witness[0] and entry["hash"] != witness[1]:
             check.problems.append(
                 f"entry #{seq} ({_label(entry)}) is not the entry #{seq} this account wrote or "
@@ -286,6 +294,7 @@ def _check_signature(
     intact: bool,
     signing_since: int | None,
     keys: dict[str, tuple[str, bytes]] | None,
+    signers: Callable[[str], set[str]] | None = None,
 ) -> int | None:
     """Record the entry's key and flag a missing, unknown, re-attributed or bad signature; returns
     the number of the first signed entry (None while signing has not begun)."""
@@ -323,15 +332,22 @@ def _check_signature(
         )
     else:
         signer["owner"] = owner[0]
-        if owner[0] != by:
+        allowed = signers(by) if signers else {by}
+        if owner[0] not in allowed:
             signer["status"] = f"key of {owner[0]}"
             check.problems.append(
                 f"entry #{seq} ({label}) says it is by {by} but is signed by {owner[0]}'s key {kid}"
+                + (
+                    f", not by {' or '.join(sorted(allowed))}: it was not written through the team "
+                    "server"
+                    if by not in allowed
+                    else ""
+                )
             )
         elif intact and not verify_signature(owner[1], signed_message(entry["hash"]), signature):
             signer["status"] = "bad signature"
             check.problems.append(
-                f"entry #{seq} ({label}) has a signature that does not match {by}'s key {kid}: "
+                f"entry #{seq} ({label}) has a signature that does not match {owner[0]}'s key {kid}: "
                 "forged, or copied from another entry"
             )
     return signing_since

@@ -17,7 +17,6 @@ workbench) unless forced with a reason.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,8 +32,9 @@ from workbench._core.names import (
 from workbench._core.refs import check_alias, check_model_name, version_uri
 from workbench._core.remote import speaks_for_server
 from workbench._core.results import utc_now
-from workbench._core.text import user_name
+from workbench._core.text import tracking_login, user_name
 from workbench.errors import DataError, GateError, RegistryError, UsageError, WorkbenchError
+from workbench.registry import keys, team_api
 from workbench.registry.audit import (
     AuditEntry,
     chain_head,
@@ -52,6 +52,7 @@ from workbench.registry.model_version import ModelVersion
 from workbench.registry.policy import GatePolicy, gate_policy
 from workbench.registry.resolved import version_digest
 from workbench.registry.seal import seal_problems
+from workbench.registry.server_gate import through_server
 from workbench.registry.versions import get_version, registered_model
 from workbench.workspace import current_workspace, mlflow_client
 
@@ -98,10 +99,14 @@ def promote(
     """
     check_model_name(name)
     check_alias(alias)
+    if team_api.routed():  # the team server runs the gate, signs and moves the alias itself
+        return through_server(
+            "promote", by, name=name, version=str(version), alias=alias, reason=reason, force=force
+        )
     client = mlflow_client()
     policy = gate_policy()  # a policy file that does not parse, or loosens the gate: refused first
     actor = _actor(by, policy, f"promote {name}")
-    signer_ready(actor)  # a user who may not sign here is refused before anything moves
+    signer_ready(keys.signer_for(actor))  # one who may not sign is refused before anything moves
     target = get_version(name, version)
     status = target.tags.get(CHECKS_STATUS_TAG) or NEVER_RAN
     if force and not (reason or "").strip():
@@ -171,10 +176,12 @@ def rollback(
     check_alias(alias)
     if not (reason or "").strip():
         raise DataError(f"rolling back {name}@{alias} needs a reason (reason=... / --reason).")
+    if team_api.routed():
+        return through_server("rollback", by, name=name, alias=alias, reason=reason, force=force)
     client = mlflow_client()
     actor = _actor(by, gate_policy(), f"roll back {name}")
     registered_model(client, name)
-    signer_ready(actor)  # a user who may not sign here is refused before anything moves
+    signer_ready(keys.signer_for(actor))  # one who may not sign is refused before anything moves
     with _audit_lock(client, name, f"roll back {name}@{alias}"):
         _refuse_on_broken_chain(name, alias, force)
         current = _alias_holder(client, name, alias)
@@ -382,9 +389,9 @@ def _alias_holder(client: Any, name: str, alias: str) -> int | None:
 
 def _actor(by: str | None, policy: GatePolicy, what: str) -> str:
     """Who acts, as the audit records it: on a shared tracking server the authenticated user
-    (``MLFLOW_TRACKING_USERNAME``; a different ``by`` is refused), else ``by`` or the login name.
+    (:func:`~workbench._core.text.tracking_login`; a different ``by`` is refused), else ``by`` or the login name.
     When the gate policy names approvers, only they may promote or roll back."""
-    authenticated = os.environ.get("MLFLOW_TRACKING_USERNAME", "").strip()
+    authenticated = tracking_login()
     if current_workspace().shared and authenticated:
         if by and by.strip() != authenticated:
             raise UsageError(

@@ -13,8 +13,10 @@ Each user who promotes or rolls back gets one Ed25519 key, created on first use:
 * on a shared tracking server the key is also published in the store (a tag of the audit
   experiment), and a teammate's workspace pins a published key on first sight (:func:`pin`, trust on
   first use, as ssh's ``known_hosts``) for a user it has no key of; a user it knows keeps the keys
-  it registered. Until the team server refuses writes to the audit experiment, whoever may write it
-  can publish a key for a name nobody has pinned yet.
+  it registered. On a plain MLflow server whoever may write the audit experiment can publish a key
+  for a name nobody has pinned yet; a workbench team server refuses those writes to everyone but
+  itself, and signs every entry with its own key (:data:`SERVER_SIGNER`, created at ``team up``,
+  its public key served at ``/api/workbench/info``).
 
 The key id is a short fingerprint: the first 16 hex digits of the SHA-256 of the raw public key.
 
@@ -50,6 +52,8 @@ from workbench.errors import GateError, WorkspaceError
 
 __all__ = [
     "KEYS_DIR_ENV",
+    "SERVER_SIGNER",
+    "SIGN_AS_ENV",
     "WITNESS_FILE",
     "key_id",
     "keys_dir",
@@ -62,6 +66,7 @@ __all__ = [
     "registry_dir",
     "remember",
     "sign",
+    "signer_for",
     "store_id",
     "verify_signature",
     "witnessed",
@@ -69,6 +74,12 @@ __all__ = [
 
 #: Environment variable that moves the private key folder (tests point it at a temp folder).
 KEYS_DIR_ENV = "WORKBENCH_KEYS_DIR"
+#: The signer name of a workbench team server's key: on such a server every audit entry and every
+#: check run that counts is signed by it (the entry names the login it acted for).
+SERVER_SIGNER = "workbench-server"
+#: Environment variable that makes this process sign as another identity (the team server's
+#: service processes set it to :data:`SERVER_SIGNER`; its key must be in this account's folder).
+SIGN_AS_ENV = "WORKBENCH_SIGN_AS"
 #: The witness file in the private key folder.
 WITNESS_FILE = "witness.json"
 
@@ -82,6 +93,12 @@ def keys_dir() -> Path:
     ``~/.config/workbench/keys``)."""
     env = os.environ.get(KEYS_DIR_ENV, "").strip()
     return Path(env).expanduser() if env else Path.home() / ".config" / "workbench" / "keys"
+
+
+def signer_for(user: str) -> str:
+    """Whose key signs what ``user`` does in this process: ``user``, or the identity named by
+    ``$WORKBENCH_SIGN_AS`` (a team server's service process signs as the server)."""
+    return os.environ.get(SIGN_AS_ENV, "").strip() or user
 
 
 def registry_dir(root: str | os.PathLike) -> Path:
@@ -99,11 +116,13 @@ def key_id(public: bytes) -> str:
     return hashlib.sha256(public).hexdigest()[:16]
 
 
-def public_key(user: str) -> bytes:
-    """The raw public key of ``user``'s signing key (created on first use)."""
+def public_key(user: str, folder: Path | None = None) -> bytes:
+    """The raw public key of ``user``'s signing key (created on first use), in this account's
+    key folder or in ``folder`` (a team server keeps its own)."""
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-    return _private_key(user).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    key = _private_key(user, folder)
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)  # type: ignore[attr-defined]
 
 
 def sign(user: str, message: bytes) -> tuple[str, str]:
@@ -269,8 +288,8 @@ def _public(raw: bytes) -> object:
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
-def _private_folder() -> Path:
-    folder = keys_dir()
+def _private_folder(folder: Path | None = None) -> Path:
+    folder = folder or keys_dir()
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as err:
@@ -278,7 +297,7 @@ def _private_folder() -> Path:
     return folder
 
 
-def _private_key(user: str) -> object:
+def _private_key(user: str, folder: Path | None = None) -> object:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import (
         Encoding,
@@ -287,7 +306,7 @@ def _private_key(user: str) -> object:
         load_pem_private_key,
     )
 
-    path = _private_folder() / f"{_file_name(user)}.key"
+    path = _private_folder(folder) / f"{_file_name(user)}.key"
     if path in _keys:
         return _keys[path]
     if not path.exists():

@@ -55,6 +55,7 @@ def seal_problems(
 ) -> list[str]:
     """Why the signature tags of check run ``run_id`` do not seal it to ``name`` v``version``
     with ``digest`` and ``sha`` (empty: they do)."""
+    from workbench.registry.team_api import allowed_signers
     from workbench.workspace import current_workspace
 
     kid, signer = str(tags.get(KEY_TAG) or ""), str(tags.get(SIGNER_TAG) or "")
@@ -67,6 +68,11 @@ def seal_problems(
     owner, public = known[kid]
     if owner != signer:
         return [f"the check run {run_id} names {signer!r} but its key {kid} is {owner!r}'s"]
+    if signer not in allowed_signers(signer):
+        return [
+            f"the check run {run_id} was run by {signer!r}, not by the team server: on a team "
+            "server only the checks the server ran count (`workbench check` runs them there)"
+        ]
     if not keys.verify_signature(public, seal_message(name, version, digest, sha), signature):
         return [f"the signature of the check run {run_id} does not match what it seals"]
     return []

@@ -7,7 +7,6 @@ Every button calls a plain function: :func:`workbench.run_checks`, :func:`workbe
 from __future__ import annotations
 
 import html
-import os
 from typing import Any
 
 import ipywidgets as w
@@ -48,7 +47,7 @@ class ChecksPanel(PanelBase):
         thresholds: dict[str, float] | None = None,
         report: Any = None,
     ):
-        from workbench._core.text import user_name
+        from workbench._core.text import tracking_login, user_name
         from workbench.registry import model_names
 
         super().__init__("Stage 2 - pre-deployment checks, promotion and rollback")
@@ -85,7 +84,7 @@ class ChecksPanel(PanelBase):
         self.compare = w.HTML("")
         self.compare.add_class("wb-compare")
         self.by = w.Text(value=user_name(), description="By")
-        if os.environ.get("MLFLOW_TRACKING_USERNAME", "").strip():
+        if tracking_login():
             self.by.disabled = True  # on a tracking server the audit records the login
             self.by.tooltip = "the user logged in to the tracking server"
         self.reason = w.Text(value="", placeholder="why (required to force)", description="Reason")
