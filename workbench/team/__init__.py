@@ -27,7 +27,9 @@ from typing import ClassVar
 
 from workbench._core.process import HOST, free_port
 from workbench._core.results import Result, utc_now
+from workbench.registry import keys
 from workbench.team import access, postgres, server
+from workbench.team.app import SERVICE_USER, TEAM_DIR_ENV, TEAM_URL_ENV
 from workbench.team.state import TeamError, TeamPaths, new_password, read_json, write_private_json
 from workbench.workspace import find_root
 
@@ -137,19 +139,25 @@ class TeamServer(Result):
         }
 
 
-def team_up(root: str | os.PathLike | None = None, port: int | None = None) -> TeamServer:
+def team_up(
+    root: str | os.PathLike | None = None,
+    port: int | None = None,
+    pg_port: int | None = None,
+) -> TeamServer:
     """Start the workspace's team server (PostgreSQL + authenticated MLflow) unless it runs already.
 
     Args:
         root: The workspace folder (default: ``WORKBENCH_WORKSPACE`` or the nearest project root).
         port: The tracking server's port on 127.0.0.1 (default: the last one used, else a free one).
+        pg_port: PostgreSQL's port on 127.0.0.1 (default: the last one used, else a free one).
 
     Returns:
         A :class:`TeamServer`; ``new_passwords`` holds the passwords created by this call.
 
     Raises:
-        TeamError: PostgreSQL is not installed, or a server failed to start (the log's tail is in
-            the message; what started is stopped again).
+        TeamError: PostgreSQL is not installed, a server failed to start (the log's tail is in
+            the message; what started is stopped again), a port asked for is taken, or PostgreSQL
+            already runs on another port than ``pg_port``.
     """
     paths = _paths(root)
     bin_dir = postgres.find_pg_bin()
@@ -161,21 +169,22 @@ def team_up(root: str | os.PathLike | None = None, port: int | None = None) -> T
     paths.root.mkdir(parents=True, exist_ok=True)
     with _locked(paths):
         status = _status(paths)
+        if status.postgres_pid and status.postgres_port:
+            _refuse_pg_move(pg_port, status.postgres_port, status.postgres_pid)
         if status.running:
             status.already_running = True
             return status
         secrets = read_json(paths.secrets)
-        for key in ("superuser_password", "role_password", "flask_secret_key", "admin_password"):
+        for key in (
+            "superuser_password", "role_password", "flask_secret_key", "admin_password",
+            "service_password",
+        ):  # fmt: skip
             secrets.setdefault(key, new_password(32 if key == "flask_secret_key" else 18))
         write_private_json(paths.secrets, secrets)
         cluster = _cluster(paths, bin_dir)
         state = read_json(paths.state)
         cluster.init(secrets["superuser_password"])
-        pg_pid = cluster.pid()
-        pg_port = (state.get("postgres") or {}).get("port")
-        if pg_pid is None or not pg_port:
-            pg_port = _pick_port(pg_port)
-            pg_pid = cluster.start(pg_port)
+        pg_pid, pg_port = _start_postgres(cluster, state.get("postgres") or {}, pg_port)
         mlflow_pid = None
         try:
             postgres.prepare_databases(
@@ -187,8 +196,7 @@ def team_up(root: str | os.PathLike | None = None, port: int | None = None) -> T
                 secrets["admin_password"],
             )
             old_mlflow = state.get("mlflow") or {}
-            if old_mlflow.get("pid") and _is_mlflow(old_mlflow["pid"]):
-                server.stop_pid(old_mlflow["pid"])  # a half-alive leftover of an earlier up
+            _stop_mlflow(paths, old_mlflow)  # a half-alive leftover, or a killed leader's workers
             mlflow_port = _pick_port(port or old_mlflow.get("port"))
             if port and mlflow_port != port:
                 raise TeamError(
@@ -205,9 +213,12 @@ def team_up(root: str | os.PathLike | None = None, port: int | None = None) -> T
                 secret_key=secrets["flask_secret_key"],
                 db_password=secrets["role_password"],
                 log_file=log_file,
+                app_env=_app_env(paths, url),
             )
             server.wait_ready(url, mlflow_pid, log_file)
             new = _create_users(paths, url, secrets["admin_password"])
+            access.create_service_user(url, ("admin", secrets["admin_password"]),
+                                       SERVICE_USER, secrets["service_password"])  # fmt: skip
         except BaseException:
             server.stop_pid(mlflow_pid)
             with contextlib.suppress(TeamError):
@@ -218,7 +229,7 @@ def team_up(root: str | os.PathLike | None = None, port: int | None = None) -> T
             {
                 "tracking_uri": url,
                 "started_at": utc_now(),
-                "mlflow": {"pid": mlflow_pid, "port": mlflow_port},
+                "mlflow": {"pid": mlflow_pid, "port": mlflow_port, **server.identity(mlflow_pid)},
                 "postgres": {"pid": pg_pid, "port": pg_port},
             },
         )
@@ -254,9 +265,7 @@ def team_down(root: str | os.PathLike | None = None) -> TeamServer:
         return _status(paths)
     with _locked(paths):
         state = read_json(paths.state)
-        mlflow_pid = (state.get("mlflow") or {}).get("pid")
-        if mlflow_pid and _is_mlflow(mlflow_pid):
-            server.stop_pid(mlflow_pid)
+        _stop_mlflow(paths, state.get("mlflow") or {})  # its orphaned workers too
         bin_dir = postgres.find_pg_bin()
         if bin_dir is not None and paths.pgdata.exists():
             _cluster(paths, bin_dir).stop()
@@ -297,10 +306,10 @@ def _cluster(paths: TeamPaths, bin_dir: Path) -> postgres.PgCluster:
     )
 
 
-def _pick_port(preferred: int | None) -> int:
+def _pick_port(preferred: int | None, wait: float = 10.0) -> int:
     """``preferred`` when a server could bind it (with SO_REUSEADDR, as uvicorn and PostgreSQL do:
     connections of a crashed server in TIME_WAIT do not block it), else a free port."""
-    deadline = time.monotonic() + 10  # a killed server's sockets take a moment to close
+    deadline = time.monotonic() + wait  # a killed server's sockets take a moment to close
     while preferred:
         with socket.socket() as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -312,6 +321,56 @@ def _pick_port(preferred: int | None) -> int:
                     break
         time.sleep(0.25)
     return free_port()
+
+
+def _start_postgres(
+    cluster: postgres.PgCluster, recorded: dict, requested: int | None
+) -> tuple[int, int]:
+    """PostgreSQL's pid and port: the running cluster's, else it is started on ``requested``
+    (else the last port used, else a free one)."""
+    pid, port = cluster.pid(), recorded.get("port")
+    if pid is not None and port:
+        _refuse_pg_move(requested, port, pid)
+        return pid, port
+    if requested:
+        if _pick_port(requested, wait=2.0) != requested:
+            raise TeamError(
+                f"port {requested} on {HOST} is taken: PostgreSQL cannot listen there. Choose "
+                "another --pg-port or leave it out (the last port used, else a free one)."
+            )
+        port = requested
+    else:
+        port = _pick_port(port)
+    return cluster.start(port), port
+
+
+def _refuse_pg_move(requested: int | None, port: int, pid: int) -> None:
+    if requested and int(requested) != int(port):
+        raise TeamError(
+            f"PostgreSQL already runs on {HOST}:{port} (pid {pid}), not on port {requested}: stop "
+            f"it first with `workbench team down` (the data is kept), then `workbench team up "
+            f"--pg-port {requested}`."
+        )
+
+
+def _family_of(paths: TeamPaths, recorded: dict) -> dict:
+    """How :mod:`server` finds the processes of the recorded tracking server (``state.json``):
+    its process group (the leader's pid), start time and folder (older states: the team folder)."""
+    return {
+        "pgid": recorded.get("pgid") or recorded.get("pid"),
+        "created": recorded.get("created"),
+        "cwd": recorded.get("cwd") or str(paths.root),
+    }
+
+
+def _stop_mlflow(paths: TeamPaths, recorded: dict) -> bool:
+    """Stop the recorded tracking server and every process of its family, the workers that a
+    leader killed with SIGKILL left serving its port included. True if any of it ran."""
+    pid = recorded.get("pid")
+    if not pid:
+        return False
+    leader = pid if _is_mlflow(pid) else None  # a reused pid is not ours: only the group's
+    return server.stop_pid(leader, **_family_of(paths, recorded))
 
 
 def _is_postgres(pid: int) -> bool:
@@ -329,6 +388,15 @@ def _is_mlflow(pid: int) -> bool:
     with contextlib.suppress(psutil.Error):
         return "server" in psutil.Process(pid).cmdline() and server.alive(pid)
     return False
+
+
+def _app_env(paths: TeamPaths, url: str) -> dict[str, str]:
+    """What the workbench's server app needs: its team folder and its own address; its signing
+    key is made here (0600) and registered in its service workspace, before it serves."""
+    paths.service.mkdir(parents=True, exist_ok=True)
+    public = keys.public_key(keys.SERVER_SIGNER, paths.keys)
+    keys.pin(keys.SERVER_SIGNER, public, paths.service)
+    return {TEAM_DIR_ENV: str(paths.root), TEAM_URL_ENV: url}
 
 
 def _create_users(paths: TeamPaths, url: str, admin_password: str) -> dict[str, str]:
@@ -362,7 +430,12 @@ def _status(paths: TeamPaths) -> TeamServer:
     if pg_pid is None and pg.get("port") and not stopped:  # restarted by hand: a new pid
         pg_pid = postgres.postmaster_pid(paths.pgdata, pg["port"])
     stale = []
-    if mlflow.get("pid") and not mlflow_pid and not stopped:
+    left = []
+    if mlflow.get("pid") and mlflow_pid is None:  # a killed leader's workers may still serve
+        left = server.orphans(None, **_family_of(paths, mlflow))
+    if left:
+        stale.append(server.describe_orphans(mlflow["pid"], mlflow.get("port"), left))
+    elif mlflow.get("pid") and not mlflow_pid and not stopped:
         stale.append(f"MLflow server pid {mlflow['pid']} (port {mlflow.get('port')}) is gone")
     if pg.get("pid") and not pg_pid and not stopped:
         stale.append(f"PostgreSQL pid {pg['pid']} (port {pg.get('port')}) is gone")

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from workbench.team.state import TeamError
 
-__all__ = ["ROLES", "USER_ROLES", "WORKSPACE", "create_user", "grant_roles"]
+__all__ = ["ROLES", "USER_ROLES", "WORKSPACE", "create_service_user", "create_user", "grant_roles"]
 
 WORKSPACE = "default"
 
@@ -75,6 +75,20 @@ def create_user(url: str, admin: tuple[str, str], username: str, password: str) 
     raise TeamError(
         f"creating the MLflow user {username!r} failed ({resp.status_code}): {resp.text[:300]}"
     )
+
+
+def create_service_user(url: str, admin: tuple[str, str], username: str, password: str) -> None:
+    """Create the server's service user (once) as an MLflow admin: the server's own promotions
+    and checks run as it, and the workbench's guard lets only it write what the gate owns."""
+    if not create_user(url, admin, username, password):
+        _api(
+            url, admin, "PATCH", "/api/2.0/mlflow/users/update-password",
+            json={"username": username, "password": password},
+        )  # fmt: skip
+    _api(
+        url, admin, "PATCH", "/api/2.0/mlflow/users/update-admin",
+        json={"username": username, "is_admin": True},
+    )  # fmt: skip
 
 
 def grant_roles(url: str, admin: tuple[str, str]) -> dict[str, str]:

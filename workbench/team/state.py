@@ -10,6 +10,9 @@ Everything lives under ``<workspace>/team/``::
       secrets.json       database passwords and the Flask secret key (0600)
       credentials.json   each person's MLflow user name and password (0600)
       state.json         pids and ports of the running servers
+      keys/              the server's signing key (0600)
+      service/           the workspace of the server's own promotions and checks:
+                         gate_policy.json and team_settings.json (set by `team policy`), keys/
 
 Example:
     >>> import tempfile
@@ -81,6 +84,23 @@ class TeamPaths:
     def state(self) -> Path:
         """Pids and ports of the running servers."""
         return self.root / "state.json"
+
+    @property
+    def keys(self) -> Path:
+        """The server's private signing key (0600 in a 0700 folder)."""
+        return self.root / "keys"
+
+    @property
+    def service(self) -> Path:
+        """The workspace the server's own promotions and checks run in (its gate policy and
+        registered keys live there)."""
+        return self.root / "service"
+
+    @property
+    def settings(self) -> Path:
+        """What the admin set with ``workbench team policy`` besides the gate policy (protected
+        aliases, the checks' time limit)."""
+        return self.service / "team_settings.json"
 
 
 def new_password(nbytes: int = 18) -> str:
