@@ -19,21 +19,18 @@ permissions it:
   ``GET|POST policy``   read (anyone logged in) or set (the admin) the server's policy
   ====================  ==================================================================
 
-Promote, rollback and check run in a subprocess (:mod:`workbench.team.service`) as the server's
-service user, signing with the server's key, one promotion at a time (a file lock across the
-server's workers), with a time limit. The server's files come from ``$WORKBENCH_TEAM_DIR``.
+Promote, rollback and check run in a warm service process (:mod:`workbench.team.service`, kept by
+:mod:`workbench.team.worker`) as the server's service user, signing with the server's key, one
+promotion at a time (a file lock across the server's workers), with a time limit. The server's files come from ``$WORKBENCH_TEAM_DIR``.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import fcntl
 import hashlib
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -41,13 +38,12 @@ from pathlib import Path
 from typing import Any
 
 from workbench.registry import keys
-from workbench.team import guard
+from workbench.team.app_guard import SERVICE_USER, guard_asgi, guard_flask
 from workbench.team.state import TeamPaths, read_json
+from workbench.team.worker import ServiceWorker
 
 __all__ = ["SERVICE_USER", "TEAM_DIR_ENV", "TEAM_URL_ENV", "create_app", "settings"]
 
-#: The MLflow user the server's own promotions and checks run as (an admin; the guard lets it by).
-SERVICE_USER = "workbench-service"
 #: The environment variable that tells the app where its team folder is.
 TEAM_DIR_ENV = "WORKBENCH_TEAM_DIR"
 #: The environment variable with the server's own address (its service processes call it).
@@ -96,9 +92,9 @@ def create_app(app: Any = None) -> Any:
         flask_app.config.get("MAX_CONTENT_LENGTH") or 0, MAX_UPLOAD
     )
     served = auth.create_app(flask_app)
-    flask_app.before_request(_guard_flask)  # after auth's: the user is known
-    if hasattr(served, "middleware"):  # uvicorn: artifact uploads bypass Flask
-        served.middleware("http")(_guard_asgi)
+    flask_app.before_request(guard_flask)  # after auth's: the user is known
+    if hasattr(served, "middleware"):  # uvicorn: artifact uploads and OTel traces bypass Flask
+        served.middleware("http")(guard_asgi)
     return served
 
 
@@ -106,139 +102,6 @@ def settings(paths: TeamPaths | None = None) -> dict[str, Any]:
     """The server's settings: protected aliases and the checks' time limit."""
     paths = paths or _paths()
     return {**DEFAULT_SETTINGS, **read_json(paths.settings)}
-
-
-# --------------------------------------------------------------------------- the guard
-
-
-class _StoreLookups(guard.Lookups):
-    """The guard's questions, answered from the server's own stores (in the request's workspace)."""
-
-    _runs: dict[str, str] = {}
-    _ids: dict[str, str] = {}
-    _lock = threading.Lock()
-
-    def protected_experiment_ids(self) -> dict[str, str]:
-        from mlflow.server.handlers import _get_tracking_store
-
-        with self._lock:
-            known = dict(self._ids)
-        for name in guard.PROTECTED_EXPERIMENTS:
-            if name in known.values():
-                continue
-            found = _get_tracking_store().get_experiment_by_name(name)
-            if found is not None:
-                with self._lock:
-                    self._ids[found.experiment_id] = name
-                known[found.experiment_id] = name
-        return known
-
-    def protected_artifact_prefixes(self) -> list[str]:
-        from mlflow.server.handlers import _get_tracking_store
-
-        out = []
-        for experiment_id in self.protected_experiment_ids():
-            location = _get_tracking_store().get_experiment(experiment_id).artifact_location
-            rest = location.split(":", 1)[-1].lstrip("/")
-            out.append(rest)
-            parts = rest.split("/")
-            if len(parts) > 2 and parts[0] == "workspaces":
-                out.append("/".join(parts[2:]))
-        return out
-
-    def experiment_of_run(self, run_id: str) -> str | None:
-        from mlflow.server.handlers import _get_tracking_store
-
-        with self._lock:
-            if run_id in self._runs:
-                return self._runs[run_id]
-        try:
-            experiment_id = _get_tracking_store().get_run(run_id).info.experiment_id
-        except Exception:
-            return None
-        with self._lock:
-            if len(self._runs) > 100_000:
-                self._runs.clear()
-            self._runs[run_id] = experiment_id  # a run never changes experiment
-        return experiment_id
-
-    def _model(self, name: str) -> Any:
-        from mlflow.server.handlers import _get_model_registry_store
-
-        try:
-            return _get_model_registry_store().get_registered_model(name)
-        except Exception:
-            return None
-
-    def aliases(self, model: str) -> dict[str, str]:
-        found = self._model(model)
-        raw = getattr(found, "aliases", None) or {}
-        if isinstance(raw, dict):
-            return {str(k): str(v) for k, v in raw.items()}
-        return {str(a.alias): str(a.version) for a in raw}
-
-    def has_chain(self, model: str) -> bool:
-        from workbench._core.names import AUDIT_HEAD_TAG
-
-        found = self._model(model)
-        return bool(found is not None and (found.tags or {}).get(AUDIT_HEAD_TAG))
-
-
-_lookups = _StoreLookups()
-
-
-def _guard_flask() -> Any:
-    from flask import g, request
-
-    user = getattr(g, "mlflow_authenticated_user", None)
-    if user is None or user == SERVICE_USER:
-        return None  # an unprotected route (health, static files), or the server's own service
-    params: dict[str, Any] = dict(request.args.items())
-    body = request.get_json(silent=True) if request.is_json else None
-    if isinstance(body, dict):
-        params.update(body)
-    why = guard.refusal(
-        request.method, request.path, params, _lookups, settings()["protected_aliases"]
-    )
-    return _json({"error_code": "PERMISSION_DENIED", "message": why}, 403) if why else None
-
-
-async def _guard_asgi(request: Any, call_next: Any) -> Any:
-    """Artifact uploads served by FastAPI itself: refused under the protected experiments to
-    anyone but the service user (whose password MLflow's auth checks next)."""
-    if request.method in ("PUT", "POST", "DELETE") and "/mlflow-artifacts/" in request.url.path:
-        if _basic_user(request.headers.get("authorization", "")) != SERVICE_USER:
-            from starlette.concurrency import run_in_threadpool
-
-            why = await run_in_threadpool(_artifact_refusal, request.method, request.url.path)
-            if why:
-                from starlette.responses import JSONResponse
-
-                return JSONResponse({"error_code": "PERMISSION_DENIED", "message": why}, 403)
-    return await call_next(request)
-
-
-def _artifact_refusal(method: str, path: str) -> str | None:
-    """The guard's answer for an artifact write, in the workspace its path names (FastAPI's own
-    routes run outside Flask's request, where MLflow sets it)."""
-    from mlflow.utils.workspace_context import ServerWorkspaceContext
-
-    from workbench.team.access import WORKSPACE
-
-    parts = path.split("/mlflow-artifacts/", 1)[-1].split("/")
-    named = parts[parts.index("workspaces") + 1] if "workspaces" in parts[:3] else None
-    with ServerWorkspaceContext(named if named and len(parts) > 3 else WORKSPACE):
-        return guard.refusal(method, path, {}, _lookups, ())
-
-
-def _basic_user(header: str) -> str | None:
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        return base64.b64decode(value, validate=True).decode().partition(":")[0]
-    except (ValueError, UnicodeDecodeError):
-        return None
 
 
 # --------------------------------------------------------------------------- the routes
@@ -277,8 +140,9 @@ def _act(action: str) -> Any:
     from flask import request
 
     payload = request.get_json(silent=True)
-    if not isinstance(payload, dict) or not isinstance(payload.get("name"), str):
-        return _error("DataError", f"{action} needs a JSON body with the model's name", 400)
+    problem = _bad_action(payload, action)
+    if problem:
+        return _error("DataError", problem, 400)
     refused = _may_edit(payload["name"], action)
     if refused is not None:
         return refused
@@ -290,6 +154,14 @@ def _act(action: str) -> Any:
 def _check() -> Any:
     from flask import request
 
+    size = request.content_length
+    if size is None or size > MAX_UPLOAD:
+        return _error(
+            "DataError",
+            f"check needs an upload with a Content-Length of at most {MAX_UPLOAD >> 20} MB "
+            f"(this one: {'none' if size is None else f'{size >> 20} MB'}): send a sample.",
+            413 if size else 411,
+        )
     try:
         payload = json.loads(request.form.get("payload") or "{}")
     except ValueError:
@@ -307,6 +179,13 @@ def _check() -> Any:
             f"not {ref.uri[:200]!r}",
             400,
         )
+    if payload.get("allow_pickle"):
+        return _error(
+            "UnsafeModelError",
+            "the team server never loads a model whose format can run code when loaded (pickle, "
+            "untrusted skops types): log the model with the workbench (skops) and check it again.",
+            400,
+        )
     name = ref.name
     refused = _may_edit(name, "check")
     if refused is not None:
@@ -315,7 +194,8 @@ def _check() -> Any:
     with tempfile.TemporaryDirectory(prefix="wb-server-check-") as tmp:
         path = Path(tmp) / "eval.parquet"
         upload.save(path)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        with open(path, "rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
         job = {"payload": payload, "user": _user(), "data": str(path), "data_sha256": digest}
         return _run_service("check", job, limit)
 
@@ -349,9 +229,45 @@ def _policy() -> Any:
 # --------------------------------------------------------------------------- helpers
 
 
+_workers: dict[str, ServiceWorker] = {}
+_workers_lock = threading.Lock()
+
+
 def _run_service(action: str, job: dict[str, Any], timeout: float) -> Any:
-    """Run ``python -m workbench.team.service ACTION`` with ``job`` on stdin; its JSON answer."""
-    paths = _paths()
+    """Send ``job`` to the warm service process of its kind; its JSON answer as the response."""
+    kind = "check" if action == "check" else "gate"  # a long check never holds a promotion up
+    with _workers_lock:
+        worker = _workers.get(kind)
+        if worker is None:
+            paths = _paths()
+            worker = _workers[kind] = ServiceWorker(_service_env(paths), str(paths.service))
+    started = time.monotonic()
+    try:
+        answer = worker.run(action, job, timeout)
+    except TimeoutError:
+        return _error(
+            "RegistryError",
+            f"the team server's {action} took longer than its limit of {timeout:.0f} s and was "
+            "stopped; nothing was promoted. Ask the admin to raise `check_timeout`, or send less "
+            "data.",
+            504,
+        )
+    if answer is None:
+        return _error(
+            "RegistryError",
+            f"the team server's {action} ended without an answer; its log "
+            "(team/logs/mlflow.log) says why. Retry.",
+            500,
+        )
+    answer["server_seconds"] = round(time.monotonic() - started, 3)
+    if "error_class" in answer:
+        return _json(answer, _STATUS.get(answer["error_class"], 500))
+    return _json(answer)
+
+
+def _service_env(paths: TeamPaths) -> dict[str, str]:
+    """The service process's environment: the service user's login on this server, the server's
+    key, none of the server's own database settings."""
     secrets = read_json(paths.secrets)
     host = os.environ.get(TEAM_URL_ENV, "")  # never the request's Host header: it is the caller's
     env = {
@@ -366,59 +282,43 @@ def _run_service(action: str, job: dict[str, Any], timeout: float) -> Any:
         WORKBENCH_WORKSPACE=str(paths.service),
         WORKBENCH_KEYS_DIR=str(paths.keys),
         WORKBENCH_SIGN_AS=keys.SERVER_SIGNER,
-        WORKBENCH_ACTING_FOR=str(job.get("user") or ""),
         MLFLOW_DISABLE_TELEMETRY="true",
         DO_NOT_TRACK="true",
+        PYTHONUNBUFFERED="1",
     )
-    started = time.monotonic()
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "workbench.team.service", action],
-            input=json.dumps(job),
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=str(paths.service),
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired:
-        return _error(
-            "RegistryError",
-            f"the team server's {action} took longer than its limit of {timeout:.0f} s and was "
-            "stopped; nothing was promoted. Ask the admin to raise `check_timeout`, or send less "
-            "data.",
-            504,
-        )
-    if done.stderr.strip():
-        sys.stderr.write(f"[workbench {action}] {done.stderr[-4000:]}\n")
-    answer = _last_json(done.stdout)
-    if answer is None:
-        return _error(
-            "RegistryError",
-            f"the team server's {action} ended without an answer (exit {done.returncode}); its "
-            "log (team/logs/mlflow.log) says why.",
-            500,
-        )
-    answer["server_seconds"] = round(time.monotonic() - started, 3)
-    if "error_class" in answer:
-        return _json(answer, _STATUS.get(answer["error_class"], 500))
-    return _json(answer)
+    return env
 
 
-def _last_json(text: str) -> dict[str, Any] | None:
-    for line in reversed(text.splitlines()):
-        if line.startswith("{"):
-            with contextlib.suppress(ValueError):
-                found = json.loads(line)
-                if isinstance(found, dict):
-                    return found
+def _bad_action(payload: Any, action: str) -> str | None:
+    """Why a promote or rollback body cannot be acted on (None: it can)."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("name"), str):
+        return f"{action} needs a JSON object with the model's name"
+    version = payload.get("version")
+    if action == "promote" and not (
+        (isinstance(version, int) and not isinstance(version, bool) and version > 0)
+        or (isinstance(version, str) and 0 < len(version) <= 100)
+    ):
+        return f"promote needs a version number or an alias, not {str(version)[:100]!r}"
+    for key in ("alias", "reason"):
+        if payload.get(key) is not None and not isinstance(payload[key], str):
+            return f"{key} must be text"
+    if len(str(payload.get("reason") or "")) > 2000 or len(payload["name"]) > 200:
+        return "the model name (200) or the reason (2,000 characters) is too long"
+    if not isinstance(payload.get("force", False), bool):
+        return "force must be true or false"
     return None
 
 
 def _may_edit(name: str, action: str) -> Any:
-    """None when the login may change registered model ``name`` (EDIT, or admin); else a 403."""
+    """None when the login may change registered model ``name`` (EDIT, or admin); a 404 when
+    there is no such model, else a 403."""
     from mlflow.server import auth
+    from mlflow.server.handlers import _get_model_registry_store
 
+    try:
+        _get_model_registry_store().get_registered_model(name)
+    except Exception:
+        return _error("ModelNotFoundError", f"no registered model {name[:200]!r}", 404)
     if _is_admin():
         return None
     try:
@@ -430,7 +330,7 @@ def _may_edit(name: str, action: str) -> Any:
     return _error(
         "PermissionDeniedError",
         f"refused user {_user()!r} (403 on {action}): to {action} "
-        f"{name!r} needs EDIT on the registered model. Ask the server's admin for it.",
+        f"{name[:200]!r} needs EDIT on the registered model. Ask the server's admin for it.",
         403,
     )
 

@@ -40,8 +40,16 @@ __all__ = [
 ]
 
 #: Words of the command line of every process of a tracking server's family: the ``mlflow
-#: server`` leader, uvicorn (or gunicorn) and its workers, multiprocessing's helpers, MLflow's jobs.
-FAMILY_WORDS = ("mlflow", "uvicorn", "gunicorn", "multiprocessing", "huey")
+#: server`` leader, uvicorn (or gunicorn) and its workers, multiprocessing's helpers, MLflow's jobs,
+#: the workbench app's warm service processes.
+FAMILY_WORDS = (
+    "mlflow",
+    "uvicorn",
+    "gunicorn",
+    "multiprocessing",
+    "huey",
+    "workbench.team.service",
+)
 
 #: The MLflow server app the team server runs (entry point ``mlflow.app`` of this package).
 APP_NAME = "workbench"
