@@ -22,6 +22,7 @@ import requests
 
 import workbench as wb
 from workbench.team import team_down, team_status, team_up
+from workbench.team.policy import team_policy
 from workbench.team.server import listening
 
 pytestmark = pytest.mark.server
@@ -156,16 +157,22 @@ def test_the_audit_records_the_authenticated_user_and_the_policy_names_approvers
     as_user("ds1")
     x, y = split_xy(credit_risk(200, seed=4)[["age", "income", "default"]].dropna(), "default")
     wb.log_model(DummyClassifier().fit(x, y), name="team-gate", train=(x, y))
-    with pytest.raises(wb.UsageError, match="not the user logged in"):
+    with pytest.raises(wb.UsageError, match="--by 'someone-else' is refused on a workbench team"):
         wb.promote("team-gate", 1, by="someone-else", reason="typed a name", force=True)
     assert wb.promote("team-gate", 1, reason="first", force=True).by == "ds1"
-    (root / "gate_policy.json").write_text(json.dumps({"approvers": ["approver"]}))
-    with pytest.raises(wb.GateError, match="'ds1' may not promote team-gate.*approver"):
-        wb.promote("team-gate", 1, reason="again", force=True)
-    as_user("approver")
-    assert wb.promote("team-gate", 1, reason="approved", force=True).by == "approver"
+    # the approvers live on the server: a client's file changes nothing, the admin's policy does
+    (root / "gate_policy.json").write_text(json.dumps({"approvers": ["ds1"]}))
+    team_policy(team_server.workspace, approvers=["approver"])
+    try:
+        with pytest.raises(wb.GateError, match="'ds1' may not promote team-gate.*approver"):
+            wb.promote("team-gate", 1, reason="again", force=True)
+        as_user("approver")
+        assert wb.promote("team-gate", 1, reason="approved", force=True).by == "approver"
+    finally:
+        team_policy(team_server.workspace, approvers=[])
     assert list(wb.history("team-gate")["by"]) == ["ds1", "approver"]
-    assert wb.registry.verify_history("team-gate").ok
+    check = wb.registry.verify_history("team-gate")
+    assert check.ok and {s["owner"] for s in check.signers} == {"workbench-server"}, check.signers
 
 
 def test_a_crashed_tracking_server_is_reported_stale_and_up_restarts_it(team_server):

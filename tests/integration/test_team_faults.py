@@ -279,6 +279,19 @@ def test_postgres_restarted_under_a_running_journey(team_server, as_user, tmp_pa
     assert status.running and status.postgres_pid == cluster.pid(), status.stale
 
 
+def _as_the_server_s_service(team_server, monkeypatch, acting_for: str) -> None:
+    """Act as the team server's service process does when it promotes for ``acting_for`` (the
+    audit lock is taken there: a client's promotion goes through the server's endpoint)."""
+    team = Path(team_server.team_dir)
+    secrets = json.loads((team / "secrets.json").read_text())
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "workbench-service")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", secrets["service_password"])
+    monkeypatch.setenv("WORKBENCH_KEYS_DIR", str(team / "keys"))
+    monkeypatch.setenv("WORKBENCH_SIGN_AS", "workbench-server")
+    monkeypatch.setenv("WORKBENCH_ACTING_FOR", acting_for)
+    wb.open_workspace(team / "service")
+
+
 def test_a_held_audit_lock_makes_promote_wait_and_a_dead_holder_s_lock_is_removed(
     team_server, as_user, tmp_path, monkeypatch
 ):
@@ -294,7 +307,7 @@ def test_a_held_audit_lock_makes_promote_wait_and_a_dead_holder_s_lock_is_remove
     wb.open_workspace(tmp_path / "ws")
     x, y = _small_table()
     wb.log_model(DummyClassifier().fit(x, y), name=name, train=(x, y))
-    as_user("approver")
+    _as_the_server_s_service(team_server, monkeypatch, acting_for="approver")
     client = mlflow.MlflowClient()
     lock = audit_lock.lock_name(name)
     note = {

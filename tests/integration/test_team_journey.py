@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import workbench as wb
+from workbench.team.policy import team_policy
 
 pytestmark = [pytest.mark.notebook, pytest.mark.server]
 MODEL = "credit-risk"
@@ -53,8 +54,7 @@ def test_the_journey_runs_as_a_data_scientist_and_an_approver(team_server, as_us
 
 def test_the_policy_s_approvers_hold_in_the_journey(team_server, as_user):
     ws = Path(team_server.workspace)
-    policy = ws / "gate_policy.json"
-    policy.write_text(json.dumps({"approvers": ["approver"]}))
+    team_policy(ws, approvers=["approver"])  # the server's policy, set by its admin
     try:
         as_user("ds1")
         wb.open_workspace(ws)
@@ -66,7 +66,7 @@ def test_the_policy_s_approvers_hold_in_the_journey(team_server, as_user):
         if before is not None:
             assert wb.history(MODEL).equals(before), "a refused promotion left an audit entry"
     finally:
-        policy.unlink()
+        team_policy(ws, approvers=[])
 
 
 @pytest.mark.parametrize(
