@@ -1,13 +1,13 @@
 """The team server under load, and ``log_model`` against it, each beside the local SQLite store.
 
 The module starts its own team server (``workbench.team.team_up``: PostgreSQL + ``mlflow server
---app-name basic-auth`` on 127.0.0.1) in a temporary folder and stops it (``team_down``) at the end,
+--app-name workbench`` on 127.0.0.1) in a temporary folder and stops it (``team_down``) at the end,
 whatever happens. In the same run, on the same machine:
 
 * **load**: 8 client processes (4 log in as ``ds1``, 4 as ``ds2``) loop for a fixed time over what a
   team does: create a run, log params and metrics in one batch, log a small JSON artifact, end the
   run, every other round register a version of one shared model, then search runs, read a version
-  and read the ``@champion`` alias. Each MLflow client call is one timed operation (about one
+  and read the ``@challenger`` alias (``@champion`` is the gate's). Each MLflow client call is one timed operation (about one
   request). The same load runs on a local SQLite store (``sqlite:///.../mlflow.db``, the
   workbench's default). Rows: operations per second, p95 latency of an operation, errors; the
   server's figure is the value, the local store's the baseline. Errors on the server must be 0;
@@ -86,7 +86,7 @@ def _load(index: int, phase: dict[str, Any], warm) -> dict[str, Any]:
     client = MlflowClient(phase["uri"], phase["uri"])
     experiment_id = phase["experiment_id"]
     client.get_experiment(experiment_id)  # store opened, connection and login warmed, not timed
-    client.get_model_version_by_alias(MODEL, "champion")
+    client.get_model_version_by_alias(MODEL, "challenger")
     _, start = warm()
     ops: list[tuple[str, float, float]] = []  # (kind, start, seconds)
     errors: list[str] = []
@@ -135,7 +135,7 @@ def _load(index: int, phase: dict[str, Any], warm) -> dict[str, Any]:
                 version = mv.version if mv is not None else version
         call("search_runs", client.search_runs, [experiment_id], max_results=10)
         call("get_version", client.get_model_version, MODEL, version)
-        call("get_alias", client.get_model_version_by_alias, MODEL, "champion")
+        call("get_alias", client.get_model_version_by_alias, MODEL, "challenger")
     return {"ops": ops, "errors": errors}
 
 
@@ -237,7 +237,7 @@ def _as(env: dict[str, str] | None):
 
 def _seed(folder: Path, env: dict[str, str] | None) -> tuple[str, str]:
     """Open a workspace on the store, make the experiment and version 1 of the shared model with
-    ``@champion``; returns (tracking URI, experiment id)."""
+    ``@challenger``; returns (tracking URI, experiment id)."""
     import mlflow
 
     import workbench as wb
@@ -254,7 +254,7 @@ def _seed(folder: Path, env: dict[str, str] | None) -> tuple[str, str]:
             MODEL, f"{run.info.artifact_uri}/small.json", run_id=run.info.run_id,
             await_creation_for=0,
         )  # fmt: skip
-        client.set_registered_model_alias(MODEL, "champion", mv.version)
+        client.set_registered_model_alias(MODEL, "challenger", mv.version)
         return ws.tracking_uri, experiment_id
 
 

@@ -30,6 +30,7 @@ from workbench._core.results import Result, utc_now
 from workbench.registry import keys
 from workbench.team import access, postgres, server
 from workbench.team.app import SERVICE_USER, TEAM_DIR_ENV, TEAM_URL_ENV
+from workbench.team.guard import PROTECTED_EXPERIMENTS
 from workbench.team.state import TeamError, TeamPaths, new_password, read_json, write_private_json
 from workbench.workspace import find_root
 
@@ -217,8 +218,9 @@ def team_up(
             )
             server.wait_ready(url, mlflow_pid, log_file)
             new = _create_users(paths, url, secrets["admin_password"])
-            access.create_service_user(url, ("admin", secrets["admin_password"]),
-                                       SERVICE_USER, secrets["service_password"])  # fmt: skip
+            service = (SERVICE_USER, secrets["service_password"])
+            access.create_service_user(url, ("admin", secrets["admin_password"]), *service)
+            access.create_experiments(url, service, PROTECTED_EXPERIMENTS)  # only it may
         except BaseException:
             server.stop_pid(mlflow_pid)
             with contextlib.suppress(TeamError):

@@ -25,7 +25,15 @@ from __future__ import annotations
 
 from workbench.team.state import TeamError
 
-__all__ = ["ROLES", "USER_ROLES", "WORKSPACE", "create_service_user", "create_user", "grant_roles"]
+__all__ = [
+    "ROLES",
+    "USER_ROLES",
+    "WORKSPACE",
+    "create_experiments",
+    "create_service_user",
+    "create_user",
+    "grant_roles",
+]
 
 WORKSPACE = "default"
 
@@ -89,6 +97,24 @@ def create_service_user(url: str, admin: tuple[str, str], username: str, passwor
         url, admin, "PATCH", "/api/2.0/mlflow/users/update-admin",
         json={"username": username, "is_admin": True},
     )  # fmt: skip
+
+
+def create_experiments(url: str, service: tuple[str, str], names: tuple[str, ...]) -> None:
+    """Create the experiments only the server writes (once, as its service user), so that they
+    exist, under their ids, before anyone else could ask for their names."""
+    import requests
+
+    for name in names:
+        resp = requests.post(
+            f"{url}/api/2.0/mlflow/experiments/create",
+            json={"name": name},
+            auth=service,
+            timeout=30,
+        )
+        if not resp.ok and "RESOURCE_ALREADY_EXISTS" not in resp.text:
+            raise TeamError(
+                f"creating the experiment {name!r} failed ({resp.status_code}): {resp.text[:300]}"
+            )
 
 
 def grant_roles(url: str, admin: tuple[str, str]) -> dict[str, str]:

@@ -98,10 +98,22 @@ def create_app(app: Any = None) -> Any:
     return served
 
 
+_settings_cache: dict[str, tuple[float, dict[str, Any]]] = {}
+
+
 def settings(paths: TeamPaths | None = None) -> dict[str, Any]:
-    """The server's settings: protected aliases and the checks' time limit."""
+    """The server's settings: protected aliases and the checks' time limit (read again when the
+    file changes)."""
     paths = paths or _paths()
-    return {**DEFAULT_SETTINGS, **read_json(paths.settings)}
+    try:
+        stamp = paths.settings.stat().st_mtime_ns
+    except OSError:
+        stamp = -1
+    cached = _settings_cache.get(str(paths.settings))
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, {**DEFAULT_SETTINGS, **read_json(paths.settings)})
+        _settings_cache[str(paths.settings)] = cached
+    return dict(cached[1])
 
 
 # --------------------------------------------------------------------------- the routes
