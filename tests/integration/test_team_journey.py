@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mlflow
 import pytest
 
 import workbench as wb
@@ -38,7 +39,14 @@ def test_the_journey_runs_as_a_data_scientist_and_an_approver(team_server, as_us
     wb.open_workspace(tmp_path / "viewer")
     log = wb.history(MODEL)
     assert list(log["action"]) == ["promote"] * 3 and set(log["by"]) == {"approver"}, log
-    assert wb.registry.verify_history(MODEL).ok
+    check = wb.registry.verify_history(MODEL)
+    assert check.ok, check.summary()
+    # every promotion went through the server's endpoint: the server's key signed each entry
+    assert {s["owner"] for s in check.signers} == {"workbench-server"}, check.signers
+    runs = mlflow.MlflowClient().search_runs(
+        [mlflow.MlflowClient().get_experiment_by_name("workbench-server-checks").experiment_id]
+    )
+    assert {r.data.tags["workbench.model"] for r in runs} >= {MODEL}, "the server ran the checks"
     found = {v.version: v.aliases for v in wb.versions(MODEL)}
     assert set(found) == {1, 2, 3} and "champion" in found[3], found
     reports = list((ws / "reports").rglob("*.html"))
