@@ -37,7 +37,9 @@ ROWS = 3000
 def _table():
     from workbench.data import credit_risk, split_xy
 
-    table = credit_risk(ROWS, seed=8)[["age", "income", "loan_amount", "num_late_payments", "default"]]
+    table = credit_risk(ROWS, seed=8)[
+        ["age", "income", "loan_amount", "num_late_payments", "default"]
+    ]
     return split_xy(table.astype({"age": float}), "default")
 
 

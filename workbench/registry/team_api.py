@@ -50,7 +50,7 @@ def server_info() -> dict[str, Any] | None:
     with _lock:
         if uri in _cache:
             return _cache[uri]
-    info = _ask_info(uri)
+    info, settled = _ask_info(uri)
     if info is not None:
         parsed = keys.parse_line(str(info.get("key") or ""))
         if parsed is None or parsed[1] != info.get("signer"):
@@ -59,8 +59,9 @@ def server_info() -> dict[str, Any] | None:
                 "admin to run `workbench team up` again."
             )
         keys.pin(parsed[1], parsed[2], ws.root)
-    with _lock:
-        _cache[uri] = info
+    if settled:  # a login the server refused is asked again once it is fixed
+        with _lock:
+            _cache[uri] = info
     return info
 
 
@@ -102,7 +103,12 @@ def call(
         kwargs = {"json": payload}
     try:
         resp = http_request(
-            _creds(uri), path, "POST", max_retries=0, timeout=timeout, raise_on_status=False,
+            _creds(uri),
+            path,
+            "POST",
+            max_retries=0,
+            timeout=timeout,
+            raise_on_status=False,
             **kwargs,
         )
     except Exception as err:
@@ -143,7 +149,8 @@ def _answer(resp: Any, uri: str, path: str) -> dict[str, Any]:
     )
 
 
-def _ask_info(uri: str) -> dict[str, Any] | None:
+def _ask_info(uri: str) -> tuple[dict[str, Any] | None, bool]:
+    """The server's answer, and whether it settles the question for this process."""
     from mlflow.utils.rest_utils import http_request
 
     try:
@@ -151,14 +158,14 @@ def _ask_info(uri: str) -> dict[str, Any] | None:
             _creds(uri), INFO_PATH, "GET", max_retries=0, timeout=30, raise_on_status=False
         )
     except Exception:
-        return None  # unreachable: the step that needs the store says so in its own words
-    if resp.status_code != 200:
-        return None  # 404: plain MLflow (or basic-auth); 401/403: the login is wrong, said later
+        return None, False  # unreachable: the step that needs the store says so in its words
+    if resp.status_code != 200:  # 404: plain MLflow; 401/403: the login is wrong, said later
+        return None, resp.status_code == 404
     try:
         info = resp.json()
     except ValueError:
-        return None
-    return info if isinstance(info, dict) and info.get("app") == "workbench" else None
+        return None, True
+    return (info if isinstance(info, dict) and info.get("app") == "workbench" else None), True
 
 
 def _creds(uri: str) -> Any:
