@@ -35,7 +35,6 @@ from workbench.errors import MonitoringError
 from workbench.monitoring.columns import ColumnPlan
 from workbench.monitoring.result import DriftResult
 from workbench.monitoring.scoring import PREDICTION
-from workbench.monitoring.statistics import METHODS
 
 __all__ = ["REPORT_ROWS", "evidently_report", "report_files"]
 
@@ -119,20 +118,20 @@ def evidently_report(
             f"{first_line(err)}. The verdicts were computed; rerun with build_report=False "
             "to get them without the report."
         ) from err
-    if any(c.drifted != c.evidently_drifted for c in result.columns):
-        notes.append(
-            "The Evidently report shows Evidently's own per-column verdicts, uncorrected for "
-            f"testing {len(result.columns)} columns; the workbench's decision is in the summary "
-            "(corrected p-value and minimum effect)."
-        )
     return snapshot, len(cur_s), notes
 
 
-def report_files(snapshot: Any) -> dict[str, bytes]:
-    """``{file name: content}`` of an Evidently snapshot: the standalone ``report.html`` and the
-    metrics and tests as ``report.json`` (what ``Snapshot.save_html``/``save_json`` write)."""
+def report_files(snapshot: Any, header: str = "") -> dict[str, bytes]:
+    """``{file name: content}`` of an Evidently snapshot: the standalone ``report.html`` (opening
+    with ``header``, the workbench's verdict, when given) and the metrics and tests as
+    ``report.json`` (what ``Snapshot.save_html``/``save_json`` write)."""
+    page = snapshot.get_html_str(as_iframe=False)
+    if header:
+        at = page.find("<body")
+        end = page.find(">", at) + 1 if at >= 0 else 0
+        page = page[:end] + header + page[end:]
     return {
-        ARTIFACT.REPORT_HTML: snapshot.get_html_str(as_iframe=False).encode("utf-8"),
+        ARTIFACT.REPORT_HTML: page.encode("utf-8"),
         ARTIFACT.REPORT_JSON: snapshot.json().encode("utf-8"),
     }
 
@@ -273,22 +272,59 @@ def _drift_presets(kinds, result, safe):
     caller chose one: its uncorrected "any column" would contradict the corrected verdict."""
     from evidently.presets import DataDriftPreset, DataSummaryPreset
 
-    method_keys = {v[0]: k for k, v in METHODS.items()}
-    # Evidently refuses chisquare / z when *named* for a numerical column (it picks them itself
-    # for numerical columns with few values): leave those to its own, identical choice.
-    per_method = {
-        safe.name(c.column): method_keys[c.method]
-        for c in result.columns
-        if not (c.kind == "numerical" and method_keys[c.method] in ("chisquare", "z"))
-    }
-    per_threshold = {safe.name(c.column): c.threshold for c in result.columns}
+    per_method, per_threshold = {}, {}
+    for c in result.columns:
+        name, threshold = _decision_stattest(c, result.alpha)
+        per_method[safe.name(c.column)] = name
+        per_threshold[safe.name(c.column)] = threshold
+    tested = max(1, len(result.columns))
     drift = DataDriftPreset(
         columns=list(kinds),
-        drift_share=result.drift_share if result.drift_share > 0 else 0.5,
+        # the workbench's dataset rule: its share, or any drifted column (half a column's share
+        # is reached by one column and by none less)
+        drift_share=result.drift_share if result.drift_share > 0 else 0.5 / tested,
         per_column_method=per_method,
         per_column_threshold=per_threshold,
     )
     return drift, DataSummaryPreset(columns=list(kinds))
+
+
+def _decision_stattest(c: Any, alpha: float) -> tuple[str, float]:
+    """A stat test registered with Evidently for one column that answers the workbench's own
+    decision: its score is the corrected p-value (or Evidently's score under the caller's rule),
+    its verdict the workbench's. Evidently's "Detected" and its dataset headline then say what
+    the CLI says. Returns the test's name and the threshold it is shown with."""
+    import uuid
+
+    from evidently.legacy.calculations.stattests.registry import StatTest, register_stattest
+    from evidently.legacy.core import ColumnType
+
+    corrected = c.p_adjusted is not None and c.rule not in ("your threshold", "none")
+    if corrected:
+        score, threshold = float(c.p_adjusted), float(alpha)
+        effect = (
+            f" and {c.effect_name or 'effect'} at least {c.min_effect:g}" if c.min_effect else ""
+        )
+        shown = (
+            f"{c.test or c.method} p-value, {c.rule}-corrected (drift: p <= {threshold:g}{effect})"
+        )
+    else:
+        score, threshold = float(c.score), float(c.threshold)
+        shown = f"{c.method} ({c.rule or 'the rule you chose'})"
+    decided = bool(c.drifted)
+
+    def decision(reference: Any, current: Any, feature_type: Any, _threshold: float):
+        return score, decided
+
+    name = f"workbench_{uuid.uuid4().hex[:12]}"
+    test = StatTest(
+        name=name,
+        display_name=f"workbench: {shown}",
+        allowed_feature_types=[ColumnType.Numerical, ColumnType.Categorical, ColumnType.Text],
+        default_threshold=threshold,
+    )
+    register_stattest(test, decision)
+    return name, threshold
 
 
 def _performance_setup(ref, cur, target, task, contract, safe):

@@ -12,12 +12,13 @@ import html
 import os
 from typing import TYPE_CHECKING
 
+from workbench.monitoring.estimation import estimate_summary
 from workbench.monitoring.statistics import EFFECTS, MIN_EFFECT
 
 if TYPE_CHECKING:
     from workbench.monitoring.result import ColumnDrift, DriftResult
 
-__all__ = ["result_html", "result_text", "rule_text"]
+__all__ = ["report_header", "result_html", "result_text", "rule_text"]
 
 _CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg"}
 
@@ -122,11 +123,66 @@ def result_html(result: DriftResult) -> str:
 # --------------------------------------------------------------------------- helpers
 
 
-def _decision_text(c: ColumnDrift) -> str:
-    evidently = (
-        f"Evidently {c.method}: {c.score_text()} (threshold {c.threshold:.3g}, "
-        f"{'drift' if c.evidently_drifted else 'ok'})"
+def _evidently_text(c: ColumnDrift) -> str:
+    """Evidently's own verdict on ``c``, labelled as the uncorrected one it is."""
+    return (
+        f"Evidently's own uncorrected verdict: {'drift' if c.evidently_drifted else 'ok'} "
+        f"({c.method}: {c.score_text()}, threshold {c.threshold:.3g})"
     )
+
+
+def report_header(result: DriftResult) -> str:
+    """The workbench's verdict, as the first thing ``report.html`` shows: model and version,
+    the two tables, rows, the verdict, the exit code and the drifted columns. Evidently's report
+    below it is configured with the same decision, column by column."""
+    status = result.status
+    colour = {"invalid": "#9a6700", "drift": "#cf222e", "ok": "#1a7f37"}[status]
+    drifted = [c.column for c in result.drifted_columns]
+    verdict = {
+        "invalid": "INVALID DATA - no drift verdict",
+        "drift": f"DRIFT in {len(drifted)} of {len(result.columns)} columns",
+        "ok": f"no drift in {len(result.columns)} columns",
+    }[status]
+    code = {
+        "invalid": "2",
+        "drift": "3 with --fail-on-drift (0 without)",
+        "ok": "0",
+    }[status]
+    model = (
+        f"{result.model_name} version {result.model_version}"
+        if result.model_name
+        else (result.model_uri or "no model (data drift only)")
+    )
+    data = result.data_ids or {}
+    rows = [
+        ("Model", model),
+        (
+            "Reference",
+            f"{data.get('reference', 'reference table')} ({result.rows_reference:,} rows)",
+        ),
+        ("Batch", f"{data.get('current', 'current table')} ({result.rows_current:,} rows)"),
+        ("Verdict", verdict),
+        ("Exit code of workbench monitor", code),
+        ("Drifted columns", ", ".join(drifted) or "none"),
+        ("Rule", rule_text(result)),
+    ]
+    cells = "".join(
+        f"<tr><th style='text-align:left;padding-right:12px'>{html.escape(k)}</th>"
+        f"<td>{html.escape(v)}</td></tr>"
+        for k, v in rows
+    )
+    return (
+        "<div id='workbench-verdict' class='wb-report-header' style='font-family:sans-serif;"
+        f"border:2px solid {colour};border-radius:6px;margin:12px;padding:8px 12px'>"
+        f"<h2 style='color:{colour};margin:4px 0'>Workbench verdict: {html.escape(verdict)}</h2>"
+        f"<table>{cells}</table><small>Evidently's report below uses the same decision for every "
+        "column and for the dataset; its own uncorrected verdicts are in summary.json "
+        "(evidently_drifted).</small></div>"
+    )
+
+
+def _decision_text(c: ColumnDrift) -> str:
+    evidently = _evidently_text(c)
     if c.p_adjusted is None or c.p_value is None:
         return f"{evidently}; decided by {c.rule or 'Evidently'}'s rule"
     effect = f"{c.effect:.3g}" if c.effect is not None else "n/a"
@@ -137,19 +193,14 @@ def _decision_text(c: ColumnDrift) -> str:
 
 
 def estimate_text(result: DriftResult) -> str:
-    """``estimated performance (no labels needed): accuracy 0.81 (90%: 0.78-0.84), ...``, its
-    warnings and what it cannot see; empty when nothing was estimated."""
+    """``estimated performance: accuracy 0.81 (90%: 0.78-0.84), precision withheld (why)...``,
+    its warnings and what it cannot see; ``estimated performance: withheld: why`` when none of it
+    can be believed; empty when nothing was estimated."""
     est = result.estimated_performance or {}
-    figures = [
-        f"{k} {v['value']:.3f} (90%: {v['low']:.3f}-{v['high']:.3f})"
-        for k, v in est.items()
-        if isinstance(v, dict)
-    ]
-    if not figures:
+    text = estimate_summary(est)
+    if not text:
         return ""
-    warnings = "; ".join(est.get("warnings") or [])
-    caveat = f" [{warnings}]" if warnings else ""
-    return f"estimated performance: {', '.join(figures)}{caveat}. Note: {est.get('note', '')}"
+    return f"estimated performance: {text}. Note: {est.get('note', '')}"
 
 
 def _performance_text(result: DriftResult) -> str:
@@ -179,9 +230,7 @@ def _verdict_html(result: DriftResult) -> list[str]:
         _column_row(c) for c in sorted(result.columns, key=lambda c: (not c.drifted, c.column))
     )
     parts.append(
-        "<table class='wb-drift-columns'><tr><th>column</th><th>Evidently test</th>"
-        "<th>Evidently score (p-value or distance)</th><th>threshold</th>"
-        "<th>Evidently verdict (uncorrected)</th><th>p-value (test)</th>"
+        "<table class='wb-drift-columns'><tr><th>column</th><th>p-value (test)</th>"
         f"<th>p-value corrected ({html.escape(name)})</th><th>effect (minimum)</th>"
         f"<th>decision</th></tr>{rows}</table>"
     )
@@ -213,16 +262,14 @@ def _column_row(c: ColumnDrift) -> str:
     decision = "drift" if c.drifted else "ok"
     if c.rule == "your threshold":
         decision += " (your threshold)"
+    uncorrected = html.escape(_evidently_text(c), quote=True)
+    shown = f"<b>{decision}</b>" if c.drifted else decision
     cells = [
         html.escape(c.column),
-        html.escape(c.method),
-        html.escape(c.score_text()),
-        f"{c.threshold:.3g}",
-        "drift" if c.evidently_drifted else "ok",
         num(c.p_value) + test,
         num(c.p_adjusted),
         f"<span title='{html.escape(c.effect_name)}'>{effect}</span>",
-        f"<b>{decision}</b>" if c.drifted else decision,
+        f"<span title='{uncorrected}'>{shown}</span>",
     ]
     colour = "#cf222e" if c.drifted else "inherit"
     return f"<tr style='color:{colour}'>" + "".join(f"<td>{x}</td>" for x in cells) + "</tr>"

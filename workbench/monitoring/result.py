@@ -315,8 +315,10 @@ class DriftResult(Result):
             out.mkdir(parents=True, exist_ok=True)
             if self._snapshot is not None:
                 from workbench.monitoring.evidently_adapter import report_files
+                from workbench.monitoring.render import report_header
 
-                for name, data in report_files(self._snapshot).items():  # rendered, then written
+                header = report_header(self)  # the page opens with the workbench's verdict
+                for name, data in report_files(self._snapshot, header).items():
                     written.append(_write_whole(out / name, data))
                 self.report_path = str(out / ARTIFACT.REPORT_HTML)
             _write_whole(out / ARTIFACT.SUMMARY_JSON, json.dumps(self.to_dict(), indent=2))

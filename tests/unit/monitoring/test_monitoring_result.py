@@ -59,7 +59,9 @@ def test_every_score_says_whether_it_is_a_p_value_or_a_distance(tmp_path):
     assert summary["skipped"] == {"customer_id": "identifier: unique on 100% of rows"}
     assert "Holm" in summary["rule"]
     html = result._repr_html_()
-    assert "Evidently score (p-value or distance)" in html and "distance 0.3" in html
+    # one verdict per column; Evidently's own, uncorrected, only as a labelled detail
+    assert "Evidently&#x27;s own uncorrected verdict" in html and "distance 0.3" in html
+    assert html.count("<th>decision</th>") == 1 and "Evidently verdict" not in html
     assert "p-value 0.001" in html and "customer_id" in html and "wb-drift-skipped" in html
     text = result.text()
     assert "income: " in text and "distance 0.3" in text and "p-value 0.001" in text

@@ -1,0 +1,121 @@
+"""The HTML report says what the CLI says (issue 24, part 1): on six cases (no drift, a gradual
+shift, a new category, a label shift, a regression model, a multiclass model), Evidently's dataset
+headline and every column's verdict in the report equal the workbench's decision, and the page
+opens with the workbench's verdict."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import workbench as wb
+from workbench.data import credit_risk, production_batch
+
+SHARE = "Share of Drifted Columns"
+PREFIX = "Value Drift for column "
+
+
+def _shown(result) -> tuple[bool, dict[str, bool]]:
+    """The report's dataset verdict and each column's, as Evidently's tests in it say."""
+    tests = result.report().dict()["tests"]
+    dataset = [t for t in tests if str(t.get("name", "")).startswith(SHARE)]
+    assert len(dataset) == 1, [t.get("name") for t in tests][:5]
+    columns = {
+        t["name"].removeprefix(PREFIX): t["status"] == "FAIL"
+        for t in tests
+        if str(t.get("name", "")).startswith(PREFIX)
+    }
+    return dataset[0]["status"] == "FAIL", columns
+
+
+def _logged(name, model, x, y):
+    return f"models:/{name}/{wb.log_model(model, name=name, train=(x, y)).version}"
+
+
+def _regression(ws):
+    from sklearn.linear_model import Ridge
+
+    from workbench.data import diabetes
+
+    table = diabetes()
+    target = "progression" if "progression" in table else table.columns[-1]
+    x, y = table.drop(columns=target), table[target]
+    uri = _logged("agree-regression", Ridge().fit(x, y), x, y)
+    cur = table.sample(200, random_state=1).copy()
+    cur["bmi"] = cur["bmi"] + 2 * table["bmi"].std()
+    return table, cur, uri, target
+
+
+def _multiclass(ws):
+    from sklearn.datasets import load_wine
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    data = load_wine(as_frame=True)
+    table = data.frame.rename(columns={"target": "cultivar"})
+    table["cultivar"] = table["cultivar"].map({0: "a", 1: "b", 2: "c"})
+    x, y = table.drop(columns="cultivar"), table["cultivar"]
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(x, y)
+    uri = _logged("agree-multiclass", model, x, y)
+    cur = table.sample(120, random_state=2).copy()
+    cur["alcohol"] = cur["alcohol"] + 1.5
+    return table, cur, uri, "cultivar"
+
+
+def _label_shift():
+    ref = credit_risk(3000, seed=5)
+    cur = production_batch(1, "none", n=1500)
+    rng = np.random.default_rng(0)
+    flip = (cur["default"] == 0) & (rng.random(len(cur)) < 0.3)
+    cur.loc[flip, "default"] = 1
+    return ref, cur, None, "default"
+
+
+CASES = {
+    "none": lambda ws: (credit_risk(3000, seed=1), production_batch(1, "none", n=1000), None, None),
+    "gradual shift": lambda ws: (
+        credit_risk(3000, seed=1),
+        production_batch(4, "gradual_shift", n=1000),
+        None,
+        None,
+    ),
+    "new category": lambda ws: (
+        credit_risk(3000, seed=1),
+        production_batch(2, "new_category", n=1000),
+        None,
+        None,
+    ),
+    "label shift": lambda ws: _label_shift(),
+    "regression": _regression,
+    "multiclass": _multiclass,
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_report_agrees_with_the_decision(case, tmp_path):
+    ws = wb.open_workspace(tmp_path / "ws")
+    ref, cur, model, target = CASES[case](ws)
+    result = wb.drift_report(ref, cur, model=model, target=target)
+    assert result.valid, result.reasons
+    dataset, columns = _shown(result)
+    assert columns == {c.column: c.drifted for c in result.columns}, (case, columns)
+    assert dataset == bool(result.drift_detected), (case, dataset, result.text())
+    out = result.save(tmp_path / "report")
+    page = (out / "report.html").read_text()
+    summary = json.loads((out / "summary.json").read_text())
+    header = page[page.index("<body") : page.index("</table>", page.index("workbench-verdict"))]
+    assert "Workbench verdict" in header, case
+    drifted = [c["column"] for c in summary["columns"] if c["drifted"]]
+    if summary["status"] == "drift":
+        assert f"DRIFT in {len(drifted)} of {len(summary['columns'])} columns" in header
+        assert all(pd.notna(name) and str(name) in header for name in drifted), drifted
+    else:
+        assert f"no drift in {len(summary['columns'])} columns" in header
+    if case == "none":
+        assert summary["status"] == "ok", result.text()
+    if case in ("gradual shift", "new category", "regression", "multiclass"):
+        assert summary["status"] == "drift", result.text()
