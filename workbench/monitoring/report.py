@@ -27,6 +27,7 @@ from workbench.monitoring.scoring import (
     PREDICTION,
     model_identity,
     performance,
+    prediction_reference,
     reference_metrics,
     score_tables,
 )
@@ -180,15 +181,23 @@ def drift_report(
     task = contract.task if contract else None
     if model and contract is None:
         result.roles_from = "inferred from the reference table (the model is not in the store)"
+    references: dict[str, pd.Series] = {}
     if model:
         step("scoring with the model", 0.2)
+        raw_ref = ref
         ref, cur, task = _score_and_measure(result, model, contract, ref, cur, target, allow_pickle)
+        references = prediction_reference(model, raw_ref, result.notes)
     plan = plan_columns(ref, cur, target, ignore, contract, task)
+    if references.get(PREDICTION) is None and PREDICTION in references:
+        plan.kinds.pop(PREDICTION, None)  # trained-on rows and nothing held out: not testable
+        plan.skipped[PREDICTION] = result.notes[-1]
+        references = {}
     result.skipped = plan.skipped
     step("testing each column for drift", 0.4)
     stats = column_verdicts(
-        plan.ref, plan.cur, plan.kinds, thresholds, methods, alpha=alpha, correction=correction
-    )
+        plan.ref, plan.cur, plan.kinds, thresholds, methods, alpha=alpha, correction=correction,
+        references=references,
+    )  # fmt: skip
     result.set_columns([ColumnDrift.from_stat(s) for s in stats])
     if build_report:
         step("building the Evidently report", 0.6)

@@ -25,6 +25,7 @@ __all__ = [
     "ModelIdentity",
     "model_identity",
     "performance",
+    "prediction_reference",
     "reference_metrics",
     "score_tables",
 ]
@@ -172,3 +173,57 @@ def reference_metrics(reference: dict[str, float], task: str) -> dict[str, float
     """
     names = PERFORMANCE_METRICS["regression" if task == "regression" else "classification"]
     return {k: float(v) for k, v in reference.items() if k in names and v is not None}
+
+
+#: The share of a version's kept training rows that makes a reference table "the training table".
+TRAINING_OVERLAP = 0.5
+
+
+def prediction_reference(
+    model_uri: str, reference: pd.DataFrame, notes: list[str]
+) -> dict[str, pd.Series | None]:
+    """What the prediction column is compared with when the reference table is the training table.
+
+    Predictions on rows a model was trained on are no reference for its predictions on new rows:
+    when ``reference`` holds at least :data:`TRAINING_OVERLAP` of the rows whose hashes the
+    version kept, the prediction column is compared with the model's predictions on its held-out
+    eval rows (``{PREDICTION: series}``), or, when the version kept none (logged without eval
+    data), not tested (``{PREDICTION: None}``); a note says which. Empty: the reference is fine.
+    """
+    from workbench._core.rowhash import overlap
+
+    kept = _version_reference(model_uri)
+    share = overlap((kept or {}).get("training_rows"), reference)
+    if share is None or share < TRAINING_OVERLAP:
+        return {}
+    held = (kept or {}).get("eval_predictions")
+    if held:
+        notes.append(
+            f"the reference table holds {share:.0%} of the rows the model was trained on: the "
+            f"prediction column is compared with the model's predictions on its {len(held):,} "
+            "held-out eval rows, not with its predictions on rows it learned"
+        )
+        return {PREDICTION: pd.Series(held, name=PREDICTION)}
+    notes.append(
+        f"the reference table holds {share:.0%} of the rows the model was trained on, and the "
+        "version kept no predictions on held-out rows (it was logged without eval data): the "
+        "prediction column is not tested. Give a held-out table as the reference."
+    )
+    return {PREDICTION: None}
+
+
+def _version_reference(model_uri: str) -> dict[str, Any] | None:
+    """The ``reference.json`` the version's run kept (None: not a registered version, or older)."""
+    import mlflow
+
+    from workbench._core.profile import REFERENCE_FILE
+    from workbench.workspace import mlflow_client
+
+    try:
+        mv = registry_version(model_uri, client=mlflow_client(), strict=True)
+        if mv is None or not mv.run_id:
+            return None
+        found = mlflow.artifacts.load_dict(f"runs:/{mv.run_id}/{REFERENCE_FILE}")
+    except Exception:
+        return None
+    return found if isinstance(found, dict) else None

@@ -318,13 +318,16 @@ def column_verdicts(
     *,
     alpha: float = ALPHA,
     correction: str = "holm",
+    references: dict[str, pd.Series] | None = None,
 ) -> list[ColumnStat]:
     """The decided statistics of every column in ``kinds``, on all rows, with the caller's
-    per-column ``methods`` and ``thresholds`` where given (those columns are decided by them)."""
-    thresholds, methods = thresholds or {}, methods or {}
+    per-column ``methods`` and ``thresholds`` where given (those columns are decided by them).
+    ``references`` replaces the reference of a column (the prediction's: the model's predictions
+    on held-out rows when the reference table is its training table)."""
+    thresholds, methods, references = thresholds or {}, methods or {}, references or {}
     stats = []
     for col, kind in kinds.items():
-        r, c = clean(ref[col]), clean(cur[col])
+        r, c = clean(references[col] if col in references else ref[col]), clean(cur[col])
         stats.append(column_stat(col, r, c, kind, methods.get(col), thresholds.get(col)))
     fixed = {c for c in kinds if c in thresholds or c in methods}
     return decide(stats, alpha, correction, fixed)
