@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from workbench._core.ids import integer_ids, typed_ids
 from workbench._core.progress import Progress, as_progress
 from workbench._core.refs import parse_model_uri
 from workbench._core.remote import speaks_for_server
@@ -379,7 +380,7 @@ class _Source:
 
     def chunks(self, columns: list[str], ids: list[str]) -> Iterator[tuple[pd.DataFrame, float]]:
         """``(chunk, fraction of the input read)`` with only ``columns``; ``ids`` read from a CSV
-        as text, as written."""
+        as written: text, or integers when every value is one (:mod:`workbench._core.ids`)."""
         if self.frame is not None:
             n = len(self.frame)
             for start in range(0, n, self.chunk_rows):
@@ -395,7 +396,7 @@ class _Source:
             raise _unreadable(self.path, self.format, err) from err
 
     def _csv(self, columns: list[str], ids: list[str]) -> Iterator[tuple[pd.DataFrame, float]]:
-        size = max(1, self.path.stat().st_size)
+        size, integers = max(1, self.path.stat().st_size), integer_ids(self.path, ids)
         with open(self.path, "rb") as handle:
             reader = pd.read_csv(
                 handle,
@@ -408,7 +409,7 @@ class _Source:
             for chunk in reader:
                 chunk.index = pd.RangeIndex(offset, offset + len(chunk))
                 offset += len(chunk)
-                yield chunk[columns], handle.tell() / size
+                yield typed_ids(chunk[columns], integers), handle.tell() / size
 
     def _parquet(self, columns: list[str], ids: list[str]) -> Iterator[tuple[pd.DataFrame, float]]:
         import pyarrow.parquet as pq

@@ -212,3 +212,17 @@ def test_a_pickled_model_is_refused_before_it_is_loaded_unless_allowed(
     assert marker.exists() and len(scored) == 2  # allowed: loaded, and it ran its payload
     version = wb.registry.get_version("hostile-scoring", uri.rsplit("/", 1)[1])
     assert version.tags.get("workbench.allow_pickle") == "true"  # the choice is recorded
+
+
+@pytest.mark.parametrize("out_suffix", [".parquet", ".csv"])
+def test_an_integer_id_from_a_csv_stays_an_integer_and_merges_back(with_ids, tmp_path, out_suffix):
+    frame = _table(300, seed=9)
+    data = tmp_path / "batch.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / f"scores{out_suffix}"
+    wb.score(with_ids, data, out=out, progress=False, chunk_rows=100)
+    scores = pd.read_parquet(out) if out_suffix == ".parquet" else pd.read_csv(out)
+    user = pd.read_csv(data)  # the user's own table, as pandas reads it
+    assert pd.api.types.is_integer_dtype(scores["loan_id"]), scores.dtypes
+    merged = user.merge(scores[["loan_id", "prediction"]], on="loan_id", validate="one_to_one")
+    assert len(merged) == len(user)
