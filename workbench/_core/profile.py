@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["PROFILE_FILE", "REFERENCE_FILE", "reference_predictions", "training_profile"]
+__all__ = [
+    "PROFILE_FILE",
+    "REFERENCE_FILE",
+    "duplicate_patterns",
+    "reference_predictions",
+    "training_profile",
+]
 
 from workbench._core.names import ARTIFACT
 from workbench._core.results import plain as _plain
@@ -23,19 +29,27 @@ PROFILE_FILE = ARTIFACT.PROFILE
 REFERENCE_FILE = ARTIFACT.REFERENCE
 _MAX_CATEGORIES = 200
 _REFERENCE_ROWS = 200
+_TOP_VALUES = 10
 
 
 def training_profile(frame: pd.DataFrame) -> dict[str, Any]:
     """A compact profile of ``frame``: rows, and per column its kind, missing share and range.
 
     Numeric columns keep ``min``, ``max`` and ``std``; text columns keep their categories (up to 200,
-    else only their count). It takes a few milliseconds for thousands of rows.
+    else only their count). Every column but dates keeps ``count`` (its non-missing values) and
+    ``top``: its 10 most common values with their counts (``top_complete``: those are all its
+    values); text columns keep ``counts`` per category (up to 200) and ``singletons`` (categories
+    seen once). ``duplicate_patterns`` says how often rows repeat: ``{"k": rows seen k times}``
+    for k >= 2. The data-quality check judges constant columns, unseen categories and duplicate
+    rows in the eval data against these. It takes a few milliseconds for thousands of rows.
 
     Example:
         >>> import pandas as pd
         >>> p = training_profile(pd.DataFrame({"a": [1.0, None, 3.0], "b": ["x", "y", "x"]}))
         >>> p["columns"]["a"]["max"], sorted(p["columns"]["b"]["categories"])
         (3.0, ['x', 'y'])
+        >>> p["columns"]["b"]["top"], p["columns"]["b"]["counts"], p["duplicate_patterns"]
+        ([['x', 2], ['y', 1]], {'x': 2, 'y': 1}, {})
     """
     columns: dict[str, dict[str, Any]] = {}
     rows = len(frame)
@@ -45,6 +59,7 @@ def training_profile(frame: pd.DataFrame) -> dict[str, Any]:
         entry: dict[str, Any] = {"dtype": str(col.dtype), "missing": round(missing, 6)}
         if pd.api.types.is_bool_dtype(col.dtype):
             entry["kind"] = "boolean"
+            entry.update(_frequencies(col.dropna()))
         elif pd.api.types.is_numeric_dtype(col.dtype):
             values = col.to_numpy(dtype="float64", na_value=np.nan)
             finite = values[np.isfinite(values)]
@@ -56,16 +71,58 @@ def training_profile(frame: pd.DataFrame) -> dict[str, Any]:
                     std=float(finite.std()),
                     distinct=int(min(len(np.unique(finite[:5000])), 1_000_000)),
                 )
+            entry.update(_frequencies(pd.Series(finite)))
         elif pd.api.types.is_datetime64_any_dtype(col.dtype):
             entry["kind"] = "datetime"
         else:
             entry["kind"] = "categorical"
-            counts = col.dropna().astype(str).value_counts()
+            text = col.dropna().astype(str)
+            counts = text.value_counts()
             entry["distinct"] = int(len(counts))
             if len(counts) <= _MAX_CATEGORIES:
                 entry["categories"] = sorted(counts.index.tolist())
+                entry["counts"] = {str(k): int(v) for k, v in sorted(counts.items())}
+            entry["singletons"] = int((counts == 1).sum())
+            entry.update(_frequencies(text, counts))
         columns[str(name)] = entry
-    return {"rows": rows, "columns": columns}
+    # None: the rows could not be compared (the check then uses a fixed share of duplicates)
+    return {"rows": rows, "columns": columns, "duplicate_patterns": duplicate_patterns(frame)}
+
+
+def duplicate_patterns(frame: pd.DataFrame) -> dict[str, int] | None:
+    """How often rows of ``frame`` repeat: ``{"k": number of distinct rows seen k times}`` for
+    every k >= 2 (rows equal as :meth:`pandas.DataFrame.duplicated` sees them: missing values
+    equal each other). ``None`` when the rows cannot be compared.
+
+    Example:
+        >>> duplicate_patterns(pd.DataFrame({"a": [1, 1, 2, 2, 2, 3], "b": ["x"] * 6}))
+        {'2': 1, '3': 1}
+    """
+    if not len(frame.columns) or not len(frame):
+        return {}
+    try:
+        codes = pd.DataFrame(
+            {
+                i: pd.factorize(frame.iloc[:, i], use_na_sentinel=True)[0]
+                for i in range(frame.shape[1])
+            }
+        )
+        sizes = pd.util.hash_pandas_object(codes, index=False).value_counts()
+    except (TypeError, ValueError):
+        return None
+    repeated = sizes[sizes > 1].value_counts()
+    return {str(int(k)): int(v) for k, v in sorted(repeated.items())}
+
+
+def _frequencies(values: pd.Series, counts: pd.Series | None = None) -> dict[str, Any]:
+    """``count``, ``top`` (the most common values with their counts) and ``top_complete``."""
+    counts = values.value_counts() if counts is None else counts
+    top = counts.head(_TOP_VALUES)
+    return {
+        "count": int(counts.sum()),
+        "top": [[_plain(v), int(c)] for v, c in top.items()],
+        "top_complete": bool(len(counts) <= _TOP_VALUES),
+    }
 
 
 def reference_predictions(
