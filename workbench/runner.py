@@ -73,7 +73,8 @@ def run_notebook(
     Args:
         path: The notebook (``notebooks/04_monitor_drift.ipynb``).
         parameters: Values for its ``parameters`` cell. ``workspace`` is filled in with the open
-            workspace when the notebook declares it and it is not given.
+            workspace when the notebook declares it and it is not given. Relative paths are read
+            from the caller's folder, not the notebook's (:func:`workbench._core.paths.from_caller`).
         output_dir: Folder for the executed copy; default ``runs/<notebook name>/`` in the workspace.
         timeout: Seconds one cell may run before the run fails (``None``: no limit).
         kernel_name: Jupyter kernel; default the kernel of the running Python environment.
@@ -374,8 +375,11 @@ def _output_path(source: Path, output_dir: str | os.PathLike | None) -> Path:
 
 def _fill_parameters(source: Path, params: dict[str, Any]) -> dict[str, Any]:
     """Check every given parameter is declared (papermill only warns: a typo such as
-    ``fail_on_drfit`` would silently run with the default), and fill in ``workspace``."""
+    ``fail_on_drfit`` would silently run with the default), make the paths the caller named
+    absolute from the caller's folder (the notebook runs in its own), and fill in ``workspace``."""
     import papermill as pm
+
+    from workbench._core.paths import from_caller
 
     declared = pm.inspect_notebook(str(source))
     unknown = sorted(set(params) - set(declared))
@@ -386,6 +390,7 @@ def _fill_parameters(source: Path, params: dict[str, Any]) -> dict[str, Any]:
         )
     for name, value in params.items():
         _check_type(source, name, value, declared[name])
+    params = from_caller(params, {name: spec.get("help") for name, spec in declared.items()})
     if "workspace" in declared and params.get("workspace") is None:
         params["workspace"] = str(current_workspace().root)
     return params

@@ -137,11 +137,14 @@ def build_model(
         task: ``classification`` or ``regression``.
         numeric: Numeric columns (median-imputed; scaled for linear models).
         categorical: Text columns (most-frequent-imputed, one-hot, unseen categories ignored).
-        params: Hyperparameters of the estimator (``n_estimators``, ``max_depth``, ``C``...).
-        seed: ``random_state`` of the estimator.
+        params: Hyperparameters of the estimator (``n_estimators``, ``max_depth``, ``C``...); they
+            override the builder's defaults (``max_iter=1000`` for logistic regression,
+            ``random_state=seed``, ``n_jobs=1`` for forests).
+        seed: ``random_state`` of the estimator (unless ``params`` names one).
 
     Raises:
-        ValueError: unknown family or task.
+        UsageError: unknown family or task, or a parameter the estimator does not take (the
+            message names it and lists the ones it does).
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
@@ -169,26 +172,39 @@ def build_model(
 
 
 def _estimator(family: str, task: str, params: dict[str, Any], seed: int):
+    """The estimator of ``family`` with the builder's defaults, ``params`` winning over them.
+
+    Raises:
+        UsageError: a parameter the estimator does not take (the message lists those it does).
+    """
     from sklearn import ensemble, linear_model
 
-    clean = {k: v for k, v in params.items() if v is not None}
+    classify = task == "classification"
     if family == "logistic_regression":
-        return linear_model.LogisticRegression(max_iter=1000, **clean)
-    if family == "linear_regression":
-        return linear_model.Ridge(**clean)
-    if family == "random_forest":
+        cls, defaults = linear_model.LogisticRegression, {"max_iter": 1000}
+    elif family == "linear_regression":
+        cls, defaults = linear_model.Ridge, {}
+    elif family == "random_forest":
+        cls = ensemble.RandomForestClassifier if classify else ensemble.RandomForestRegressor
+        defaults = {"random_state": seed, "n_jobs": 1}
+    else:
         cls = (
-            ensemble.RandomForestClassifier
-            if task == "classification"
-            else ensemble.RandomForestRegressor
+            ensemble.GradientBoostingClassifier if classify else ensemble.GradientBoostingRegressor
         )
-        return cls(random_state=seed, n_jobs=1, **clean)
-    cls = (
-        ensemble.GradientBoostingClassifier
-        if task == "classification"
-        else ensemble.GradientBoostingRegressor
-    )
-    return cls(random_state=seed, **clean)
+        defaults = {"random_state": seed}
+    given = {k: v for k, v in params.items() if v is not None}
+    valid = cls().get_params(deep=False)
+    unknown = [k for k in given if k not in valid]
+    if unknown:
+        import difflib
+
+        hints = [m for k in unknown for m in difflib.get_close_matches(k, list(valid), 1)]
+        hint = f" Did you mean {', '.join(map(repr, hints))}?" if hints else ""
+        raise UsageError(
+            f"{family} ({cls.__name__}) has no parameter {', '.join(map(repr, unknown))}: it "
+            f"takes {', '.join(sorted(valid))}.{hint}"
+        )
+    return cls(**{**defaults, **given})
 
 
 def train_and_log(
@@ -219,7 +235,8 @@ def train_and_log(
         name: Registered model name.
         family: Model family (see :data:`FAMILIES`).
         task: ``classification`` or ``regression``; inferred from the target when ``None``.
-        params: Estimator hyperparameters.
+        params: Estimator hyperparameters, overriding the builder's defaults (see
+            :func:`build_model`).
         test_size: Share of rows held out for evaluation.
         seed: Seed of the split and the estimator.
         alias: Alias for the new version.
@@ -241,7 +258,8 @@ def train_and_log(
     Raises:
         DataError: empty data, a missing target, or too few rows to split.
         MissingColumnError: a declared column is not in the data (nothing is logged).
-        UsageError: the positive label is unknown, or a label pair needs one.
+        UsageError: the positive label is unknown, a label pair needs one, or ``params`` names
+            a parameter the estimator does not take (nothing is trained).
     """
     from sklearn.model_selection import train_test_split
 

@@ -105,3 +105,43 @@ def test_the_executable_runs_every_exit_handler_and_keeps_the_exit_code():
         assert out.returncode == rc, out.stderr
         assert out.stdout == "result stopped the kernel\n"
     assert out.stderr.strip() == "error: told to"
+
+
+def test_run_reads_a_relative_path_from_the_callers_folder(tmp_path):
+    """The README's `workbench run ... -p dataset data/x.csv`: the file in the caller's folder,
+    although the notebook runs in its own folder."""
+    import json
+
+    import nbformat
+
+    caller, notebooks = tmp_path / "caller", tmp_path / "notebooks"
+    (caller / "data").mkdir(parents=True)
+    (caller / "data" / "x.csv").write_text("income\n42\n")
+    notebooks.mkdir()
+    (notebooks / "data").mkdir()
+    (notebooks / "data" / "x.csv").write_text("income\n-1\n")  # the file it must not read
+    seen = tmp_path / "seen.json"
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell(
+        "workspace = None\ndataset = 'credit_risk'  # a demo name or a CSV path"
+    )
+    params.metadata["tags"] = ["parameters"]
+    read = (
+        "import json, pathlib\n"
+        f"json.dump({{'path': dataset, 'text': pathlib.Path(dataset).read_text()}}, "
+        f"open({str(seen)!r}, 'w'))"
+    )
+    nb.cells = [params, nbformat.v4.new_code_cell(read)]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, str(notebooks / "read.ipynb"))
+    out = _workbench(
+        "--workspace", str(tmp_path), "run", str(notebooks / "read.ipynb"),
+        "-p", "dataset", "data/x.csv", cwd=caller,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(seen.read_text())
+    assert got == {"path": str(caller / "data" / "x.csv"), "text": "income\n42\n"}

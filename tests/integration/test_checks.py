@@ -223,3 +223,32 @@ def test_a_challenger_with_another_feature_set_is_compared_with_the_champion(wor
         assert f"@champion (version {mv.version})" in result.detail
     finally:
         client.delete_registered_model_alias("worded", "champion")
+
+
+def test_a_multiclass_version_says_its_averaged_metrics_are_macro(trained):
+    """Where a multiclass version's metrics are shown (its summary and card in notebook 01 and
+    the panel, the MLflow run, the checks' comparison and model card) precision, recall, F1 and
+    ROC AUC say macro; the metric keys stay as they were."""
+    from sklearn.datasets import load_wine
+
+    from workbench.checks import MetricThreshold
+
+    wine = load_wine(as_frame=True).frame
+    mv = wb.train_and_log(wine, "target", name="wine", family="logistic_regression", plots=False)
+    run = mlflow.MlflowClient().get_run(mv.run_id)
+    assert run.data.tags["workbench.metric_average"] == "macro"  # shown on the run's page
+    assert {"precision", "recall", "f1"} <= set(run.data.metrics)  # stored runs keep their keys
+    stored = wb.get_version("wine", mv.version)
+    for shown in (mv.summary(), stored.summary(), stored._repr_html_()):
+        assert "f1 (macro)" in shown and "precision (macro)" in shown and "recall (macro)" in shown
+        assert "accuracy (macro)" not in shown
+    report = wb.run_checks(
+        mv.model_uri, data=wine.sample(90, random_state=2), target="target",
+        suite=[MetricThreshold("f1", minimum=0.5)], log=False, progress=False,
+    )  # fmt: skip
+    assert report["metric_f1"].detail.startswith("f1 (macro) ")
+    assert {"f1 (macro)", "accuracy"} <= set(report.comparison["metric"])
+    assert "| f1 (macro) |" in report.model_card
+    assert "macro averages: the mean over the 3 classes" in report.model_card
+    binary = trained.forest  # a binary version: plain names
+    assert "workbench.metric_average" not in binary.tags and "f1 (macro)" not in binary.summary()

@@ -220,3 +220,48 @@ def test_hostile_names_and_aliases_create_nothing(workspace):
         with pytest.raises(wb.UsageError, match="alias"):
             wb.log_model(model, name="ok", train=(x, y), alias=alias)
     assert _store_state(workspace) == before
+
+
+def test_params_override_the_builders_defaults():
+    """`params={"max_iter": 2000}` wins over the builder's max_iter=1000 (it was a TypeError),
+    and so do a forest's random_state and n_jobs; without params the defaults stand."""
+    final = lambda model: model.named_steps["model"]  # noqa: E731
+    logistic = build_model(
+        "logistic_regression", "classification", ["income"], [], {"max_iter": 2000}
+    )
+    assert final(logistic).max_iter == 2000
+    assert final(build_model("logistic_regression", "classification", ["a"], [])).max_iter == 1000
+    forest = build_model(
+        "random_forest", "regression", ["a"], [], {"random_state": 7, "n_jobs": 2}, seed=3
+    )
+    assert (final(forest).random_state, final(forest).n_jobs) == (7, 2)
+    plain = build_model("random_forest", "regression", ["a"], [], seed=3)
+    assert (plain.named_steps["model"].random_state, plain.named_steps["model"].n_jobs) == (3, 1)
+
+
+def test_an_unknown_param_names_itself_and_the_valid_ones():
+    with pytest.raises(wb.UsageError) as info:
+        build_model("logistic_regression", "classification", ["a"], [], {"max_iters": 2000})
+    message = str(info.value)
+    assert "'max_iters'" in message and "LogisticRegression" in message
+    assert "max_iter," in message and "C," in message  # the parameters it does take
+    assert message.endswith("Did you mean 'max_iter'?")
+    assert info.value.exit_code == 2
+    with pytest.raises(wb.UsageError, match=r"random_forest .*no parameter 'C'"):
+        build_model("random_forest", "classification", ["a"], [], {"C": 0.5})
+
+
+def test_train_and_log_takes_params_over_the_defaults_and_refuses_unknown_ones(workspace):
+    frame = credit_risk(300)
+    mv = wb.train_and_log(
+        frame, "default", name="iters", family="logistic_regression",
+        params={"max_iter": 2000}, plots=False,
+    )  # fmt: skip
+    run = mlflow.MlflowClient().get_run(mv.run_id)
+    assert run.data.params["model__max_iter"] == "2000"  # what the fitted pipeline holds
+    with pytest.raises(wb.UsageError, match="'max_iters'"):
+        wb.train_and_log(
+            frame, "default", name="typo", family="logistic_regression",
+            params={"max_iters": 2000}, plots=False,
+        )  # fmt: skip
+    assert [m.name for m in mlflow.MlflowClient().search_registered_models()] == ["iters"]

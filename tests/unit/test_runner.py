@@ -168,3 +168,70 @@ def test_the_kernel_talks_over_unix_sockets_and_warns_about_no_transport(workspa
     assert not list(tmp_path.glob("*ipc*"))  # no socket left in the notebook's folder
     log = workspace.runs_dir / "kernels.log"
     assert "without encryption" not in (log.read_text() if log.exists() else "")
+
+
+def test_paths_the_caller_names_are_read_from_the_callers_folder(workspace, tmp_path, monkeypatch):
+    """`-p dataset data/x.csv` means the caller's data/x.csv, not notebooks/data/x.csv; names,
+    URIs and numbers reach the notebook as given."""
+    caller, notebooks = tmp_path / "caller", tmp_path / "notebooks"
+    (caller / "data").mkdir(parents=True)
+    (caller / "workbench").mkdir()  # a folder named like a value that is not a path
+    (caller / "reports").mkdir()
+    (caller / "data" / "x.csv").write_text("a\n1\n")
+    notebooks.mkdir()
+    out_file = tmp_path / "seen.json"
+    source = _notebook(
+        notebooks / "paths.ipynb",
+        "import json, pathlib\n"
+        "seen = {k: globals()[k] for k in ('dataset', 'model_name', 'model', 'out', 'n')}\n"
+        "seen['rows'] = pathlib.Path(dataset).read_text()\n"
+        f"json.dump(seen, open({str(out_file)!r}, 'w'))",
+        params=(
+            "workspace = None\n"
+            "dataset = 'credit_risk'  # a demo name or a path to a CSV file\n"
+            "model_name = 'credit-risk'  # registered model name\n"
+            "model = None  # model URI\n"
+            "out = None  # folder for the report\n"
+            "n = 1"
+        ),
+    )
+    monkeypatch.chdir(caller)
+    run_notebook(
+        source,
+        {
+            "dataset": "data/x.csv",
+            "model_name": "workbench",
+            "model": "models:/credit-risk@champion",
+            "out": "reports/today",
+            "n": 2,
+        },
+    )
+    seen = json.loads(out_file.read_text())
+    assert seen["dataset"] == str(caller / "data" / "x.csv")
+    assert seen["rows"] == "a\n1\n"  # the file the caller meant was read
+    assert seen["out"] == str(caller / "reports" / "today")  # an output, its folder exists
+    assert seen["model_name"] == "workbench" and seen["model"] == "models:/credit-risk@champion"
+    assert seen["n"] == 2
+
+
+def test_relative_values_that_name_nothing_in_the_callers_folder_are_left_alone(tmp_path):
+    from workbench._core.paths import from_caller
+
+    (tmp_path / "runs").mkdir()
+    given = {
+        "dataset": "breast_cancer",  # a demo name
+        "data": "missing/table.csv",  # no such folder here: the notebook's folder may have it
+        "reason": "runs",  # a folder of that name exists, but the help says nothing of paths
+        "version": "2",
+        "ignore": ["runs"],
+        "home": "~/table.csv",
+    }
+    helps = {"dataset": "a demo set or a path to a CSV", "data": "eval data as a CSV path"}
+    resolved = from_caller(given, helps, cwd=tmp_path)
+    assert {k: v for k, v in resolved.items() if k != "home"} == {
+        k: v for k, v in given.items() if k != "home"
+    }
+    assert resolved["home"] == str(Path.home() / "table.csv")
+    assert from_caller({"reason": "runs"}, {"reason": "a folder"}, cwd=tmp_path) == {
+        "reason": str(tmp_path / "runs")
+    }

@@ -62,7 +62,12 @@ class TAG:
     DATA_CURRENT = "workbench.data.current"
     RETRAIN_REQUESTED = "workbench.retrain_requested"
     RETRAIN_REASON = "workbench.retrain_reason"
+    #: Why the label-free performance estimate of a monitoring run is withheld or flagged.
+    ESTIMATE_NOTE = "workbench.estimate_note"
     POSITIVE_LABEL = "workbench.positive_label"
+    #: ``macro`` on a multiclass version: its precision, recall, F1 and ROC AUC are averages
+    #: over the classes (the metric keys stay ``precision``...).
+    METRIC_AVERAGE = "workbench.metric_average"
     TRUSTED_TYPES = "workbench.trusted_types"
     ALLOW_PICKLE = "workbench.allow_pickle"
     #: SHA-256 over the model folder's files, as logged (:mod:`workbench.registry.digest`).

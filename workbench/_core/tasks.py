@@ -32,6 +32,7 @@ __all__ = [
     "TASKS",
     "evaluate",
     "final_step",
+    "metric_label",
     "metrics",
     "predict",
     "task_of_estimator",
@@ -45,6 +46,27 @@ REGRESSION_METRICS = ("rmse", "mae", "r2")
 LOWER_IS_BETTER = frozenset({"rmse", "mae", "log_loss"})
 #: At most this many distinct whole-number values make a numeric column labels, not a quantity.
 MAX_CLASSES = 20
+#: What a multiclass model's metric averages over its classes (unweighted: macro), as shown.
+MACRO_AVERAGED = {
+    "precision": "macro",
+    "recall": "macro",
+    "f1": "macro",
+    "roc_auc": "macro, one-vs-rest",
+}
+
+
+def metric_label(metric: str, multiclass: bool = False) -> str:
+    """``metric`` as people read it: a multiclass model's precision, recall, F1 and ROC AUC are
+    unweighted means over its classes, and say so; the metric's key stays ``precision``.
+
+    Example:
+        >>> metric_label("precision", multiclass=True), metric_label("precision")
+        ('precision (macro)', 'precision')
+        >>> metric_label("accuracy", multiclass=True)
+        'accuracy'
+    """
+    average = MACRO_AVERAGED.get(metric) if multiclass else None
+    return f"{metric} ({average})" if average else metric
 
 
 def task_of_estimator(model: Any, fallback: bool = False) -> str:

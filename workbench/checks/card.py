@@ -63,6 +63,11 @@ def model_card(report: CheckReport, context: CheckContext) -> str:
         lines.append(_markdown_table(report.comparison))
         if report.champion_version:
             lines.append(f"\nThe champion column is version {report.champion_version}.")
+        if context.metric_label("f1") != "f1":  # more than two classes
+            lines.append(
+                f"\nPrecision, recall, F1 and ROC AUC are macro averages: the mean over the "
+                f"{len(context.contract.labels)} classes, each class counted alike."
+            )
     else:
         lines.append("No metrics (the eval data had no labels).")
     lines += ["", "## Slices"]

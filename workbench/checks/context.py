@@ -205,6 +205,14 @@ class CheckContext:
         """The class precision, recall, F1 and fairness measure (the contract's), or ``None``."""
         return None if self.contract is None else self.contract.positive_label
 
+    def metric_label(self, metric: str) -> str:
+        """``metric`` as shown: ``precision (macro)`` when the model has more than two classes
+        (its precision, recall, F1 and ROC AUC are then averages over them)."""
+        from workbench._core.tasks import metric_label
+
+        labels = self.contract.labels if self.contract is not None else None
+        return metric_label(metric, self.task == "classification" and len(labels or ()) > 2)
+
     @property
     def extra_columns(self) -> list[str]:
         """Columns of the eval table the model does not take (ids, dates, protected, others)."""

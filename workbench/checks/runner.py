@@ -364,14 +364,14 @@ def _run_json(run_id: str | None, path: str) -> dict[str, Any] | None:
 
 
 def _comparison(context: CheckContext) -> pd.DataFrame | None:
-    """Candidate and champion metrics side by side, when both were computed."""
+    """Candidate and champion metrics side by side, when both were computed (``f1 (macro)``...)."""
     cand = context.known_metrics("candidate")
     if not cand:
         return None
     champ = context.known_metrics("champion") or {}
     rows = [
         {
-            "metric": k,
+            "metric": context.metric_label(k),
             "candidate": v,
             "champion": champ.get(k),
             "delta": v - champ[k] if k in champ else None,

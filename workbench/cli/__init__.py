@@ -143,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar=("NAME", "VALUE"),
-        help="a parameter (VALUE parsed as JSON when it parses, else a string)",
+        help="a parameter (VALUE parsed as JSON when it parses, else a string; a relative path "
+        "is read from the current folder, not the notebook's)",
     )
     p.add_argument("--output-dir")
     p.add_argument("--timeout", type=float, default=900, help="seconds a cell may run")

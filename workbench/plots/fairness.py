@@ -115,7 +115,9 @@ def fairness_bars(
             annotation_bgcolor="rgba(255,255,255,0.85)",
             annotation_font_color=LIMIT_COLOUR,
         )  # fmt: skip
-    how = "best slice + gap x overall" if metric in LOWER_IS_BETTER else "best slice - gap"
-    style(fig, f"{metric} by slice (allowed gap {max_gap:g}: limit = {how})", "", metric)
+    relative = metric in LOWER_IS_BETTER  # an error's gap is relative to the overall error
+    how = "best slice + gap x overall" if relative else "best slice - gap"
+    kind = "relative" if relative else "absolute"
+    style(fig, f"{metric} by slice (allowed {kind} gap {max_gap:g}: limit = {how})", "", metric)
     fig.update_layout(barmode="group")
     return fig

@@ -28,6 +28,8 @@ from workbench._core.profile import (
 )
 from workbench._core.refs import check_alias, check_model_name, version_uri
 from workbench._core.remote import speaks_for_server
+from workbench._core.results import plain
+from workbench._core.rowhash import row_hashes
 from workbench._core.tasks import metrics as task_metrics
 from workbench._core.tasks import predict, task_of_estimator
 from workbench._core.text import VERSION, git_commit, user_name
@@ -133,6 +135,8 @@ def log_model(
 
     ws = current_workspace()
     run_tags = _run_tags(ws, task, eval is None, tags, y_train)
+    if task == "classification" and len(contract.labels or ()) > 2:  # what the metrics say
+        run_tags[TAG.METRIC_AVERAGE] = "macro"
     if trusted_types:  # the logger vouched for these: later loads accept them (and say so)
         run_tags[TAG.TRUSTED_TYPES] = ",".join(sorted(trusted_types))
     lineage = [(x_train, y_train, dataset_name, "training")]
@@ -152,6 +156,7 @@ def log_model(
         eval_pred=eval_pred,
         reference_pred=np.concatenate([train_pred[:5], eval_pred]),
         contract=contract,
+        held_out=held_out is not None,
     )
     version = register_version(name, logged_uri, run_id, alias, run_tags, description)
     return ModelVersion(
@@ -254,6 +259,7 @@ def _log_run(
     lineage: list[tuple[pd.DataFrame, pd.Series, str, str]],
     eval_pred: np.ndarray | None = None,
     reference_pred: np.ndarray | None = None,
+    held_out: bool = False,
     contract: ModelContract | None = None,
 ) -> tuple[str, str, str]:
     """Log the run and its model: the steps of ``mlflow.sklearn.log_model``, done directly.
@@ -295,7 +301,9 @@ def _log_run(
         )
         # the checks' baseline files (CPU) are made while the run and the model are created
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-files") as pool:
-            run_files = pool.submit(_run_files, model, sig_frame, x_eval, contract, reference_pred)
+            run_files = pool.submit(
+                _run_files, model, sig_frame, x_eval, contract, reference_pred, held_out
+            )
             with mlflow.start_run(
                 experiment_id=experiment_id, run_name=f"train-{name}", tags=tags
             ) as run:
@@ -430,15 +438,24 @@ def _run_files(
     x_eval: pd.DataFrame,
     contract: ModelContract | None,
     predictions: np.ndarray | None = None,
+    held_out: bool = False,
 ) -> dict[str, Any]:
     """The run's files: what the pre-deployment checks compare against (``profile.json``: the
     training data's profile; ``reference.json``: rows and the model's predictions on them at
     log time, ``predictions`` when the evaluation made them already) and the contract
-    (``contract.json``). ``x_eval`` is in signature types."""
+    (``contract.json``). ``x_eval`` is in signature types.
+
+    ``reference.json`` also keeps what monitoring needs when its reference table is the training
+    table: the hashes of a sample of training rows (``training_rows``) and, with held-out eval
+    data, the model's predictions on it (``eval_predictions``, up to 20,000)."""
     rows = [sig_frame.head(5), x_eval]
+    reference = reference_predictions(model, rows, predictions)
+    reference["training_rows"] = row_hashes(sig_frame)
+    if held_out and predictions is not None:
+        reference["eval_predictions"] = [plain(v) for v in np.asarray(predictions)[5:20_005]]
     files: dict[str, Any] = {
         PROFILE_FILE: training_profile(sig_frame),
-        REFERENCE_FILE: reference_predictions(model, rows, predictions),
+        REFERENCE_FILE: reference,
     }
     if contract is not None:
         files[ARTIFACT.CONTRACT] = contract.to_dict()

@@ -7,6 +7,8 @@ import html
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from workbench._core.names import TAG
+
 __all__ = ["ModelVersion"]
 
 
@@ -53,13 +55,27 @@ class ModelVersion:
             'm version 2 (@challenger): recall 0.5 (models:/m/2)'
         """
         aliases = ", ".join(f"@{a}" for a in self.aliases)
-        scores = ", ".join(f"{k} {v:.4g}" for k, v in sorted(self.metrics.items()))
+        scores = ", ".join(f"{self.label(k)} {v:.4g}" for k, v in sorted(self.metrics.items()))
         head = f"{self.name} version {self.version}" + (f" ({aliases})" if aliases else "")
         return f"{head}: {scores or 'no metrics'} ({self.model_uri})"
 
+    def label(self, metric: str) -> str:
+        """``metric`` as shown: ``f1 (macro)`` for a multiclass version (tagged
+        ``workbench.metric_average=macro`` when it was logged), else ``f1``.
+
+        Example:
+            >>> macro = {TAG.METRIC_AVERAGE: "macro"}
+            >>> ModelVersion("m", 1, "models:/m/1", "r", tags=macro).label("f1")
+            'f1 (macro)'
+        """
+        from workbench._core.tasks import metric_label  # pandas: not on import
+
+        return metric_label(metric, self.tags.get(TAG.METRIC_AVERAGE) == "macro")
+
     def _repr_html_(self) -> str:
         rows = "".join(
-            f"<tr><td>{html.escape(k)}</td><td style='text-align:right'>{v:.4f}</td></tr>"
+            f"<tr><td>{html.escape(self.label(k))}</td>"
+            f"<td style='text-align:right'>{v:.4f}</td></tr>"
             for k, v in sorted(self.metrics.items())
         )
         aliases = ", ".join(f"@{a}" for a in self.aliases) or "none"

@@ -117,6 +117,52 @@ def test_no_regression_fails_a_candidate_worse_than_the_champion(good, tables):
     assert set(NoRegression(["roc_auc", "f1"])(context).table["metric"]) == {"roc_auc", "f1"}
     assert result.table.set_index("metric").loc["roc_auc", "regressed"]
     assert NoRegression()(_context(good, tables, champion=good)).status == "pass"
+    cand, champ = context.metrics()["roc_auc"], context.metrics("champion")["roc_auc"]
+    assert result.detail.startswith(
+        f"roc_auc worse than the champion beyond the 0.02 tolerance ({cand - champ:+.3g}: "
+        f"{cand:.4f} vs {champ:.4f})"
+    ), result.detail
+
+
+def test_no_regression_says_a_pass_within_the_tolerance_with_the_real_numbers(good, tables):
+    """Not "at least as good" when the candidate is worse, within the tolerance."""
+    from sklearn.linear_model import LogisticRegression
+
+    model, x, y = _pipeline(tables, LogisticRegression(C=0.001, max_iter=500), numeric=["income"])
+    context = _context(model.fit(x, y), tables, champion=good)
+    cand, champ = context.metrics()["roc_auc"], context.metrics("champion")["roc_auc"]
+    assert 0 < champ - cand < 0.5  # a weaker candidate, within this tolerance
+    result = NoRegression(tolerance=0.5)(context)
+    assert result.status == "pass"
+    assert result.detail == (
+        f"roc_auc within the 0.5 tolerance of the champion ({cand - champ:+.3g}: "
+        f"{cand:.4f} vs {champ:.4f})"
+    )
+    same = NoRegression()(_context(good, tables, champion=good))
+    assert same.detail.startswith("roc_auc at least as good as the champion (+0:"), same.detail
+
+
+def test_no_regression_of_an_error_uses_a_relative_tolerance_and_says_so():
+    from sklearn.dummy import DummyRegressor
+    from sklearn.linear_model import Ridge
+
+    from workbench.data import diabetes
+
+    frame = diabetes()
+    train, evaluation = frame.iloc[:300], frame.iloc[300:]
+    x, y = train.drop(columns="target"), train["target"]
+    guesser, champion = DummyRegressor().fit(x, y), Ridge(alpha=0.1).fit(x, y)
+    context = CheckContext.from_model(guesser, evaluation, "target", train=x, champion=champion)
+    cand, champ = context.metrics()["rmse"], context.metrics("champion")["rmse"]
+    share = (cand - champ) / champ
+    assert 0.02 < share < 1.0
+    result = NoRegression(tolerance=1.0)(context)
+    assert result.status == "pass"
+    assert result.detail == (
+        f"rmse within the 100% tolerance of the champion ({cand - champ:+.3g}, {share:+.1%}: "
+        f"{cand:.4f} vs {champ:.4f})"
+    )
+    assert NoRegression()(context).detail.startswith("rmse worse than the champion beyond the 2%")
 
 
 @pytest.mark.parametrize(
@@ -247,6 +293,37 @@ def test_fairness_gap_fails_a_model_that_singles_out_one_age_band(tables):
     assert set(table.index) == {"18-25", "26-40", "41-60", "60+"}
     assert table.loc["18-25", "positive_rate"] > 0.9
     assert "age_band" in result.detail
+    # the gap is a difference of shares, and says so, of which metric and which class (the
+    # biased label is True/False)
+    gap = table.loc[table["judged"], "positive_rate"]
+    assert result.value == pytest.approx(gap.max() - gap.min())
+    assert result.detail.startswith(
+        f"absolute gap in positive_rate of True across 'age_band' slices: {result.value:.3f} "
+        "(best slice minus worst"
+    ), result.detail
+
+
+def test_fairness_gap_of_a_regressor_is_relative_to_the_overall_mae_and_says_so():
+    from sklearn.linear_model import Ridge
+
+    from workbench.data import diabetes
+
+    frame = diabetes()
+    frame["sex"] = np.where(frame["sex"] > 0, "f", "m")
+    train, evaluation = frame.iloc[:300], frame.iloc[300:]
+    x = train.drop(columns=["target", "sex"])
+    model = Ridge().fit(x, train["target"])
+    context = CheckContext.from_model(model, evaluation, "target", train=x, protected="sex")
+    result = FairnessGap("sex", max_gap=0.9)(context)
+    errors = np.abs(model.predict(evaluation[x.columns]) - evaluation["target"])
+    by_sex = errors.groupby(evaluation["sex"]).mean()
+    relative = (by_sex.max() - by_sex.min()) / errors.mean()
+    assert result.value == pytest.approx(relative)
+    assert result.detail.startswith(
+        f"relative gap in mae across 'sex' slices: {relative:.3f} of the overall mae "
+        f"(worst slice minus best, over the overall {errors.mean():.3f}"
+    ), result.detail
+    assert "absolute" not in result.detail
 
 
 def test_fairness_gap_names_a_missing_protected_column(good, tables):

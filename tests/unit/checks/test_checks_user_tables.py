@@ -222,3 +222,27 @@ def test_latency_is_not_failed_by_one_burst_of_load():
     context.model = _Bursty(context.model.inner, 4, 3 + rows + 1, pause=0.15)  # first round
     one_round = LatencyBudget(p95_ms=100, min_rows_per_s=10, single_rows=rows, rounds=1)
     assert one_round(context).status == "fail"  # judged on that round alone, it would fail
+
+
+def test_multiclass_precision_recall_and_f1_say_they_are_macro_averages(worded):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    train, evaluation = next(_wine_splits(range(1)))
+    x = train.drop(columns="target")
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    model.fit(x, train["target"])
+    context = CheckContext.from_model(model, evaluation, "target", train=x, champion=model)
+    result = MetricThreshold("f1", minimum=0.5)(context)
+    macro = f1_score(evaluation["target"], model.predict(evaluation[x.columns]), average="macro")
+    assert result.value == pytest.approx(macro)
+    assert result.detail == f"f1 (macro) {macro:.4f} meets >= 0.5"
+    compared = NoRegression(["f1", "accuracy", "roc_auc"])(context).detail
+    assert "f1 (macro) at least as good" in compared and "roc_auc (macro, one-vs-rest)" in compared
+    assert "accuracy at least as good" in compared  # accuracy is no average
+    assert set(NoRegression(["f1"])(context).table["metric"]) == {"f1"}  # the key stays
+
+    binary = MetricThreshold("f1", minimum=0.1)(_worded_context(worded))
+    assert binary.detail.startswith("f1 0.") and "macro" not in binary.detail

@@ -13,6 +13,10 @@ from workbench.errors import CheckError, MissingColumnError
 
 __all__ = ["FairnessGap"]
 
+#: Metrics whose gap is relative (to the overall value: an error's scale is the data's); the
+#: gap of every other metric is absolute (points of a share between 0 and 1).
+RELATIVE_GAP = frozenset({"mae"})
+
 
 class FairnessGap(Check):
     """The gap of a metric across slices of each protected attribute stays under a limit.
@@ -25,8 +29,9 @@ class FairnessGap(Check):
             predicted positive), ``precision``, ``accuracy`` or, for regression, ``mae``.
             Default: recall on the contract's positive label (accuracy for multiclass models,
             MAE for regression).
-        max_gap: Largest allowed difference between the best and the worst slice (absolute; for
-            ``mae`` relative to the overall MAE).
+        max_gap: Largest allowed difference between the best and the worst slice: absolute
+            for shares (0.25 = 25 points of recall), relative to the overall MAE for ``mae``.
+            The result's detail says which, and of which metric.
         min_rows: Slices with fewer rows are shown but not judged.
     """
 
@@ -112,8 +117,13 @@ class FairnessGap(Check):
         rows = judged[judged["attribute"] == attribute]
         worst = rows.loc[rows[metric].idxmin() if metric != "mae" else rows[metric].idxmax()]
         text = (
-            f"{metric}{on} ranges over {gap:.3f} across {attribute!r} slices "
-            f"(worst: {worst['slice']} at {worst[metric]:.3f}; overall {overall:.3f})"
+            f"relative gap in {metric} across {attribute!r} slices: {gap:.3f} of the overall "
+            f"{metric} (worst slice minus best, over the overall {overall:.3f}; worst: "
+            f"{worst['slice']} at {worst[metric]:.3f})"
+            if metric in RELATIVE_GAP
+            else f"absolute gap in {metric}{on} across {attribute!r} slices: {gap:.3f} (best "
+            f"slice minus worst; worst: {worst['slice']} at {worst[metric]:.3f}; overall "
+            f"{overall:.3f})"
         )
         if len(gaps) > 1:
             text += f"; the largest gap of {len(gaps)} attributes ({_names(list(gaps))})"
@@ -186,7 +196,7 @@ def _default_metric(context: CheckContext, positive: Any) -> str:
 
 def _gap(rows: pd.DataFrame, metric: str, overall: float) -> float:
     gap = float(rows[metric].max() - rows[metric].min())
-    if metric == "mae":
+    if metric in RELATIVE_GAP:
         gap = gap / overall if overall else 0.0
     return gap
 

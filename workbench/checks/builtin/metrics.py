@@ -75,16 +75,17 @@ class MetricThreshold(Check):
             if self.minimum is not None
             else {"bar": self.maximum, "op": "<="}
         )  # the gate reads these numbers, never the text
+        label = context.metric_label(self.metric)  # "f1 (macro)" for a multiclass model
         if too_low or too_high:
             return self.result(
                 "fail",
                 value,
                 bar,
-                f"{self.metric} is {value:.4f} on the eval data, the bar is {bar}: improve the "
+                f"{label} is {value:.4f} on the eval data, the bar is {bar}: improve the "
                 "model (features, tuning) before it may be promoted.",
                 **typed,
             )
-        return self.result("pass", value, bar, f"{self.metric} {value:.4f} meets {bar}", **typed)
+        return self.result("pass", value, bar, f"{label} {value:.4f} meets {bar}", **typed)
 
 
 class NoRegression(Check):
@@ -137,7 +138,7 @@ class NoRegression(Check):
         names = [m for m in (self.metrics or default) if m in cand and m in champ]
         if not names:
             raise CheckError(f"none of the metrics {self.metrics or default} could be computed.")
-        rows, worse = [], []
+        rows, worse, kept = [], [], []
         for metric in names:
             lower = metric in LOWER_IS_BETTER
             delta = cand[metric] - champ[metric]
@@ -153,8 +154,17 @@ class NoRegression(Check):
                     "regressed": regressed,
                 }
             )
+            tolerance = f"the {_tolerance(self.tolerance, lower)} tolerance"
             if regressed:
-                worse.append(f"{metric} {cand[metric]:.4f} vs {champ[metric]:.4f}")
+                verdict = f"worse than the {vs} beyond {tolerance}"
+            elif (delta > 0) if lower else (delta < 0):
+                verdict = f"within {tolerance} of the {vs}"
+            else:
+                verdict = f"at least as good as the {vs}"
+            line = _compared(
+                context.metric_label(metric), verdict, cand[metric], champ[metric], lower
+            )
+            (worse if regressed else kept).append(line)
         table = pd.DataFrame(rows)
         first = rows[0]
         if worse:
@@ -162,14 +172,24 @@ class NoRegression(Check):
                 "fail",
                 first["delta"],
                 f"tolerance {self.tolerance:g}",
-                f"worse than the {vs} beyond the tolerance: {'; '.join(worse)}. Keep the "
-                "champion, or retrain.",
+                f"{'; '.join(worse)}. Keep the champion, or retrain.",
                 table,
             )
         return self.result(
-            "pass",
-            first["delta"],
-            f"tolerance {self.tolerance:g}",
-            f"at least as good as the {vs} on {', '.join(names)}",
-            table,
+            "pass", first["delta"], f"tolerance {self.tolerance:g}", "; ".join(kept), table
         )
+
+
+def _compared(label: str, verdict: str, candidate: float, champion: float, lower: bool) -> str:
+    """``roc_auc within the 0.02 tolerance of the champion v2 (-0.015: 0.8012 vs 0.8162)``;
+    the change of an error also as a share of the champion's."""
+    delta = candidate - champion
+    change = f"{delta:+.3g}"
+    if lower and champion:
+        change += f", {delta / abs(champion):+.1%}"
+    return f"{label} {verdict} ({change}: {candidate:.4f} vs {champion:.4f})"
+
+
+def _tolerance(tolerance: float, lower: bool) -> str:
+    """``0.02`` for a score (absolute), ``2%`` for an error (relative to the champion's)."""
+    return f"{tolerance * 100:.3g}%" if lower else f"{tolerance:g}"
