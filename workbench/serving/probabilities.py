@@ -115,11 +115,14 @@ class ProbabilitySpec:
         return proba[:, [index]] if index is not None else proba
 
     def response_fields(self, proba: np.ndarray) -> dict[str, Any]:
-        """What the server adds beside ``predictions``: probabilities, labels, positive label."""
+        """What the server adds beside ``predictions``: probabilities, labels, positive label, and
+        ``probability_of``: the class each probability is of (the positive label, when one
+        probability per row is given; else the labels, one per column)."""
         index = self.positive_index
         values = proba[:, index] if index is not None else proba
         return {
             "probabilities": values.tolist(),
+            "probability_of": self.positive_label if index is not None else list(self.labels),
             "labels": list(self.labels),
             "positive_label": self.positive_label,
         }

@@ -64,6 +64,7 @@ def test_the_contracts_positive_label_wins_even_when_it_sorts_first():
     fields = spec.response_fields(proba)
     np.testing.assert_array_equal(fields["probabilities"], proba[:, 0])
     assert fields["labels"] == ["defaulted", "repaid"]
+    assert fields["probability_of"] == "defaulted"  # a binary answer names its class
     # the launcher's dict form and an unknown pair without one
     assert spec_for(model, {"positive_label": "defaulted"}).positive_label == "defaulted"
     both = spec_for(model)
@@ -80,6 +81,7 @@ def test_multiclass_string_labels_give_every_class_in_the_models_order():
     assert spec.columns == ["proba_setosa", "proba_versicolor", "proba_virginica"]
     proba = model.predict_proba(x.head(3))
     assert spec.response_fields(proba)["probabilities"] == proba.tolist()
+    assert spec.response_fields(proba)["probability_of"] == spec.labels  # one per column
     assert spec.table(proba).shape == (3, 3)
 
 
