@@ -345,6 +345,11 @@ def test_raw_json_csv_and_curl_requests_get_the_positive_class_probability(serve
         np.testing.assert_allclose(probs + expected[:, 0], 1.0, rtol=0, atol=1e-12)
     out = subprocess.run(["bash", "-c", server.curl(x.head(2))], capture_output=True, text=True)
     np.testing.assert_allclose(json.loads(out.stdout)["probabilities"], expected[:2, 1], atol=1e-12)
+    # the answer names the class of its probabilities; the label column may come along, ignored
+    status, raw = server.post(encode_frame(x.assign(default=1)))
+    assert status == 200, raw[:300]
+    payload = json.loads(raw)
+    assert payload["probability_of"] == 1 and payload["predictions"] == labels.tolist()
 
 
 def test_predict_proba_gives_labels_and_the_contracts_probability_columns(server, trained):

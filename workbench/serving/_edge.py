@@ -13,7 +13,8 @@ is not patched). For every request:
 * ``POST /invocations`` is answered here: a body over the size cap gets 413 before it is read in
   full; a request naming more columns than :func:`~workbench.serving.options.max_columns` allows
   for the signature gets 400 before its table is built; the rows are read and held to the
-  signature strictly (``_requests``) and predicted in a worker thread (504 after the request
+  signature strictly (``_requests``; the contract's identifier columns may come along and are
+  answered back as ``ids``, its label column is ignored) and predicted in a worker thread (504 after the request
   timeout); every error is ``{"error_code", "message"}`` with a short message naming the column
   (at most 200 characters of a name), never a traceback, a path or the request body;
 * FastAPI's generated documentation (``/docs``, ``/redoc``, ``/openapi.json``) is 404: the
@@ -63,6 +64,8 @@ class Edge:
         settings: Allowed hosts and the size cap.
         nonce: This start's token, answered on ``/__workbench/nonce`` (``None``: no such route).
         timeout: Seconds a prediction may take before the answer is 504.
+        echo: Identifier columns (the contract's) a request may carry: answered back as ``ids``.
+        ignore: Columns a request may carry that the model does not take (the label): dropped.
     """
 
     def __init__(
@@ -73,7 +76,10 @@ class Edge:
         settings: EdgeSettings,
         nonce: str | None,
         timeout: float,
+        echo: list[str] | None = None,
+        ignore: list[str] | None = None,
     ):
+        self.echo, self.ignore = list(echo or []), list(ignore or [])
         self.app = app
         self.predict = predict
         self.schema = schema
@@ -199,8 +205,11 @@ class Edge:
         """``(status, JSON)`` for one ``/invocations`` body (runs in a worker thread)."""
         try:
             frame, from_text = frame_from_body(body, content_type, self.max_columns)
-            frame = checked_frame(frame, self.schema, from_text)
-            return 200, self.predict(frame)
+            passed = [c for c in self.echo if c in frame.columns and c not in self.columns]
+            dropped = [c for c in self.ignore if c in frame.columns and c not in self.columns]
+            rows = checked_frame(frame.drop(columns=passed + dropped), self.schema, from_text)
+            content = self.predict(rows)
+            return 200, _with_ids(content, frame[passed]) if passed else content
         except Refused as refused:
             return refused.status, refused.body()
         except Exception as err:
@@ -221,6 +230,17 @@ class Edge:
                 f"the model failed on these rows ({type(err).__name__}): the server's log has "
                 "the details.",
             )
+
+
+def _with_ids(content: bytes, ids: Any) -> bytes:
+    """The answer with the request's identifier columns echoed back: ``"ids": {column: [...]}``."""
+    import pandas as pd
+
+    answer = json.loads(content)
+    answer["ids"] = {
+        str(c): [None if pd.isna(v) else v for v in ids[c].astype(object).tolist()] for c in ids
+    }
+    return json.dumps(answer, default=str).encode()
 
 
 async def _respond(

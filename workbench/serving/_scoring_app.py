@@ -80,7 +80,9 @@ def scoring_app(
 
     Args:
         model: The model as ``mlflow.pyfunc.load_model`` returns it.
-        contract: ``{"labels", "positive_label"}`` (default: read from :data:`CONTRACT_ENV`).
+        contract: ``{"labels", "positive_label", "id_columns", "target"}`` (default: read from
+            :data:`CONTRACT_ENV`): the probabilities' labels, the identifiers a request may carry
+            (echoed back as ``ids``) and the label column it may carry (ignored).
         settings: Allowed hosts and size cap (default: read from the environment).
         nonce: This start's token (default: read from :data:`NONCE_ENV`).
     """
@@ -91,7 +93,8 @@ def scoring_app(
         raw = model.get_raw_model()
     except Exception:  # not a flavor with a raw model: predictions only
         raw = None
-    spec = spec_for(raw, contract if contract is not None else contract_from_env())
+    contract = contract if contract is not None else contract_from_env()
+    spec = spec_for(raw, contract)
     return Edge(
         scoring_server.init(model),
         _predictor(model, raw, spec),
@@ -99,6 +102,8 @@ def scoring_app(
         settings if settings is not None else EdgeSettings.from_env(),
         nonce if nonce is not None else os.environ.get(NONCE_ENV),
         MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT.get() or 60,
+        echo=[str(c) for c in (contract or {}).get("id_columns") or []],
+        ignore=[str(t) for t in [(contract or {}).get("target")] if t],
     )
 
 

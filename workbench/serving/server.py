@@ -278,8 +278,13 @@ class ModelServer(ServerCalls):
         # the launcher checks again, in its process, and loads only files with this digest
         _, self.digest = checked_model(self.model_uri, self.allow_pickle)
         contract = self.contract if self.gc_tuned else None  # plain MLflow answers labels only
-        if contract is not None and contract.labels:
-            self._labels = {"labels": contract.labels, "positive_label": contract.positive_label}
+        if contract is not None:  # labels for the probabilities; ids echoed, the target ignored
+            self._labels = {
+                "labels": list(contract.labels or []),
+                "positive_label": contract.positive_label,
+                "id_columns": list(contract.id_columns or []),
+                "target": contract.target,
+            }
 
     def _choose_port(self) -> None:
         if self.port is None:

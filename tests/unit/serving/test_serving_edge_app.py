@@ -128,3 +128,26 @@ def test_model_failures_and_wrong_methods_leak_nothing():
     assert "RuntimeError" in answer.text and "/secret" not in answer.text
     assert client.get("/invocations").status_code == 405
     assert client.get("/ping").status_code == 200
+
+
+def test_the_contracts_ids_come_back_and_its_label_is_ignored():
+    edge = Edge(_inner(), _predict, SCHEMA, EdgeSettings(), "tok", timeout=5,
+                echo=["loan_id", "customer"], ignore=["default"])  # fmt: skip
+    client = TestClient(edge, base_url="http://127.0.0.1", client=("127.0.0.1", 40000))
+    rows = {"columns": ["loan_id", "x", "default", "customer"],
+            "data": [[7, 1.0, 1, "C-01"], [8, 2.0, 0, None]]}  # fmt: skip
+    answer = client.post("/invocations", json={"dataframe_split": rows})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "predictions": [2],
+        "ids": {"loan_id": [7, 8], "customer": ["C-01", None]},
+    }
+    # a column that is neither an input, an id nor the label is still refused, by name
+    other = {"columns": ["x", "mystery"], "data": [[1.0, 2.0]]}
+    refused = client.post("/invocations", json={"dataframe_split": other})
+    assert refused.status_code == 400 and "mystery" in refused.json()["message"]
+    # without ids in the request, the answer is MLflow's own
+    plain = client.post(
+        "/invocations", json={"dataframe_split": {"columns": ["x"], "data": [[1.0]]}}
+    )
+    assert plain.json() == {"predictions": [1]}
