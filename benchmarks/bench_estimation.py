@@ -15,6 +15,10 @@ precision, recall and F1, against the naive estimate's (ratio lower is better):
 * ``label_shift``: defaults much more common with the same inputs, a concept shift: the estimate
   cannot see it (informational, shown so nobody trusts it there).
 
+A metric the estimate withholds (``withheld``: it says it cannot be believed) has no error to
+count; the note says how many were withheld. Coverage of the interval is
+``bench_estimation_coverage``'s.
+
 Run alone with ``python -m benchmarks.bench_estimation [--smoke]`` (prints JSON rows).
 """
 
@@ -37,7 +41,7 @@ def _errors(model_uri: str, reference, scenario: str, days: int, n: int) -> dict
     import workbench as wb
     from workbench.data import production_batch
 
-    out: dict[str, list] = {"estimate": [], "naive": [], "per_metric": []}
+    out: dict[str, list] = {"estimate": [], "naive": [], "per_metric": [], "withheld": []}
     for day in range(1, days + 1):
         batch = production_batch(day, scenario, n=n, seed=11)
         result = wb.drift_report(reference, batch, model=model_uri, build_report=False)
@@ -47,6 +51,9 @@ def _errors(model_uri: str, reference, scenario: str, days: int, n: int) -> dict
             result.reference_performance,
         )
         for metric in METRICS:
+            if metric in est and est[metric].get("value") is None:
+                out["withheld"].append(metric)  # the estimate says it cannot: no error to count
+                continue
             if metric in truth and metric in est and metric in naive:
                 out["estimate"].append(abs(est[metric]["value"] - truth[metric]))
                 out["naive"].append(abs(naive[metric] - truth[metric]))
@@ -95,6 +102,7 @@ def run(smoke: bool = False) -> list[dict]:
                     (est / naive <= goal) if goal and naive else (True if not goal else None),
                     ratio=round(est / naive, 4) if naive else None,
                     note=f"per metric, estimate vs naive: {table_note}; "
+                    f"withheld: {len(errors['withheld'])} metric-days; "
                     f"{time.perf_counter() - started:.1f} s",
                 )
             )

@@ -284,7 +284,8 @@ def _runs(client: Any, ws: Any, name: str, hist: MonitoringHistory) -> list[dict
     extra = [
         c
         for c in frame.columns
-        if str(c).startswith(("est.", "perf.", "drift.")) or c == "drift_detected"
+        if str(c).startswith(("est.", "perf.", "drift."))
+        or c in ("drift_detected", "estimate_note")
     ]
     rows = []
     for record in frame.to_dict("records"):

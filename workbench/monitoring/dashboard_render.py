@@ -145,6 +145,10 @@ def _performance(m: ModelHealth) -> str:
             bits.append(f"measured {measured:.3f}")
         if bits:
             parts.append(f"{_e(metric)}: {', '.join(bits)}")
+    if run.get("estimate_note"):  # the estimate withheld (figures left out) or flagged, and why
+        parts.append(
+            f"<span class='wb-dash-estimate-note'>estimate: {_e(run['estimate_note'])}</span>"
+        )
     return "<br>".join(parts)
 
 

@@ -189,4 +189,6 @@ def _row(run: Any) -> dict[str, Any]:
         "drifted_columns": tags.get(TAG.DRIFTED_COLUMNS, ""),
     }
     row.update({k: v for k, v in metrics.items() if k.startswith(("perf.", "est.", "drift."))})
+    if tags.get(TAG.ESTIMATE_NOTE):  # why the estimate is withheld or flagged
+        row["estimate_note"] = tags[TAG.ESTIMATE_NOTE]
     return row

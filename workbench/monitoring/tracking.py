@@ -91,7 +91,8 @@ def _metrics(result: DriftResult) -> dict[str, float]:
     for k, v in result.performance.items():
         metrics[_metric_key(f"perf.{k}")] = float(v)
     for k, v in result.estimated_performance.items():
-        if isinstance(v, dict):  # est.accuracy, est.accuracy.low, est.accuracy.high
+        if isinstance(v, dict) and v.get("value") is not None:  # a withheld metric: no figure
+            # est.accuracy, est.accuracy.low, est.accuracy.high
             metrics[_metric_key(f"est.{k}")] = float(v["value"])
             metrics[_metric_key(f"est.{k}.low")] = float(v["low"])
             metrics[_metric_key(f"est.{k}.high")] = float(v["high"])
@@ -113,7 +114,21 @@ def _tags(result: DriftResult) -> dict[str, str]:
         tags[TAG.MODEL_VERSION] = str(result.model_version)
     if result.reasons:
         tags[TAG.REASONS] = " | ".join(result.reasons)[:4000]
+    note = _estimate_note(result.estimated_performance)
+    if note:
+        tags[TAG.ESTIMATE_NOTE] = note[:4000]
     return tags
+
+
+def _estimate_note(estimate: dict) -> str:
+    """``withheld: why`` or the warnings that flag the estimate ("" when there is none of
+    either): the monitoring history and the dashboard show it beside the figures."""
+    if not estimate:
+        return ""
+    parts = [estimate["reason"]] if estimate.get("reason") else []
+    parts += list(estimate.get("warnings") or [])
+    text = "; ".join(parts)
+    return f"withheld: {text}" if estimate.get("withheld") else text
 
 
 def _log_reports(result: DriftResult) -> None:
