@@ -92,6 +92,8 @@ def _bins(p: np.ndarray, y: np.ndarray) -> dict[str, list]:
     if p.min() < above <= p.max():
         edges = np.append(edges, above)
     edges = np.unique(edges)
+    if len(edges) < 2:  # every eval row at one probability (a constant model): one bin
+        edges = np.array([edges[0], edges[0]])
     inner = edges[1:-1]
     index = np.searchsorted(inner, p, side="right")  # bin i holds edges[i] <= p < edges[i + 1]
     size = len(edges) - 1

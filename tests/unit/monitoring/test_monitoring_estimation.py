@@ -176,3 +176,15 @@ def test_a_calibration_kept_before_bins_existed_still_gives_a_covering_interval(
     est = estimate_performance(p, p > 0.5, old)
     truth = float(np.mean((p > 0.5) == y))
     assert not est["withheld"] and est["accuracy"]["low"] <= truth <= est["accuracy"]["high"]
+
+
+def test_a_constant_model_gets_a_one_bin_calibration():
+    """A model that gives every row one probability (a prior-only dummy) still logs: one bin."""
+    import numpy as np
+
+    from workbench._core.calibration import fit_calibration
+
+    y = np.array([True, False] * 50)
+    table = fit_calibration(np.full(100, 0.2), y)
+    assert len(table["bins"]["rows"]) == 1 and sum(table["bins"]["rows"]) == 100
+    assert table["bins"]["positives"] == [50]
