@@ -7,7 +7,15 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["ACTING_FOR_ENV", "VERSION", "first_line", "git_commit", "tracking_login", "user_name"]
+__all__ = [
+    "ACTING_FOR_ENV",
+    "SIGN_AS_ENV",
+    "VERSION",
+    "first_line",
+    "git_commit",
+    "tracking_login",
+    "user_name",
+]
 
 #: The package version (``workbench.__version__`` reads it from here).
 VERSION = "0.1.0"
@@ -50,7 +58,9 @@ def user_name() -> str:
         return "unknown"
 
 
-#: Set, with ``WORKBENCH_SIGN_AS``, in a team server's service process: the login it acts for.
+#: Makes a process sign as another identity (a team server's service process: the server).
+SIGN_AS_ENV = "WORKBENCH_SIGN_AS"
+#: Set, with :data:`SIGN_AS_ENV`, in a team server's service process: the login it acts for.
 ACTING_FOR_ENV = "WORKBENCH_ACTING_FOR"
 
 
@@ -67,7 +77,7 @@ def tracking_login() -> str:
     from urllib.parse import unquote, urlsplit
 
     acting = os.environ.get(ACTING_FOR_ENV, "").strip()
-    if acting and os.environ.get("WORKBENCH_SIGN_AS", "").strip():
+    if acting and os.environ.get(SIGN_AS_ENV, "").strip():
         return acting  # a team server's service process: the login that asked the server
     named = os.environ.get("MLFLOW_TRACKING_USERNAME", "").strip()
     if named:

@@ -48,6 +48,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from workbench._core.text import SIGN_AS_ENV  # the service processes set it to SERVER_SIGNER
 from workbench.errors import GateError, WorkspaceError
 
 __all__ = [
@@ -77,9 +78,6 @@ KEYS_DIR_ENV = "WORKBENCH_KEYS_DIR"
 #: The signer name of a workbench team server's key: on such a server every audit entry and every
 #: check run that counts is signed by it (the entry names the login it acted for).
 SERVER_SIGNER = "workbench-server"
-#: Environment variable that makes this process sign as another identity (the team server's
-#: service processes set it to :data:`SERVER_SIGNER`; its key must be in this account's folder).
-SIGN_AS_ENV = "WORKBENCH_SIGN_AS"
 #: The witness file in the private key folder.
 WITNESS_FILE = "witness.json"
 

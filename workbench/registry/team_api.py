@@ -98,9 +98,9 @@ def call(
     from mlflow.utils.rest_utils import http_request
 
     uri = current_workspace().tracking_uri
-    kwargs: dict[str, Any] = {"data": {"payload": json.dumps(payload)}, "files": files}
-    if not files:
-        kwargs = {"json": payload}
+    kwargs: dict[str, Any] = (
+        {"data": {"payload": json.dumps(payload)}, "files": files} if files else {"json": payload}
+    )
     try:
         resp = http_request(
             _creds(uri),

@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
 from typing import Any
@@ -205,13 +206,11 @@ def _asgi_refusal(method: str, path: str, experiment: str | None) -> str | None:
 
     parts = [p for p in unquote(unquote(path)).split("/mlflow-artifacts/", 1)[-1].split("/") if p]
     named = parts[2] if len(parts) > 3 and parts[1] == "workspaces" else None
-    try:
-        context = ServerWorkspaceContext(named or WORKSPACE)
-        context.__enter__()
-    except Exception:  # a workspace name MLflow would refuse: judged in the team's
-        context = ServerWorkspaceContext(WORKSPACE)
-        context.__enter__()
-    try:
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(ServerWorkspaceContext(named or WORKSPACE))
+        except Exception:  # a workspace name MLflow would refuse: judged in the team's
+            stack.enter_context(ServerWorkspaceContext(WORKSPACE))
         if experiment is not None:
             ids = _lookups.protected_experiment_ids()
             if guard.canonical_id(experiment) in ids:
@@ -220,8 +219,6 @@ def _asgi_refusal(method: str, path: str, experiment: str | None) -> str | None:
                     f"{ids[guard.canonical_id(experiment)]!r}: only the server writes it."
                 )
         return guard.refusal(method, path, {}, _lookups, ())
-    finally:
-        context.__exit__(None, None, None)
 
 
 def _basic_user(header: str) -> str | None:
