@@ -28,6 +28,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from workbench._core.conflict import retry_on_conflict
 from workbench._core.unreachable import quick_failures, unreachable
 
 __all__ = [
@@ -283,9 +284,13 @@ def _logging_steps(
         ),
     ]
     if datasets:  # the datasets' entities (schema, profile: CPU) are made in the step's thread
+        # MLflow inserts a dataset row it did not find without a lock: two runs logging the same
+        # table at once clash on its key, and the second attempt links the row the first made
         steps.append(
-            lambda: client.log_inputs(
-                run_id, datasets=[_create_dataset_input(d, context) for d, context in datasets]
+            lambda: retry_on_conflict(
+                lambda: client.log_inputs(
+                    run_id, datasets=[_create_dataset_input(d, context) for d, context in datasets]
+                )
             )
         )
     return steps

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from workbench._core.conflict import conflict
 from workbench._core.names import ARTIFACT, TAG
 from workbench._core.profile import (
     PROFILE_FILE,
@@ -330,9 +331,11 @@ def _log_run(
                         left = f"No version was registered; run {run.info.run_id} may stay RUNNING."
                         raise server_down(f"logging model {name!r}", reason, then=left) from err
                     _mark_failed(run.info.run_id, err)
+                    clash = " Another writer logged the same rows at the same moment: retry."
                     raise RegistryError(
                         f"logging model {name!r} to MLflow failed: {err}. The run "
                         f"{run.info.run_id} is marked FAILED and no version was registered."
+                        + (clash if conflict(err) else "")
                     ) from err
     tags.update(stamped)  # the version carries the digest too (register_version copies tags)
     return mlflow_model.get_model_info(logged).model_uri, run.info.run_id, experiment_id

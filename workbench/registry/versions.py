@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from workbench._core.conflict import conflict, retry_on_conflict
 from workbench._core.names import TAG
 from workbench._core.refs import parse_model_uri, registry_version, version_uri
 from workbench._core.remote import speaks_for_server
@@ -145,10 +146,11 @@ def register_version(
     def create_version():
         # await_creation_for=0: MLflow's wait logs "Waiting up to 300 seconds ..." even when the
         # version is READY at once (it is on MLflow's own stores); _ready waits when it is not.
-        return client.create_model_version(
+        # many writers at once: MLflow's three tries at a free version number can all clash
+        return retry_on_conflict(lambda: client.create_model_version(
             name, logged_uri, run_id=run_id, tags=tags, description=description,
             model_id=model_id, await_creation_for=0,
-        )  # fmt: skip
+        ))  # fmt: skip
 
     try:
         try:
@@ -168,7 +170,10 @@ def register_version(
     except RegistryError:
         raise
     except Exception as err:
-        raise RegistryError(f"registering a version of {name!r} failed: {err}") from err
+        clash = " Other writers registered versions at the same moment: retry."
+        raise RegistryError(
+            f"registering a version of {name!r} failed: {err}." + (clash if conflict(err) else "")
+        ) from err
     try:  # as mlflow.register_model does, the logged model lists its versions (a display link)
         alias_and_link(client, name, alias, mv.version, model_id)
     except Exception as err:
