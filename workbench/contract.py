@@ -42,9 +42,10 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from workbench._core.conform import codes_as_text
+from workbench._core.labels import resolve_positive_label, same_label, sorted_labels
 from workbench._core.results import Result, jsonable
 from workbench._core.tasks import task_of_values
 from workbench.errors import MissingColumnError, UsageError
@@ -53,8 +54,6 @@ __all__ = ["ColumnRole", "ModelContract", "infer_contract", "infer_roles", "reso
 
 ROLES = ("feature", "id", "date", "ignored", "protected", "target")
 #: Label pairs whose positive class is obvious (compared case-insensitively, as text).
-_OBVIOUS = ({"1", "0"}, {"true", "false"}, {"yes", "no"}, {"positive", "negative"}, {"y", "n"})
-_POSITIVE_WORDS = {"1", "true", "yes", "positive", "y"}
 _ID_NAME = re.compile(r"(^|[_\s-])(id|key|uuid|guid|number|no)$|^id[_\s-]|id$", re.IGNORECASE)
 #: A text column is an identifier when at least this share of its values is distinct.
 ID_UNIQUE_SHARE = 0.95
@@ -98,6 +97,8 @@ class ModelContract(Result):
         date_columns: Dates and times: never features, never drift-tested.
         protected: Attributes fairness is measured on (they need not be features).
         ignored: Columns deliberately left out.
+        categorical_codes: Numeric codes declared categories (``categorical=[...]``): the model
+            takes them as text (``101`` as ``"101"``), and files are read with them as text.
         columns: Every column of the training table with its role and the reason for it.
         reference: Metrics on the held-out evaluation data when the version was logged.
         calibration: The positive class's calibration on the eval data (empty: regressors).
@@ -122,6 +123,7 @@ class ModelContract(Result):
     date_columns: list[str] = field(default_factory=list)
     protected: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    categorical_codes: list[str] = field(default_factory=list)
     columns: list[ColumnRole] = field(default_factory=list)
     reference: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -140,6 +142,12 @@ class ModelContract(Result):
         return [c for c in self.features if c not in self.numeric]
 
     @property
+    def text_columns(self) -> list[str]:
+        """Features the model takes as text: a file is read with them as text, so digit codes
+        (``"07"``) stay codes."""
+        return [c for c in self.features if self.kinds.get(c) in ("categorical", "text")]
+
+    @property
     def skipped(self) -> list[str]:
         """Identifier, date and ignored columns: never features, never drift-tested."""
         return [*self.id_columns, *self.date_columns, *self.ignored]
@@ -150,7 +158,7 @@ class ModelContract(Result):
         if self.labels is None or self.positive_label is None:
             return None
         for i, label in enumerate(self.labels):
-            if _same_label(label, self.positive_label):
+            if same_label(label, self.positive_label):
                 return i
         return None
 
@@ -196,7 +204,15 @@ class ModelContract(Result):
                 f"{what} lacks the feature column(s) {', '.join(map(repr, missing))} that the model "
                 f"takes (its contract lists {len(self.features)} features): add them."
             )
-        return frame[self.features]
+        return self.codes_as_text(frame[self.features])
+
+    def codes_as_text(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with the declared :attr:`categorical_codes` given as numbers written as the
+        text the model was trained on (``101`` as ``"101"``); the same frame when there are none."""
+        codes = [
+            c for c in self.categorical_codes if c in frame.columns and frame[c].dtype != object
+        ]
+        return frame.assign(**{c: codes_as_text(frame[c]) for c in codes}) if codes else frame
 
     # ------------------------------------------------------------------ the protocol
 
@@ -251,6 +267,7 @@ def infer_contract(
     ignore: list[str] | tuple[str, ...] = (),
     protected: list[str] | tuple[str, ...] = (),
     features: list[str] | None = None,
+    categorical: list[str] | tuple[str, ...] = (),
 ) -> ModelContract:
     """The contract of a model trained on ``frame`` to predict ``target``.
 
@@ -267,6 +284,8 @@ def infer_contract(
         protected: Attributes fairness is measured on; they stay features unless also ignored.
         features: The model's features when they are fixed already (a fitted model's input
             columns): then nothing is inferred away, suspicious features are only noted.
+        categorical: Numeric codes that are categories (store ids, postcodes): features the
+            model takes as text (``101`` as ``"101"``), never as numbers.
 
     Raises:
         MissingColumnError: the target or a declared column is not in ``frame``.
@@ -276,13 +295,16 @@ def infer_contract(
         raise MissingColumnError(
             f"target column {target!r} is not in the data: name the column that holds the labels."
         )
-    declared = {"id_columns": id_columns, "date_columns": date_columns, "ignore": ignore}
+    declared = {
+        "id_columns": id_columns, "date_columns": date_columns, "ignore": ignore,
+        "categorical": categorical,
+    }  # fmt: skip
     _check_declared(frame, {**declared, "protected": protected}, target)
     y = frame[target]
     task = task or task_of_values(y)
     notes: list[str] = []
     if task == "classification":
-        labels = list(labels) if labels is not None else _sorted_labels(y)
+        labels = list(labels) if labels is not None else sorted_labels(y)
         positive_label = resolve_positive_label(labels, positive_label, target, notes)
     else:
         labels, positive_label = None, None
@@ -293,6 +315,7 @@ def infer_contract(
         ignore=ignore,
         protected=protected,
         features=features,
+        categorical=categorical,
     )
     roles.append(ColumnRole(target, "target", _kind(y), "declared"))
     for role in roles:
@@ -317,6 +340,7 @@ def infer_contract(
         date_columns=[r.name for r in roles if r.role == "date"],
         protected=list(protected),
         ignored=[r.name for r in roles if r.role == "ignored"],
+        categorical_codes=[c for c in categorical if c in {r.name for r in roles if r.feature}],
         columns=roles,
         notes=notes,
     )
@@ -330,6 +354,7 @@ def infer_roles(
     ignore=(),
     protected=(),
     features: list[str] | None = None,
+    categorical=(),
 ) -> list[ColumnRole]:
     """The role of every column of ``frame`` (no target), declared roles first, then the rules.
 
@@ -346,6 +371,8 @@ def infer_roles(
             role = ColumnRole(name, "id", kind, "declared", is_protected)
         elif name in date_columns:
             role = ColumnRole(name, "date", "datetime", "declared", is_protected)
+        elif name in categorical:
+            role = ColumnRole(name, "feature", "categorical", "declared categorical", is_protected)
         elif features is not None and name in features:
             why = _looks_like(name, col)
             reason = f"looks like {why}" if why else "a model input"
@@ -357,39 +384,6 @@ def infer_roles(
             role = _inferred(name, col, kind, is_protected)
         roles.append(role)
     return roles
-
-
-def resolve_positive_label(
-    labels: list[Any], positive_label: Any, target: str, notes: list[str] | None = None
-) -> Any:
-    """The positive label among ``labels``: the declared one (matched as text too, so ``"1"`` from
-    a command line finds ``1``), else the obvious one of a binary pair.
-
-    Raises:
-        UsageError: the declared label is not among ``labels``, or a binary pair needs one.
-    """
-    notes = notes if notes is not None else []
-    shown = ", ".join(repr(v) for v in labels[:10])
-    if positive_label is not None:
-        for label in labels:
-            if _same_label(label, positive_label):
-                return label
-        raise UsageError(
-            f"positive label {positive_label!r} is not among the labels of {target!r} ({shown}): "
-            "give one of them."
-        )
-    if len(labels) != 2:
-        return None  # multiclass: macro averages, no positive class
-    texts = {str(v).strip().lower() for v in labels}
-    if not any(texts == pair for pair in _OBVIOUS):
-        raise UsageError(
-            f"target {target!r} has the labels {shown}: say which one is the positive class "
-            f"(the one recall and fairness measure), e.g. positive_label={labels[0]!r}."
-        )
-    chosen = next(v for v in labels if str(v).strip().lower() in _POSITIVE_WORDS)
-    if not isinstance(chosen, bool | int | np.integer | np.bool_):
-        notes.append(f"positive label of {target!r} inferred as {chosen!r}.")
-    return chosen
 
 
 # --------------------------------------------------------------------------- the rules
@@ -466,20 +460,6 @@ def _counter_like(values: pd.Series) -> bool:
     """Integers that run like a counter: their range is about as wide as their count."""
     span = float(values.max()) - float(values.min()) + 1
     return span <= 1.5 * len(values)
-
-
-def _sorted_labels(y: pd.Series) -> list[Any]:
-    values = pd.unique(y.dropna())
-    try:
-        return sorted(values.tolist())
-    except TypeError:
-        return sorted(values.tolist(), key=str)
-
-
-def _same_label(label: Any, other: Any) -> bool:
-    if label == other:
-        return True
-    return str(label).strip().lower() == str(other).strip().lower()
 
 
 def _check_declared(frame: pd.DataFrame, declared: dict[str, Any], target: str) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from workbench._core.conform import Misfit, conform_frame
 from workbench.errors import DataFileError, MissingColumnError, SchemaMismatchError, UsageError
 
 __all__ = [
@@ -209,8 +210,12 @@ def demo_dataset(name: str = "credit_risk", n: int = 5000, seed: int = 0) -> Dem
     raise UsageError(f"unknown demo data set {name!r}: choose one of {', '.join(DEMO_DATASETS)}")
 
 
-def load_table(path: str | os.PathLike) -> pd.DataFrame:
+def load_table(path: str | os.PathLike, *, text: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
     """Read a CSV or Parquet file into a DataFrame.
+
+    A CSV has no types: pandas reads ``07`` as the number 7. ``text`` names the columns read as
+    text as written (a model's text columns: ``contract.text_columns``); the others are read as
+    pandas infers them. A Parquet file keeps the types it was written with.
 
     Raises:
         DataFileError: The file does not exist, is empty, has another format or does not parse.
@@ -223,7 +228,7 @@ def load_table(path: str | os.PathLike) -> pd.DataFrame:
     suffix = file.suffix.lower()
     try:
         if suffix in (".csv", ".txt", ".gz"):
-            frame = pd.read_csv(file)
+            frame = pd.read_csv(file, dtype=dict.fromkeys(text, str) if text else None)
         elif suffix in (".parquet", ".pq"):
             frame = pd.read_parquet(file)
         else:
@@ -258,104 +263,50 @@ def split_xy(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series]
     return frame.drop(columns=target), frame[target]
 
 
-_NUMERIC_TYPES = {"double", "float"}
-_INTEGER_TYPES = {"long", "integer"}
-
-
 def conform_to_signature(
-    frame: pd.DataFrame, schema: Any, *, allow_extra: bool = False, what: str = "the data"
-) -> pd.DataFrame:
+    frame: pd.DataFrame, schema: Any, *, allow_extra: bool = False, what: str = "the data",
+    missing: str = "signature",
+) -> pd.DataFrame:  # fmt: skip
     """Check ``frame`` against a model's input schema and return it cast to the schema's types.
 
-    MLflow's server silently ignores extra columns and coerces 30.9 or "30" into an integer column;
-    this check refuses those instead, naming the column and the offending value.
+    The rule is the model server's own (:func:`workbench._core.conform.conform_frame`): MLflow's
+    server silently ignores extra columns and coerces 30.9 or "30" into an integer column; this
+    refuses those instead, naming the column, the row and the offending value.
 
     Args:
         frame: The rows to send to the model.
         schema: The model's input schema (``signature.inputs``) or a signature.
         allow_extra: Drop columns the model does not know instead of refusing them.
         what: How to call ``frame`` in messages ("the eval data", "the request").
+        missing: ``"signature"`` for a request to a model server (a value may be missing only
+            where the signature allows it, as the server's edge says), ``"keep"`` for a table
+            scored in batch, checked or monitored (gaps go to the model, as MLflow's predict
+            passes them, and are counted by the missing-value rules).
 
     Raises:
         MissingColumnError: a required column is absent.
         SchemaMismatchError: an unknown column, or a value that does not fit its column's type.
     """
-    if hasattr(schema, "to_dict") and hasattr(schema, "outputs"):  # a ModelSignature
-        schema = schema.inputs
-    if schema is None or not getattr(schema, "has_input_names", lambda: False)():
-        return frame
-    specs = {spec.name: spec for spec in schema.inputs}
-    # MLflow marks a column "optional" when the training data had missing values in it; the model
-    # still uses it, and a request without it fails inside the model. Every column is required.
-    missing = [n for n in specs if n not in frame.columns]
-    if missing:
-        raise MissingColumnError(
-            f"{what} lacks column(s) the model takes: {', '.join(map(str, missing))}. Add them "
-            "(leave a value empty where it is unknown); the model's signature lists every input."
-        )
-    extra = [c for c in frame.columns if c not in specs]
-    if extra and not allow_extra:
-        raise SchemaMismatchError(
-            f"{what} has column(s) the model does not know: {', '.join(map(str, extra))}. "
-            "Drop them, or check for a typo in the name (MLflow's server would silently ignore them)."
-        )
-    out = {}
-    for name, spec in specs.items():
-        if name in frame.columns:
-            out[name] = _conform_column(frame[name], name, str(spec.type), what)
-    return pd.DataFrame(out, index=frame.index)
+    try:
+        return conform_frame(frame, schema, allow_extra=allow_extra, missing=missing)
+    except Misfit as misfit:
+        raise _misfit_error(misfit, what) from None
 
 
-def _conform_column(col: pd.Series, name: str, mlflow_type: str, what: str) -> pd.Series:
-    kind = mlflow_type.split(".")[-1].lower()
-    if kind in _NUMERIC_TYPES or kind in _INTEGER_TYPES:
-        if pd.api.types.is_bool_dtype(col.dtype):
-            raise SchemaMismatchError(
-                f"column {name!r} in {what} holds true/false values but the model expects "
-                f"numbers ({kind}): send numbers."
-            )
-        if not pd.api.types.is_numeric_dtype(col.dtype):
-            numeric = pd.to_numeric(col, errors="coerce")
-            bad = col[numeric.isna() & col.notna()]
-            sample = bad.iloc[0] if len(bad) else col.dropna().iloc[0] if col.notna().any() else ""
-            raise SchemaMismatchError(
-                f"column {name!r} in {what} holds non-numeric values such as {sample!r} but the "
-                f"model expects {kind}: send numbers, not text."
-            )
-        if kind in _INTEGER_TYPES:
-            if col.isna().any():
-                raise SchemaMismatchError(
-                    f"column {name!r} in {what} has missing values but the model declares it an "
-                    "integer column: fill them, or log the model with the column as float."
-                )
-            fractional = col[(col % 1) != 0]
-            if len(fractional):
-                raise SchemaMismatchError(
-                    f"column {name!r} in {what} holds {fractional.iloc[0]!r}, not a whole number, "
-                    "but the model expects integers (the server would silently truncate it)."
-                )
-            return col.astype("int64")
-        return col.astype("float64" if kind == "double" else "float32")
-    if kind == "string":
-        values = col.dropna()
-        not_text = values[~values.map(lambda v: isinstance(v, str))]
-        if len(not_text):
-            raise SchemaMismatchError(
-                f"column {name!r} in {what} holds {not_text.iloc[0]!r} ({type(not_text.iloc[0]).__name__})"
-                " but the model expects text: send strings."
-            )
-        return col.astype(object)
-    if kind == "boolean":
-        if not pd.api.types.is_bool_dtype(col.dtype):
-            raise SchemaMismatchError(
-                f"column {name!r} in {what} must be true/false, got dtype {col.dtype}."
-            )
-        return col
-    if kind == "datetime":
-        try:
-            return pd.to_datetime(col)
-        except (ValueError, TypeError) as err:
-            raise SchemaMismatchError(
-                f"column {name!r} in {what} does not parse as dates: {err}"
-            ) from err
-    return col
+def _misfit_error(misfit: Misfit, what: str) -> Exception:
+    names = ", ".join(map(str, misfit.columns))
+    if misfit.reason == "missing":
+        return MissingColumnError(
+            f"{what} lacks column(s) the model takes: {names}. Add them (leave a value empty "
+            "where it is unknown); the model's signature lists every input."
+        )
+    if misfit.reason == "unknown":
+        return SchemaMismatchError(
+            f"{what} has column(s) the model does not know: {names}. Drop them, or check for a "
+            "typo in the name (MLflow's server would silently ignore them)."
+        )
+    row = f" (row {misfit.row}" + (f": {misfit.value!r})" if misfit.value is not None else ")")
+    return SchemaMismatchError(
+        f"column {misfit.column!r} in {what} {misfit.problem}{row if misfit.row is not None else ''}"
+        f": {misfit.advice}."
+    )

@@ -7,8 +7,9 @@ the model contract) chunk by chunk, so memory stays flat on a file larger than m
 written to a temporary file beside ``out`` and renamed at the end: a failure leaves no half-written
 output.
 
-* identifiers: the contract's identifier columns found in the data, plus ``id_columns``; from a CSV
-  they are copied as written (as text: ``007`` stays ``007``);
+* a CSV is read with the contract's kinds: the model's text columns as text (``07`` is not the
+  number 7); identifiers (the contract's found in the data, plus ``id_columns``) as written, integers
+  as integers (nullable ``Int64``) and codes as text (``007`` stays ``007``), so scores merge back;
 * the model is loaded only after its format was checked (:func:`~workbench.registry.fetch_model`):
   pickle, cloudpickle and untrusted skops types are refused (exit code 2) unless
   ``allow_pickle=True`` (``workbench score --allow-pickle``), which is recorded on the version;
@@ -39,9 +40,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from workbench._core.conform import text_columns
 from workbench._core.ids import integer_ids, typed_ids
 from workbench._core.progress import Progress, as_progress
-from workbench._core.refs import parse_model_uri
 from workbench._core.remote import speaks_for_server
 from workbench._core.results import Result, html_table
 from workbench._core.text import first_line
@@ -174,7 +175,9 @@ def score(
     rows = chunks = 0
     try:
         as_text = [c for c in ids if c not in scorer.features]  # a feature keeps its type
-        read = source.chunks([*dict.fromkeys([*ids, *scorer.features])], as_text)
+        read = source.chunks(
+            [*dict.fromkeys([*ids, *scorer.features])], as_text, text=scorer.text_features
+        )
         for chunk, done in read:
             if chunk.empty:
                 continue
@@ -219,7 +222,9 @@ class _Scorer:
         from workbench.serving import PREDICTION, spec_for
 
         self.model_uri = model_uri
-        self.contract = _contract(model_uri)
+        from workbench.registry import contract_if_any
+
+        self.contract = contract_if_any(model_uri)  # None: a path, or no contract kept
         self.model = _load(model_uri, allow_pickle)
         self.signature = self.model.metadata.signature
         schema = self.signature.inputs if self.signature is not None else None
@@ -235,6 +240,7 @@ class _Scorer:
                 f"model {model_uri} has no signature with column names: scoring cannot tell "
                 "which columns it takes. Log it with an input example (wb.log_model does)."
             )
+        self.text_features = text_columns(self.signature)  # read from a CSV as text
         try:
             self.raw = self.model.get_raw_model()
         except Exception:
@@ -289,7 +295,7 @@ class _Scorer:
         if self.widen:
             x = signature_frame(x)
         if self.signature is not None:
-            x = conform_to_signature(x, self.signature, allow_extra=True)
+            x = conform_to_signature(x, self.signature, allow_extra=True, missing="keep")
         check_in_range(x, None, "a batch of the data")  # Spark; the pandas engine counted
         out = chunk[ids].copy() if ids else pd.DataFrame(index=chunk.index)
         if self.spec is not None:
@@ -305,24 +311,6 @@ class _Scorer:
     def empty(self, ids: list[str]) -> pd.DataFrame:
         """The scored table of no rows."""
         return pd.DataFrame(columns=self.output_columns(ids))
-
-
-def _contract(model_uri: str):
-    """The version's contract; None for a path or a model the store keeps none for.
-
-    Raises:
-        ModelNotFoundError: a registered name, version or alias that does not exist.
-    """
-    if parse_model_uri(model_uri).kind == "path":
-        return None
-    from workbench.registry import model_contract
-
-    try:
-        return model_contract(model_uri)
-    except ModelNotFoundError:
-        raise
-    except Exception:  # no contract to read: the signature and the model's classes still hold
-        return None
 
 
 def _load(model_uri: str, allow_pickle: bool = False):
@@ -378,31 +366,38 @@ class _Source:
         except Exception as err:
             raise _unreadable(self.path, self.format, err) from err
 
-    def chunks(self, columns: list[str], ids: list[str]) -> Iterator[tuple[pd.DataFrame, float]]:
+    def chunks(
+        self, columns: list[str], ids: list[str], text: list[str] = ()
+    ) -> Iterator[tuple[pd.DataFrame, float]]:
         """``(chunk, fraction of the input read)`` with only ``columns``; ``ids`` read from a CSV
-        as written: text, or integers when every value is one (:mod:`workbench._core.ids`)."""
+        as written: text, or integers when every value is one (:mod:`workbench._core.ids`);
+        ``text`` (the model's text features) read from a CSV as text: digit codes stay codes."""
         if self.frame is not None:
             n = len(self.frame)
             for start in range(0, n, self.chunk_rows):
                 end = min(n, start + self.chunk_rows)
                 yield self.frame.iloc[start:end][columns], end / n
             return
-        reader = self._csv if self.format == "csv" else self._parquet
         try:
-            yield from reader(columns, ids)
+            if self.format == "csv":
+                yield from self._csv(columns, ids, list(text))
+            else:
+                yield from self._parquet(columns, ids)
         except (DataFileError, MissingColumnError):
             raise
         except (OSError, ValueError, pd.errors.ParserError) as err:
             raise _unreadable(self.path, self.format, err) from err
 
-    def _csv(self, columns: list[str], ids: list[str]) -> Iterator[tuple[pd.DataFrame, float]]:
+    def _csv(
+        self, columns: list[str], ids: list[str], text: list[str]
+    ) -> Iterator[tuple[pd.DataFrame, float]]:
         size, integers = max(1, self.path.stat().st_size), integer_ids(self.path, ids)
         with open(self.path, "rb") as handle:
             reader = pd.read_csv(
                 handle,
                 usecols=columns,
                 chunksize=self.chunk_rows,
-                dtype=dict.fromkeys(ids, str),
+                dtype=dict.fromkeys([*ids, *text], str),
                 low_memory=False,
             )
             offset = 0

@@ -65,14 +65,17 @@ class TrainingTable:
 
 
 def load_training_data(
-    dataset: str, target: str | None = None, extra: str | None = None
-) -> TrainingTable:
+    dataset: str, target: str | None = None, extra: str | None = None,
+    categorical: list[str] | None = None,
+) -> TrainingTable:  # fmt: skip
     """A demo data set by name, or a CSV / Parquet file, with its target column.
 
     Args:
         dataset: ``credit_risk``, ``breast_cancer``, ``diabetes``, or a file path.
         target: The target column; required for a file, defaults to the demo set's own.
         extra: Optional file of more labelled rows (recent production batches) appended to the table.
+        categorical: Columns of a CSV read as text as written: codes (``07``, store ``101``)
+            to be declared categorical in :func:`train_and_log`, never read as numbers.
 
     Raises:
         DataFileError: a file is missing or does not parse.
@@ -87,9 +90,9 @@ def load_training_data(
     else:
         if not target:
             raise DataError(f"name the target column of {dataset} (target=...).")
-        frame, name = load_table(dataset), dataset
+        frame, name = load_table(dataset, text=categorical or ()), dataset
     if extra:
-        more = load_table(extra)
+        more = load_table(extra, text=categorical or ())
         if "application_date" in more.columns and "application_date" in frame.columns:
             more["application_date"] = pd.to_datetime(more["application_date"])
         frame = pd.concat([frame, more], ignore_index=True)
@@ -226,6 +229,7 @@ def train_and_log(
     ignore: list[str] | None = None,
     protected: list[str] | None = None,
     plots: bool = True,
+    categorical: list[str] | None = None,
 ) -> ModelVersion:
     """Split ``data``, fit a pipeline of ``family`` and log it as a new version of ``name``.
 
@@ -247,6 +251,9 @@ def train_and_log(
         date_columns: Date/time columns (never features; more are inferred).
         ignore: Columns to leave out of the features.
         protected: Attributes fairness is measured on (features unless also ignored).
+        categorical: Numeric codes that are categories (store ids, postcodes): one-hot
+            encoded as text, never read as numbers; the contract records them, and scoring,
+            serving and monitoring read them as text.
         plots: Draw the evaluation plots on the held-out rows (ROC, precision-recall and the
             confusion matrix, or predicted vs actual and residuals; permutation importance) and
             keep them with the run under ``plots/`` (see :func:`training_plots`).
@@ -279,6 +286,7 @@ def train_and_log(
     contract = infer_contract(
         data, target, task=task, positive_label=positive_label, id_columns=id_columns or (),
         date_columns=date_columns or (), ignore=ignore or (), protected=protected or (),
+        categorical=categorical or (),
     )  # fmt: skip
     task, numeric, categorical = contract.task, contract.numeric, contract.categorical
     if not numeric and not categorical:
@@ -286,7 +294,7 @@ def train_and_log(
             "no usable feature columns: every column is the target, an identifier, a date or "
             "ignored (see wb.model_contract roles); the table needs numeric or text features."
         )
-    x = x[contract.features]
+    x = contract.feature_frame(x)  # declared categorical codes become text
     stratify = y if task == "classification" and y.value_counts().min() >= 2 else None
     x_tr, x_ev, y_tr, y_ev = train_test_split(
         x, y, test_size=test_size, random_state=seed, stratify=stratify

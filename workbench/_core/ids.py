@@ -21,7 +21,7 @@ import re
 
 import pandas as pd
 
-__all__ = ["integer_ids", "typed_ids"]
+__all__ = ["integer_ids", "plain_integers", "typed_ids"]
 
 _INTEGER = re.compile(r"^(?:0|-?[1-9][0-9]{0,17})$")  # 18 digits: always inside int64
 
@@ -40,6 +40,17 @@ def integer_ids(path: str | os.PathLike, ids: list[str], chunk_rows: int = 200_0
         if not plain:
             break
     return plain
+
+
+def plain_integers(frame: pd.DataFrame, ids: list[str]) -> set[str]:
+    """The columns among ``ids`` of a frame of text (a CSV request) that hold only plainly written
+    integers (gaps allowed): the rule of :func:`integer_ids`, on rows in memory."""
+    return {
+        name
+        for name in ids
+        if name in frame.columns
+        and frame[name].dropna().map(lambda v: isinstance(v, str) and bool(_INTEGER.match(v))).all()
+    }
 
 
 def typed_ids(chunk: pd.DataFrame, integers: set[str]) -> pd.DataFrame:

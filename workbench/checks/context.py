@@ -272,7 +272,9 @@ class CheckContext:
         from workbench.data import conform_to_signature
 
         frame = self.data if contract is None else contract.feature_frame(self.data, what)
-        return conform_to_signature(frame, signature, allow_extra=True, what=what)
+        return conform_to_signature(
+            frame, signature, allow_extra=True, what=what, missing="keep"
+        )  # measured: gaps are data_quality's to count
 
 
 def split_eval(

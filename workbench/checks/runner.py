@@ -9,7 +9,6 @@ report and the model card, then keep them with the version (a run with ``checks.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 import time
@@ -29,6 +28,7 @@ from workbench._core.names import (
     SERVER_CHECKS_EXPERIMENT,
     TAG,
 )
+from workbench._core.process import environment
 from workbench._core.progress import Progress, as_progress
 from workbench._core.refs import parse_model_uri, registry_version, version_uri
 from workbench._core.remote import speaks_for_server
@@ -108,7 +108,9 @@ def run_checks(
     if protected is not None:  # a typo is caught before the model is even loaded
         check_protected(protected, x)
     step = as_progress(progress, desc="checks")
-    with _quiet_downloads(), tempfile.TemporaryDirectory(prefix="wb-checks-") as tmp:
+    # no per-file download bars from MLflow while the suite draws its own
+    quiet = environment({"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"})
+    with quiet, tempfile.TemporaryDirectory(prefix="wb-checks-") as tmp:
         step("loading the model", 0.0)
         context = _load_context(model_uri, x, y, Path(tmp), protected, positive_label, allow_pickle)
         if suite is None:
@@ -130,8 +132,9 @@ def run_checks(
 
 
 def load_eval_data(
-    data: str | os.PathLike | pd.DataFrame | None = None, n: int = 2000, seed: int = 7
-) -> pd.DataFrame:
+    data: str | os.PathLike | pd.DataFrame | None = None, n: int = 2000, seed: int = 7,
+    model: str | None = None,
+) -> pd.DataFrame:  # fmt: skip
     """The eval table: ``data`` itself, a CSV / Parquet file, or fresh demo rows.
 
     Args:
@@ -139,6 +142,7 @@ def load_eval_data(
             (``credit_risk(n, seed)``).
         n: Demo rows.
         seed: Demo seed.
+        model: The model's URI: a CSV is read with its text columns as text (``07`` stays).
 
     Raises:
         DataFileError: the file is missing or does not parse.
@@ -149,7 +153,8 @@ def load_eval_data(
         return credit_risk(n, seed=seed)
     if isinstance(data, pd.DataFrame):
         return data
-    return load_table(data)
+    contract = _stored_contract(model) if model else None  # None: run_checks names the problem
+    return load_table(data, text=contract.text_columns if contract is not None else ())
 
 
 # --------------------------------------------------------------------------- the steps
@@ -379,21 +384,6 @@ def _comparison(context: CheckContext) -> pd.DataFrame | None:
         for k, v in cand.items()
     ]
     return pd.DataFrame(rows)
-
-
-@contextlib.contextmanager
-def _quiet_downloads():
-    """No per-file download bars from MLflow while the suite draws its own."""
-    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
-    before = os.environ.get(key)
-    os.environ[key] = "false"
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = before
 
 
 # --------------------------------------------------------------------------- keeping the results

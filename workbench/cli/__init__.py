@@ -328,10 +328,9 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from workbench.checks import run_checks
-    from workbench.data import load_table
+    from workbench.checks import load_eval_data, run_checks
 
-    data = load_table(args.data)
+    data = load_eval_data(args.data, model=args.model_uri)  # the model's text columns as text
     thresholds = {
         metric: _number(value, f"--threshold {metric}") for metric, value in args.threshold
     }

@@ -33,7 +33,7 @@ from workbench._core.names import AUDIT_EXPERIMENT
 from workbench._core.tasks import evaluate
 from workbench.registry.audit import AuditEntry, history, verify_history
 from workbench.registry.chain import AuditCheck
-from workbench.registry.contracts import model_contract
+from workbench.registry.contracts import contract_if_any, model_contract
 from workbench.registry.gate import promote, rollback
 from workbench.registry.log import log_model
 from workbench.registry.model_version import ModelVersion
@@ -56,6 +56,7 @@ __all__ = [
     "history",
     "load_checked",
     "log_model",
+    "contract_if_any",
     "model_contract",
     "model_names",
     "promote",

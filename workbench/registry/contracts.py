@@ -21,7 +21,9 @@ from workbench.contract import ModelContract, infer_contract
 from workbench.errors import ModelNotFoundError
 from workbench.workspace import mlflow_client
 
-__all__ = ["calibration_of", "contract_for_model", "model_contract", "source_run_id"]
+__all__ = [
+    "calibration_of", "contract_for_model", "contract_if_any", "model_contract", "source_run_id",
+]  # fmt: skip
 
 
 def contract_for_model(
@@ -57,6 +59,9 @@ def contract_for_model(
         labels=labels if task == "classification" else None,
         protected=list(protected),
         features=list(x_train.columns),
+        categorical=[c for c in contract.categorical_codes if c in x_train.columns]
+        if contract is not None
+        else (),
     )
     if contract is None:
         return made
@@ -86,6 +91,23 @@ def calibration_of(contract: ModelContract, y_eval: Any, proba: Any) -> dict[str
     column = labels.index(contract.positive_label)
     truth = pd.Series(y_eval).to_numpy() == contract.positive_label
     return fit_calibration(np.asarray(proba)[:, column], truth)
+
+
+def contract_if_any(model_uri: str) -> ModelContract | None:
+    """The contract of ``model_uri``; None for a local path or a model the store keeps none for
+    (its signature and classes still hold).
+
+    Raises:
+        ModelNotFoundError: a registered name, version or alias that does not exist.
+    """
+    if parse_model_uri(model_uri).kind == "path":
+        return None
+    try:
+        return model_contract(model_uri)
+    except ModelNotFoundError:
+        raise
+    except Exception:  # nothing to read it from
+        return None
 
 
 def model_contract(model_uri: str) -> ModelContract:

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from workbench._core.ids import plain_integers, typed_ids
 from workbench.serving._requests import Refused, checked_frame, frame_from_body
 from workbench.serving.options import (
     LOOPBACK_HOSTS,
@@ -209,7 +210,12 @@ class Edge:
             dropped = [c for c in self.ignore if c in frame.columns and c not in self.columns]
             rows = checked_frame(frame.drop(columns=passed + dropped), self.schema, from_text)
             content = self.predict(rows)
-            return 200, _with_ids(content, frame[passed]) if passed else content
+            if not passed:
+                return 200, content
+            ids = frame[passed].copy()  # CSV text: an id written as an integer is answered as one
+            if from_text:
+                ids = typed_ids(ids, plain_integers(ids, passed))
+            return 200, _with_ids(content, ids)
         except Refused as refused:
             return refused.status, refused.body()
         except Exception as err:

@@ -25,10 +25,10 @@ import json
 import re
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from workbench.serving.options import LARGEST_VALUE, MAX_NAME_SHOWN, MIN_COLUMN_CAP
+from workbench._core.conform import Misfit, conform_frame
+from workbench.serving.options import MAX_NAME_SHOWN, MIN_COLUMN_CAP
 
 __all__ = ["FORMAT_KEYS", "Refused", "checked_frame", "frame_from_body"]
 
@@ -308,7 +308,8 @@ def _from_parquet(body: bytes, cap: int = MIN_COLUMN_CAP) -> pd.DataFrame:
 
 
 def checked_frame(frame: pd.DataFrame, schema: Any, from_text: bool = False) -> pd.DataFrame:
-    """``frame`` held to the model's input ``schema`` and cast to its types.
+    """``frame`` held to the model's input ``schema`` and cast to its types, by the one rule of
+    :func:`workbench._core.conform.conform_frame`.
 
     Args:
         frame: The rows as :func:`frame_from_body` read them.
@@ -320,171 +321,25 @@ def checked_frame(frame: pd.DataFrame, schema: Any, from_text: bool = False) -> 
     """
     if len(frame) == 0:
         raise _bad("the request has no rows: send at least one row.")
-    if schema is None or not schema.has_input_names():
-        return frame
-    specs = {spec.name: spec for spec in schema.inputs}
-    missing = [name for name in specs if name not in frame.columns]
-    if missing:
-        raise _invalid(
-            f"the request lacks column(s) the model takes: {', '.join(map(shown, missing))}. "
-            "Add them (null where a value is unknown and the column allows it)."
+    try:
+        return conform_frame(frame, schema, from_text=from_text)
+    except Misfit as misfit:
+        raise _invalid(_worded(misfit)) from None
+
+
+def _worded(misfit: Misfit) -> str:
+    """A refusal in the edge's words: the column (shown only when plain) and row, never a value."""
+    if misfit.reason == "missing":
+        return (
+            f"the request lacks column(s) the model takes: {', '.join(map(shown, misfit.columns))}"
+            ". Add them (null where a value is unknown and the column allows it)."
         )
-    extra = [c for c in frame.columns if c not in specs]
-    if extra:
+    if misfit.reason == "unknown":
+        extra = misfit.columns
         names = ", ".join(shown(c) for c in extra[:5]) + (" ..." if len(extra) > 5 else "")
-        raise _invalid(
+        return (
             f"the request has column(s) the model does not know: {names}. Drop them, or check "
             "the spelling (the model's signature lists its columns)."
         )
-    typed = {name: _column(frame[name], name, spec, from_text) for name, spec in specs.items()}
-    return pd.DataFrame(typed, index=frame.index)
-
-
-def _column(col: pd.Series, name: str, spec: Any, from_text: bool) -> Any:
-    """One column checked and cast as ``conform_to_signature`` casts it (double to float64,
-    float to float32, long and integer to int64, string to object)."""
-    kind = str(spec.type).split(".")[-1].lower()
-    required = bool(getattr(spec, "required", True))
-    if kind in _NUMBERS:
-        col = _parsed_numbers(col, name, kind) if from_text else _numbers(col, name, kind)
-        _no_gaps(col, name, kind, required or kind in _INTEGERS)
-        values = col.to_numpy(dtype="float64", na_value=np.nan)
-        with np.errstate(invalid="ignore"):
-            huge = np.abs(values) > LARGEST_VALUE
-        _where(
-            huge,
-            name,
-            f"holds a number that is infinite or beyond {LARGEST_VALUE:.4g} (1e400, 1e308)",
-            "send a finite number a model can compute with",
-        )
-        if kind in _INTEGERS:
-            whole = np.isnan(values) | (np.mod(values, 1) == 0)
-            _where(
-                ~whole,
-                name,
-                "holds a number with a fraction",
-                f"the model expects whole numbers ({kind}); MLflow would truncate it",
-            )
-            return values.astype("int64")
-        return values if kind == "double" else values.astype("float32")
-    if kind == "string":  # on the values themselves: a request is often a row or a few
-        values = col.to_numpy(dtype=object)
-        _where(
-            ~np.fromiter(map(_text_or_missing, values), dtype=bool, count=len(values)),
-            name,
-            "holds a value that is not text (a number, true/false, a list or an object)",
-            "send strings",
-        )
-        _no_gaps(values, name, kind, required)
-        return values
-    if kind == "boolean":
-        col = _booleans(col, name, from_text)
-        _no_gaps(col, name, kind, True)  # a missing true/false cannot be held as one
-        return col.astype(bool)
-    if kind == "datetime":
-        _no_gaps(col, name, kind, required)
-        try:
-            return pd.to_datetime(col)
-        except (ValueError, TypeError, OverflowError):
-            raise _invalid(
-                f"column {shown(name)} does not parse as dates: send ISO dates."
-            ) from None
-    return col
-
-
-def _text_or_missing(value: Any) -> bool:
-    return isinstance(value, str) or value is None or (isinstance(value, float) and value != value)
-
-
-def _where(bad: np.ndarray, name: str, what: str, advice: str) -> None:
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise _invalid(f"column {shown(name)} {what} in row {row}: {advice}.")
-
-
-def _numbers(col: pd.Series, name: str, kind: str) -> pd.Series:
-    """A column of JSON numbers as it is (int64 or float64); anything else refused."""
-    if pd.api.types.is_bool_dtype(col.dtype):
-        raise _invalid(
-            f"column {shown(name)} holds true/false, but the model expects numbers ({kind}): "
-            "send numbers."
-        )
-    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_complex_dtype(col.dtype):
-        return col
-    values = col.to_numpy(dtype=object)
-    if all(v is None for v in values):  # null in every row: missing numbers
-        return pd.Series(np.nan, index=col.index, dtype="float64")
-    for i, value in enumerate(values):
-        if isinstance(value, bool):
-            what = "true/false"
-        elif isinstance(value, str):
-            what = "text (a number in quotes is text)"
-        elif isinstance(value, int):
-            what = "a whole number too large for the model"
-        elif isinstance(value, list | dict):
-            what = "a list or an object"
-        else:
-            continue
-        raise _invalid(
-            f"column {shown(name)} holds {what} in row {i}, but the model expects numbers "
-            f"({kind}): send plain JSON numbers."
-        )
-    raise _invalid(f"column {shown(name)} holds values that are not numbers ({kind}).")
-
-
-def _parsed_numbers(col: pd.Series, name: str, kind: str) -> pd.Series:
-    """A column of CSV text (``None``/NaN where empty) parsed as float64."""
-    text = col.astype(object)
-    present = text.notna().to_numpy()
-    spelled = text.map(lambda v: isinstance(v, str) and v.strip().lower() in _NOT_FINITE)
-    _where(
-        spelled.to_numpy(dtype=bool),
-        name,
-        "holds NaN or Infinity",
-        "leave the field empty for a missing value, a finite number otherwise",
-    )
-    if not present.any():
-        return pd.Series(np.nan, index=col.index, dtype="float64")
-    numbers = pd.to_numeric(text, errors="coerce")
-    _where(
-        present & numbers.isna().to_numpy(),
-        name,
-        "holds text that is not a number",
-        f"the model expects numbers ({kind})",
-    )
-    return numbers.astype("float64")
-
-
-def _booleans(col: pd.Series, name: str, from_text: bool) -> pd.Series:
-    if pd.api.types.is_bool_dtype(col.dtype):
-        return col
-    words = {"true": True, "false": False} if from_text else {}
-    out = []
-    for i, value in enumerate(col.to_numpy(dtype=object)):
-        if (
-            isinstance(value, bool)
-            or value is None
-            or (isinstance(value, float) and value != value)
-        ):
-            out.append(value)
-        elif isinstance(value, str) and value.strip().lower() in words:
-            out.append(words[value.strip().lower()])
-        else:
-            raise _invalid(f"column {shown(name)} must be true or false (row {i}).")
-    return pd.Series(out, index=col.index, dtype=object)
-
-
-def _no_gaps(col: pd.Series | np.ndarray, name: str, kind: str, required: bool) -> None:
-    if not required:
-        return
-    gaps = np.asarray(pd.isna(col.to_numpy() if isinstance(col, pd.Series) else col))
-    if gaps.any():
-        row = int(np.argmax(gaps))
-        why = {
-            "long": "the model declares it an integer column",
-            "integer": "the model declares it an integer column",
-            "boolean": "the model expects true or false",
-        }.get(kind, "the model's signature requires it (it had no missing values in training)")
-        raise _invalid(
-            f"column {shown(name)} has a missing value in row {row}, but {why}: send a value."
-        )
+    row = f" in row {misfit.row}" if misfit.row is not None else ""
+    return f"column {shown(misfit.column)} {misfit.problem}{row}: {misfit.advice}."

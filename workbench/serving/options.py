@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench._core.conform import LARGEST_VALUE  # float32's largest, the one rule's
 from workbench.errors import DataError, UsageError
 
 __all__ = [
@@ -62,8 +63,6 @@ EDGE_ENV = "WORKBENCH_SERVING_EDGE"
 NONCE_ENV = "WORKBENCH_SERVING_NONCE"
 #: Private endpoint: the start's token, to loopback callers only (the server proves it is ours).
 NONCE_PATH = "/__workbench/nonce"
-#: Largest magnitude of a number given to a model: float32's largest (``np.finfo("float32").max``).
-LARGEST_VALUE = 3.4028234663852886e38
 #: Characters of a name (a column's, a format key's) an error message shows at most.
 MAX_NAME_SHOWN = 200
 #: Columns a request may name at least, whatever the model's signature (see :func:`max_columns`).

@@ -161,7 +161,8 @@ class ChecksPanel(PanelBase):
         self.set_status("running the checks...", "info")
         try:
             if self._eval is None:
-                self._eval = load_eval_data(self.data)
+                model = f"models:/{self.model.value}/{self.version.value}"
+                self._eval = load_eval_data(self.data, model=model)
             report = run_checks(
                 f"models:/{self.model.value}/{self.version.value}",
                 data=self._eval,

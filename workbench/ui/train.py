@@ -80,13 +80,14 @@ class TrainPanel(PanelBase):
         )
         self.id_columns = w.Text(placeholder="col, col (more inferred)", description="Ids")
         self.ignore = w.Text(placeholder="col, col", description="Ignore")
+        self.categorical = w.Text(placeholder="numeric codes: store_id", description="Categories")
         self.protected = w.Text(
             value=", ".join(protected or []), placeholder="col, col", description="Protected"
         )
         fit_labels(
             self.source, self.path, self.target, self.task, self.family, self.n_estimators,
             self.max_depth, self.C, self.name, self.positive_label, self.id_columns, self.ignore,
-            self.protected,
+            self.protected, self.categorical,
         )  # fmt: skip
         self.plots = w.Output()
         self.plots.add_class("wb-train-plots")
@@ -113,6 +114,7 @@ class TrainPanel(PanelBase):
             w.HTML("<b>Model contract</b>: the positive class, and columns that are not features"),
             w.HBox([self.positive_label, self.protected]),
             w.HBox([self.id_columns, self.ignore]),
+            self.categorical,
             self.train_button,
             w.HBox([self.progress, self.progress_label]),
             self.status,
@@ -159,6 +161,7 @@ class TrainPanel(PanelBase):
             "id_columns": _names(self.id_columns.value),
             "ignore": _names(self.ignore.value),
             "protected": _names(self.protected.value),
+            "categorical": _names(self.categorical.value),
         }
 
     def load_data(self):
@@ -167,7 +170,11 @@ class TrainPanel(PanelBase):
 
         is_file = self.source.value == "CSV / Parquet file"
         dataset = self.path.value.strip() if is_file else self.source.value
-        return load_training_data(dataset, target=self.target.value.strip() or None)
+        return load_training_data(
+            dataset,
+            target=self.target.value.strip() or None,
+            categorical=_names(self.categorical.value),
+        )
 
     def train(self):
         """What the button does: load, train and log; show the version or the error."""

@@ -64,8 +64,9 @@ class SchemaContract(Check):
             )
         try:
             conform_to_signature(
-                context.data[features], context.signature, allow_extra=True, what="the eval data"
-            )
+                context.data[features], context.signature, allow_extra=True,
+                what="the eval data", missing="keep",
+            )  # fmt: skip
         except DataError as err:
             return self.result("fail", "mismatch", "signature", str(err), table)
         also = (
