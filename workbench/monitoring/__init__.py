@@ -12,17 +12,19 @@ skipped (identifiers, dates, ignored), and which label is positive.
 What lives where:
 
 * :mod:`~workbench.monitoring.report`       :func:`drift_report` (the entry point), :func:`check_status`
-* :mod:`~workbench.monitoring.validation`   every reason two tables cannot be compared
+* :mod:`~workbench.monitoring.validation`   every reason two tables cannot be compared (and the
+  options and columns the check is given)
 * :mod:`~workbench.monitoring.columns`      columns to test and to skip (the model contract's roles,
   or identifiers and dates inferred), each skipped one with its reason
 * :mod:`~workbench.monitoring.statistics`   per-column statistics (Evidently's scores and verdicts, in
-  numpy, on all rows) and the corrected decision (Holm over the columns, a minimum effect)
+  numpy, on all rows) and the one decision both engines feed (``verdicts``: Holm over the columns,
+  a minimum effect)
 * :mod:`~workbench.monitoring.summaries`    the same tests read from per-column summaries (counts,
-  histograms), with proven bounds where binned
+  histograms), with proven bounds where binned: the Spark engine's scores, the same decision
 * :mod:`~workbench.monitoring.spark_drift`  ``drift_report(..., engine="spark")``: the summaries
   computed where the data lives (:mod:`workbench.spark.statistics`)
-* :mod:`~workbench.monitoring.scoring`      the model: its registry identity, its predictions, its
-  performance
+* :mod:`~workbench.monitoring.scoring`      the model: its registry identity and contract, its
+  predictions, its performance
 * :mod:`~workbench.monitoring.evidently_adapter`  the Evidently report (the only module importing
   Evidently)
 * :mod:`~workbench.monitoring.result`       :class:`ColumnDrift`, :class:`DriftResult` (save, load, log)

@@ -24,7 +24,7 @@ look-alikes (``＜img src=x onerror=...＞``), kept unique. The verdicts, ``summ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -33,8 +33,10 @@ from workbench._core.text import first_line
 from workbench.contract import ModelContract
 from workbench.errors import MonitoringError
 from workbench.monitoring.columns import ColumnPlan
-from workbench.monitoring.result import DriftResult
 from workbench.monitoring.scoring import PREDICTION
+
+if TYPE_CHECKING:  # a result saves itself through this module: it reads the result, no more
+    from workbench.monitoring.result import DriftResult
 
 __all__ = ["REPORT_ROWS", "evidently_report", "report_files"]
 

@@ -13,7 +13,7 @@ import pandas as pd
 from workbench._core.names import TAG
 from workbench._core.refs import model_name_of
 from workbench._core.results import jsonable
-from workbench.monitoring.tracking import NO_MODEL, _metric_key, experiment_name
+from workbench.monitoring.tracking import NO_MODEL, experiment_name, metric_key
 from workbench.plots.drift import STATUS_COLOURS
 
 __all__ = ["MonitoringHistory", "monitoring_history"]
@@ -97,7 +97,7 @@ class MonitoringHistory:
         drifted = pd.DataFrame(False, index=scores.index, columns=labels)
         for j, text in enumerate(f["drifted_columns"] if "drifted_columns" in f else []):
             for name in str(text or "").split(","):
-                key = _metric_key(name.strip())
+                key = metric_key(name.strip())
                 if key in drifted.index:
                     drifted.iat[drifted.index.get_loc(key), j] = True
         order = sorted(scores.index, key=lambda c: (-int(drifted.loc[c].sum()), c))

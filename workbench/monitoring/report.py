@@ -10,6 +10,7 @@ the Evidently report the user reads.
 
 from __future__ import annotations
 
+import inspect
 import os
 from typing import Any
 
@@ -18,23 +19,29 @@ import pandas as pd
 from workbench._core.progress import Progress, as_progress
 from workbench._core.remote import speaks_for_server
 from workbench.contract import ModelContract
-from workbench.errors import DataError, ModelNotFoundError, UsageError
+from workbench.errors import DataError, UsageError
 from workbench.monitoring.columns import plan_columns
 from workbench.monitoring.estimation import estimated
 from workbench.monitoring.evidently_adapter import REPORT_ROWS, evidently_report
-from workbench.monitoring.result import ColumnDrift, DriftResult
+from workbench.monitoring.result import DriftResult
 from workbench.monitoring.scoring import (
     PREDICTION,
+    contract_of,
+    label_arguments,
     model_identity,
     performance,
     prediction_reference,
-    reference_metrics,
     score_tables,
 )
-from workbench.monitoring.statistics import ALPHA, CORRECTIONS, column_verdicts
-from workbench.monitoring.validation import validate
+from workbench.monitoring.statistics import ALPHA, column_verdicts
+from workbench.monitoring.validation import (
+    check_options,
+    ignored_columns,
+    validate,
+    validation_columns,
+)
 
-__all__ = ["check_status", "drift_report"]
+__all__ = ["ENGINE_OPTIONS", "check_status", "drift_report"]
 
 
 @speaks_for_server("building and logging a drift report")
@@ -121,7 +128,9 @@ def drift_report(
         UsageError: an unknown ``on_invalid`` or ``correction``, ``alpha`` outside (0, 1), or
             an ``ignore`` name that is no column of either table.
     """
-    _check_choices(on_invalid, correction, alpha)
+    given = dict(locals())  # the arguments, before any step rebinds one
+    options = {name: given[name] for name in ENGINE_OPTIONS}
+    check_options(on_invalid, correction, alpha)
     if engine != "pandas" or spark is not None or master is not None:
         if engine != "spark":
             raise UsageError(
@@ -129,34 +138,17 @@ def drift_report(
             )
         from workbench.monitoring.spark_drift import drift_on_spark
 
-        options = {
-            "drift_share": drift_share,
-            "thresholds": thresholds,
-            "methods": methods,
-            "ignore": ignore,
-            "alpha": alpha,
-            "correction": correction,
-            "min_rows": min_rows,
-            "null_surge": null_surge,
-            "on_invalid": on_invalid,
-            "max_report_rows": max_report_rows,
-            "build_report": build_report,
-            "data_ids": data_ids,
-            "seed": seed,
-            "progress": progress,
-            "allow_pickle": allow_pickle,
-        }
         return drift_on_spark(reference, current, model, target, spark, master, **options)
     step = as_progress(progress)
     step("loading the data", 0.05)
     ids = dict(data_ids or {})
-    ref, cur = _load(reference, "reference", ids), _load(current, "current", ids)
+    contract = contract_of(model) if model else None  # its kinds: how a CSV is read
+    ref, cur = (
+        _load(reference, "reference", ids, contract),
+        _load(current, "current", ids, contract),
+    )
     ids.setdefault("current_hash", _content_hash(cur))
-    ignore = _ignored(ignore, ref, cur)
-    contract = None
-    if model:
-        step("reading the model contract", 0.08)
-        contract = _contract(model)
+    ignore = ignored_columns(ignore, ref.columns, cur.columns)
     named_target = target
     target = target or (contract.target if contract else None)
     result = DriftResult(
@@ -171,7 +163,7 @@ def drift_report(
         roles_from="the model contract" if contract else "inferred from the reference table",
     )
     step("validating", 0.1)
-    checks = _checks(named_target, target, list(ref.columns), ignore, contract)
+    checks = validation_columns(named_target, target, list(ref.columns), ignore, contract)
     result.reasons = validate(
         ref, cur, **checks, min_rows=min_rows, null_surge=null_surge, on_invalid=on_invalid
     )
@@ -198,7 +190,7 @@ def drift_report(
         plan.ref, plan.cur, plan.kinds, thresholds, methods, alpha=alpha, correction=correction,
         references=references,
     )  # fmt: skip
-    result.set_columns([ColumnDrift.from_stat(s) for s in stats])
+    result.set_verdicts(stats)
     if build_report:
         step("building the Evidently report", 0.6)
         result.attach_report(*evidently_report(plan, result, task, contract, max_report_rows, seed))
@@ -226,71 +218,19 @@ def check_status(
 # --------------------------------------------------------------------------- steps
 
 
-def _check_choices(on_invalid: str, correction: str, alpha: float) -> None:
-    if on_invalid not in ("raise", "return"):
-        raise UsageError("on_invalid must be 'raise' or 'return'")
-    if correction not in CORRECTIONS:
-        raise UsageError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
-    if not 0 < float(alpha) < 1:
-        raise UsageError(f"alpha is a false-alarm rate between 0 and 1, got {alpha!r}")
-
-
-def _ignored(ignore: Any, ref: pd.DataFrame, cur: pd.DataFrame) -> list[str]:
-    """``ignore`` as a list (one name given as text too); a name that is no column is an error."""
-    names = [ignore] if isinstance(ignore, str) else list(ignore or ())
-    unknown = [c for c in names if c not in ref.columns and c not in cur.columns]
-    if unknown:
-        shown = ", ".join(map(str, list(ref.columns)[:15]))
-        raise UsageError(
-            f"ignore names {', '.join(map(repr, unknown))}, not a column of the reference or the "
-            f"current data (columns: {shown}{', ...' if ref.shape[1] > 15 else ''}): check the "
-            "spelling."
-        )
-    return names
-
-
-def _contract(model: str) -> ModelContract | None:
-    """The model's contract (a missing model named, with the way out); None for a model that
-    is not in the store (a local path): its roles are then inferred."""
-    from workbench._core.refs import parse_model_uri
-    from workbench.registry import model_contract
-
-    if parse_model_uri(model).kind == "path":
-        return None
-    try:
-        return model_contract(model)
-    except ModelNotFoundError as err:
-        raise ModelNotFoundError(f"{err} Or run without a model for data drift only.") from err
-
-
-def _checks(named_target, target, ref_columns, ignore, contract) -> dict[str, Any]:
-    """The validation's target, ignored and optional columns."""
-    return {
-        # a target the user named must be in the reference; the contract's may be absent
-        "target": target if (named_target or (target in ref_columns)) else None,
-        "ignore": [*ignore, *_optional_columns(ref_columns, contract, target)],
-        "optional": [target] if target else [],
-    }
-
-
-def _optional_columns(ref_columns: list[str], contract: ModelContract | None, target: str | None):
-    """Columns the batch may lack: with a model, every column its contract does not need."""
-    if contract is None:
-        return []
-    needed = set(contract.features) | {target}
-    return [c for c in ref_columns if c not in needed]
-
-
-def _load(data: Any, what: str, ids: dict[str, str]) -> pd.DataFrame:
-    """``data`` as a frame (a path is read), its identifier recorded in ``ids``."""
+def _load(data: Any, what: str, ids: dict[str, str], contract: Any = None) -> pd.DataFrame:
+    """``data`` as a frame, its identifier recorded in ``ids``: a CSV is read with the model's
+    text columns as text (``07`` stays ``07``), and its declared category codes are text."""
     from workbench.data import load_table
 
     if isinstance(data, pd.DataFrame):
         ids.setdefault(what, f"frame of {len(data)} rows")
-        return data
+        return contract.codes_as_text(data) if contract is not None else data
     if isinstance(data, str | os.PathLike):
         ids.setdefault(what, str(data))
-        return load_table(data)
+        if contract is None:
+            return load_table(data)
+        return contract.codes_as_text(load_table(data, text=contract.text_columns))
     raise DataError(
         f"the {what} data must be a DataFrame or a CSV / Parquet path, got {type(data).__name__}."
     )
@@ -323,41 +263,20 @@ def _score_and_measure(
         probabilities=probabilities,
     )  # fmt: skip
     result.estimated_performance = estimated(contract, probabilities, cur[PREDICTION])
-    label = _labels(contract)
+    label = label_arguments(contract)
     ref_perf = cur_perf = None
     if target and target in ref.columns:
         ref_perf = performance(ref[target], ref[PREDICTION], task, **label)
     if target and target in cur.columns:
         cur_perf = performance(cur[target], cur[PREDICTION], task, **label)
-    _record_performance(result, contract, task, target, ref_perf, cur_perf)
+    result.record_performance(contract, task, ref_perf, cur_perf)
     return ref, cur, task
 
 
-def _labels(contract: ModelContract | None) -> dict[str, Any]:
-    return {
-        "positive_label": contract.positive_label if contract else None,
-        "classes": contract.labels if contract else None,
-    }
-
-
-def _record_performance(result, contract, task, target, ref_perf, cur_perf) -> None:
-    """The model's performance on the reference table and the batch (None: no labels), and the
-    figures it is compared with (the contract's, else the reference table's)."""
-    if ref_perf is not None:
-        result.reference_table_performance = ref_perf
-    if contract is not None and contract.reference:
-        result.reference_performance = reference_metrics(contract.reference, task)
-        result.reference_source = "held-out eval data when the version was logged (model contract)"
-    elif result.reference_table_performance:
-        result.reference_performance = dict(result.reference_table_performance)
-        result.reference_source = (
-            "the reference table (no model contract with reference figures; a model scored on "
-            "its own training data looks better than it is)"
-        )
-    if cur_perf is not None:
-        result.performance = cur_perf
-    else:
-        result.performance_note = (
-            f"not measured: the current batch has no labels (no {target!r} column). That is "
-            "fine: drift is tested on the features and the prediction."
-        )
+#: drift_report's keyword options that each engine reads (the rest choose the engine): its
+#: signature is the one list of them and of their defaults.
+ENGINE_OPTIONS = tuple(
+    p.name
+    for p in inspect.signature(drift_report).parameters.values()
+    if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in ("engine", "spark", "master")
+)

@@ -253,6 +253,43 @@ class DriftResult(Result):
         else:
             self.drift_detected = bool(self.share >= self.drift_share)
 
+    def set_verdicts(self, stats: list[ColumnStat]) -> None:
+        """Record the decided statistics of every column (both engines'
+        :func:`~workbench.monitoring.statistics.verdicts`) and the dataset verdict."""
+        self.set_columns([ColumnDrift.from_stat(s) for s in stats])
+
+    def record_performance(
+        self,
+        contract: Any,
+        task: str | None,
+        reference_table: dict[str, float] | None,
+        current: dict[str, float] | None,
+    ) -> None:
+        """The model's performance on the reference table and the batch (None: no labels), and
+        the figures it is compared with (the ``contract``'s, else the reference table's)."""
+        from workbench.monitoring.scoring import reference_metrics
+
+        if reference_table is not None:
+            self.reference_table_performance = reference_table
+        if contract is not None and contract.reference:
+            self.reference_performance = reference_metrics(contract.reference, task)
+            self.reference_source = (
+                "held-out eval data when the version was logged (model contract)"
+            )
+        elif self.reference_table_performance:
+            self.reference_performance = dict(self.reference_table_performance)
+            self.reference_source = (
+                "the reference table (no model contract with reference figures; a model scored "
+                "on its own training data looks better than it is)"
+            )
+        if current is not None:
+            self.performance = current
+        else:
+            self.performance_note = (
+                f"not measured: the current batch has no labels (no {self.target!r} column). "
+                "That is fine: drift is tested on the features and the prediction."
+            )
+
     def attach_report(self, snapshot: Any, rows: int, notes: list[str]) -> None:
         """Keep the Evidently ``snapshot`` built on ``rows`` current rows (a sample states its
         error bound) and the ``notes`` its building left."""

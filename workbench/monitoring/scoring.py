@@ -8,7 +8,7 @@ column; the task is the version's ``workbench.task`` tag, else read from the pre
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,10 +19,15 @@ from workbench._core.tasks import metrics, task_of_values
 from workbench._core.text import first_line
 from workbench.errors import ModelError, ModelNotFoundError
 
+if TYPE_CHECKING:
+    from workbench.contract import ModelContract
+
 __all__ = [
     "PERFORMANCE_METRICS",
     "PREDICTION",
     "ModelIdentity",
+    "contract_of",
+    "label_arguments",
     "model_identity",
     "performance",
     "prediction_reference",
@@ -66,6 +71,24 @@ def model_identity(uri: str) -> ModelIdentity:
     return ModelIdentity(mv.name, str(mv.version), (mv.tags or {}).get(TAG.TASK))
 
 
+def contract_of(model: str) -> ModelContract | None:
+    """The contract of ``model`` (a missing model named, with the way out); None for a model that
+    is not in the store (a local path): its column roles are then inferred.
+
+    Raises:
+        ModelNotFoundError: the name, version or alias is not in the registry.
+    """
+    from workbench._core.refs import parse_model_uri
+    from workbench.registry import model_contract
+
+    if parse_model_uri(model).kind == "path":
+        return None
+    try:
+        return model_contract(model)
+    except ModelNotFoundError as err:
+        raise ModelNotFoundError(f"{err} Or run without a model for data drift only.") from err
+
+
 def score_tables(
     uri: str,
     ref: pd.DataFrame,
@@ -106,7 +129,9 @@ def score_tables(
     frames = []
     for what, frame in (("the reference data", ref), ("the current data", cur)):
         x = frame.drop(columns=[c for c in (target,) if c in frame.columns])
-        x = conform_to_signature(signature_frame(x), schema, allow_extra=True, what=what)
+        x = conform_to_signature(
+            signature_frame(x), schema, allow_extra=True, what=what, missing="keep"
+        )
         try:
             pred = np.asarray(model.predict(x)).reshape(len(x), -1)[:, 0]
         except Exception as err:
@@ -162,6 +187,15 @@ def performance(
         classes=classes,
         sample_weight=weights,
     )
+
+
+def label_arguments(contract: ModelContract | None) -> dict[str, Any]:
+    """:func:`performance`'s ``positive_label`` and ``classes``, from the model's contract (None
+    without one)."""
+    return {
+        "positive_label": contract.positive_label if contract else None,
+        "classes": contract.labels if contract else None,
+    }
 
 
 def reference_metrics(reference: dict[str, float], task: str) -> dict[str, float]:

@@ -37,30 +37,32 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
 
 from workbench._core.progress import as_progress
 from workbench.monitoring.columns import plan_columns
-from workbench.monitoring.report import (
-    _check_choices,
-    _checks,
-    _contract,
-    _ignored,
-    _labels,
-    _record_performance,
-)
-from workbench.monitoring.result import ColumnDrift, DriftResult
+from workbench.monitoring.result import DriftResult
 from workbench.monitoring.scoring import (
     PERFORMANCE_METRICS,
     PREDICTION,
+    contract_of,
+    label_arguments,
     model_identity,
     performance,
     score_tables,
 )
 from workbench.monitoring.summaries import summary_verdicts
-from workbench.monitoring.validation import ColumnFacts, _raise_first, problems_of
+from workbench.monitoring.validation import (
+    ColumnFacts,
+    check_options,
+    ignored_columns,
+    problems_of,
+    raise_first,
+    validation_columns,
+)
 
 __all__ = ["drift_on_spark"]
 
@@ -77,13 +79,14 @@ def drift_on_spark(
     master: str | None = None,
     **options: Any,
 ) -> DriftResult:
-    """:func:`~workbench.monitoring.report.drift_report` on Spark (same arguments; ``spark``: an
-    existing SparkSession, ``master``: a master URL for a new one)."""
+    """:func:`~workbench.monitoring.report.drift_report` on Spark (``spark``: an existing
+    SparkSession, ``master``: a master URL for a new one): ``options`` are every one of its
+    keyword options (:data:`~workbench.monitoring.report.ENGINE_OPTIONS`), as it passes them."""
     from workbench.spark import spark_session
     from workbench.spark import statistics as stats
 
-    o = _Options(**options)
-    _check_choices(o.on_invalid, o.correction, o.alpha)
+    o = SimpleNamespace(**options)
+    check_options(o.on_invalid, o.correction, o.alpha)
     step = as_progress(o.progress)
     step("starting Spark", 0.02)
     session = spark_session(master, spark)
@@ -91,10 +94,8 @@ def drift_on_spark(
     ids = dict(o.data_ids or {})
     ref = _table(session, reference, "reference", ids)
     cur = _table(session, current, "current", ids)
-    ignore = _ignored(
-        o.ignore, pd.DataFrame(columns=ref.columns), pd.DataFrame(columns=cur.columns)
-    )
-    contract = _contract(model) if model else None
+    ignore = ignored_columns(o.ignore, ref.columns, cur.columns)
+    contract = contract_of(model) if model else None
     named_target = target
     target = target or (contract.target if contract else None)
     step("profiling the columns", 0.08)
@@ -123,12 +124,12 @@ def drift_on_spark(
         (ref_rows, list(ref.columns)),
         (cur_rows, list(cur.columns)),
         lambda col: (_facts(ref_profile.columns[col]), _facts(cur_profile.columns[col])),
-        **_checks(named_target, target, list(ref.columns), ignore, contract),
+        **validation_columns(named_target, target, list(ref.columns), ignore, contract),
         min_rows=o.min_rows,
         null_surge=o.null_surge,
     )
     if found and o.on_invalid == "raise":
-        _raise_first(found)
+        raise_first(found)
     result.reasons = [p.message for p in found]
     if found:
         result.valid = False
@@ -172,10 +173,10 @@ def drift_on_spark(
         alpha=o.alpha,
         correction=o.correction,
     )
-    result.set_columns([ColumnDrift.from_stat(s) for s in decided])
+    result.set_verdicts(decided)
     result.notes.extend(_bound_notes(decided, bounds))
     if model:
-        _record_performance(result, contract, task, target, measured[0][1], measured[1][1])
+        result.record_performance(contract, task, measured[0][1], measured[1][1])
     if o.build_report:
         from workbench.monitoring.evidently_adapter import evidently_report
 
@@ -194,27 +195,6 @@ def drift_on_spark(
         result.attach_report(snapshot, rows, notes)
     step("done", 1.0)
     return result
-
-
-@dataclasses.dataclass
-class _Options:
-    """drift_report's keyword arguments (their defaults are drift_report's)."""
-
-    drift_share: float = 0.0
-    thresholds: dict[str, float] | None = None
-    methods: dict[str, str] | None = None
-    ignore: Any = ()
-    alpha: float = 0.05
-    correction: str = "holm"
-    min_rows: int = 30
-    null_surge: float = 0.1
-    on_invalid: str = "raise"
-    max_report_rows: int = 10_000
-    build_report: bool = True
-    data_ids: dict[str, str] | None = None
-    seed: int = 0
-    progress: Any = None
-    allow_pickle: bool = False
 
 
 # --------------------------------------------------------------------------- steps
@@ -342,7 +322,11 @@ def _performance(task, contract, counted, sums) -> dict[str, float]:
         return {}
     labels, predictions, weights = zip(*counted, strict=True)
     return performance(
-        pd.Series(labels), pd.Series(predictions), task, **_labels(contract), weights=weights
+        pd.Series(labels),
+        pd.Series(predictions),
+        task,
+        **label_arguments(contract),
+        weights=weights,
     )
 
 

@@ -41,7 +41,9 @@ Measured in ``make bench`` (``benchmarks/bench_alarms.py``, 200+ random splits o
 and of scikit-learn's breast-cancer table): at most 5% of clean batches raise an alarm, and a
 0.5-SD shift of one numeric column, or a 10-point move of one category's share, on 1,000 rows is
 caught at least 95% of the time. A column given its own ``method`` or ``threshold`` is decided by
-that rule, as Evidently would, outside the correction: the caller asked for it.
+that rule, as Evidently would, outside the correction: the caller asked for it. Both engines reach
+the decision through :func:`verdicts`: the pandas engine scores the rows (:func:`column_verdicts`),
+the Spark engine its per-column summaries (:mod:`~workbench.monitoring.summaries`).
 
 Nulls and infinities are dropped first, as Evidently does. Integer columns with at most 10 distinct
 values count as categorical (Evidently's ``INTEGER_CARDINALITY_LIMIT``).
@@ -60,6 +62,7 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -69,6 +72,7 @@ __all__ = [
     "ALPHA",
     "CORRECTIONS",
     "EFFECTS",
+    "EXACT_KS",
     "INTEGER_CARDINALITY_LIMIT",
     "METHODS",
     "MIN_EFFECT",
@@ -76,6 +80,8 @@ __all__ = [
     "TESTS",
     "ColumnStat",
     "adjust",
+    "categorical_evidence",
+    "chisquare_counts",
     "choose_method",
     "clean",
     "column_kind",
@@ -83,8 +89,14 @@ __all__ = [
     "column_verdicts",
     "decide",
     "dkw_bound",
+    "jensenshannon_counts",
+    "ks_asymptotic",
+    "method_for",
     "score_kind",
+    "scored_stat",
+    "verdicts",
     "wasserstein_1d",
+    "z_counts",
 ]
 
 INTEGER_CARDINALITY_LIMIT = 10
@@ -105,7 +117,7 @@ TESTS = {"numerical": "K-S", "categorical": "chi-square (2-sample)"}
 #: Smallest expected count per cell of the chi-square test; rarer values are merged.
 _MIN_EXPECTED = 5.0
 #: Up to this many rows on both sides the K-S p-value is exact (scipy's own limit).
-_EXACT_KS = 10_000
+EXACT_KS = 10_000
 
 #: name -> (Evidently's display name, default threshold, drift when the score is above the threshold)
 METHODS = {
@@ -195,10 +207,10 @@ def choose_method(ref: pd.Series, cur: pd.Series, kind: str) -> str:
         n_values = 6  # more than five whatever the current data holds
     else:
         n_values = len(pd.unique(np.concatenate([np.asarray(ref_unique), cur.unique()])))
-    return _method_for(len(ref), n_values, kind)
+    return method_for(len(ref), n_values, kind)
 
 
-def _method_for(n_ref: int, n_values: int, kind: str) -> str:
+def method_for(n_ref: int, n_values: int, kind: str) -> str:
     """Evidently's method for ``n_ref`` cleaned reference rows and ``n_values`` distinct values
     (6 for a numerical column with more than five reference values)."""
     if n_ref <= SMALL_REFERENCE:
@@ -226,17 +238,17 @@ def column_stat(
         p_value, effect, _ = _numeric_evidence(ref, cur)
     else:
         counts = _counts(ref, cur)
-        p_value, effect = _categorical_evidence(*counts)
+        p_value, effect = categorical_evidence(*counts)
     if method == "wasserstein" and kind == "numerical":
         score = effect  # the same normed distance
     elif method == "ks" and kind == "numerical":
         score = p_value  # the same scipy K-S p-value Evidently reads
     else:
         score = float(_SCORERS[method](ref, cur, kind, counts))
-    return _scored(name, kind, method, score, threshold, p_value, effect)
+    return scored_stat(name, kind, method, score, threshold, p_value, effect)
 
 
-def _scored(name, kind, method, score, threshold, p_value, effect) -> ColumnStat:
+def scored_stat(name, kind, method, score, threshold, p_value, effect) -> ColumnStat:
     """The undecided :class:`ColumnStat` with Evidently's verdict on ``score`` (``threshold``
     None: the method's default)."""
     _, default, above = METHODS[method]
@@ -309,6 +321,27 @@ def decide(
     return out
 
 
+def verdicts(
+    kinds: dict[str, str],
+    stat_of: Callable[[str, str, str | None, float | None], ColumnStat],
+    thresholds: dict[str, float] | None = None,
+    methods: dict[str, str] | None = None,
+    *,
+    alpha: float = ALPHA,
+    correction: str = "holm",
+) -> list[ColumnStat]:
+    """The one drift decision of both engines: every column of ``kinds`` scored by the engine's
+    ``stat_of(column, kind, method, threshold)`` (the caller's per-column ``methods`` and
+    ``thresholds`` where given, None otherwise), then decided by :func:`decide`: the columns
+    given a method or threshold by it, the others by the corrected p-value and the minimum
+    effect. The pandas engine scores the rows (:func:`column_verdicts`), the Spark engine the
+    summaries (:func:`~workbench.monitoring.summaries.summary_verdicts`)."""
+    thresholds, methods = thresholds or {}, methods or {}
+    stats = [stat_of(c, k, methods.get(c), thresholds.get(c)) for c, k in kinds.items()]
+    fixed = {c for c in kinds if c in thresholds or c in methods}
+    return decide(stats, alpha, correction, fixed)
+
+
 def column_verdicts(
     ref: pd.DataFrame,
     cur: pd.DataFrame,
@@ -320,17 +353,16 @@ def column_verdicts(
     correction: str = "holm",
     references: dict[str, pd.Series] | None = None,
 ) -> list[ColumnStat]:
-    """The decided statistics of every column in ``kinds``, on all rows, with the caller's
-    per-column ``methods`` and ``thresholds`` where given (those columns are decided by them).
+    """:func:`verdicts` of the pandas engine: every column of ``kinds`` scored on all its rows.
     ``references`` replaces the reference of a column (the prediction's: the model's predictions
     on held-out rows when the reference table is its training table)."""
-    thresholds, methods, references = thresholds or {}, methods or {}, references or {}
-    stats = []
-    for col, kind in kinds.items():
-        r, c = clean(references[col] if col in references else ref[col]), clean(cur[col])
-        stats.append(column_stat(col, r, c, kind, methods.get(col), thresholds.get(col)))
-    fixed = {c for c in kinds if c in thresholds or c in methods}
-    return decide(stats, alpha, correction, fixed)
+    references = references or {}
+
+    def stat_of(col: str, kind: str, method: str | None, threshold: float | None) -> ColumnStat:
+        r = clean(references[col] if col in references else ref[col])
+        return column_stat(col, r, clean(cur[col]), kind, method, threshold)
+
+    return verdicts(kinds, stat_of, thresholds, methods, alpha=alpha, correction=correction)
 
 
 def wasserstein_1d(u: np.ndarray, v: np.ndarray) -> float:
@@ -371,14 +403,14 @@ def _numeric_evidence(ref: pd.Series, cur: pd.Series) -> tuple[float, float, flo
     v = np.sort(cur.to_numpy(dtype=float))
     w1, d = _cdf_distances(u, v)
     effect = w1 / max(float(np.std(u)), 0.001)
-    if max(len(u), len(v)) <= _EXACT_KS:
+    if max(len(u), len(v)) <= EXACT_KS:
         p = float(ks_2samp(u, v)[1])
     else:  # scipy's own asymptotic branch, on the distance computed above
-        p = _ks_asymptotic(d, len(u), len(v))
+        p = ks_asymptotic(d, len(u), len(v))
     return p, effect, d
 
 
-def _ks_asymptotic(d: float, n_u: int, n_v: int) -> float:
+def ks_asymptotic(d: float, n_u: int, n_v: int) -> float:
     """The K-S p-value of distance ``d`` by Smirnov's law with the effective sample size."""
     from scipy.stats import distributions
 
@@ -386,7 +418,7 @@ def _ks_asymptotic(d: float, n_u: int, n_v: int) -> float:
     return float(np.clip(distributions.kstwo.sf(d, np.round(m * n / (m + n))), 0.0, 1.0))
 
 
-def _categorical_evidence(r: np.ndarray, c: np.ndarray) -> tuple[float, float]:
+def categorical_evidence(r: np.ndarray, c: np.ndarray) -> tuple[float, float]:
     """Chi-square test of homogeneity p-value and total variation of two samples of values,
     from their value counts (:func:`_counts`)."""
     n_r, n_c = r.sum(), c.sum()
@@ -436,19 +468,23 @@ def _counts(ref: pd.Series, cur: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _chisquare(ref: pd.Series, cur: pd.Series, kind: str, counts=None) -> float:
+    return chisquare_counts(*(counts if counts is not None else _counts(ref, cur)))
+
+
+def chisquare_counts(r: np.ndarray, c: np.ndarray) -> float:
+    """Evidently's chi-square p-value from the aligned value counts of each sample."""
     from scipy.stats import chisquare
 
-    r, c = counts if counts is not None else _counts(ref, cur)
     with np.errstate(divide="ignore", invalid="ignore"):  # a value new in the batch: p = 0
         return chisquare(c, r * (c.sum() / r.sum()))[1]
 
 
 def _z(ref: pd.Series, cur: pd.Series, kind: str, counts=None) -> float:
     rc, cc = ref.value_counts(), cur.value_counts()
-    return _z_counts(rc.index.tolist(), rc.to_numpy(), cc.index.tolist(), cc.to_numpy())
+    return z_counts(rc.index.tolist(), rc.to_numpy(), cc.index.tolist(), cc.to_numpy())
 
 
-def _z_counts(ref_values, ref_counts, cur_values, cur_counts) -> float:
+def z_counts(ref_values, ref_counts, cur_values, cur_counts) -> float:
     """Evidently's Z-test p-value from each sample's distinct values and their counts."""
     from scipy.stats import norm
 
@@ -471,18 +507,20 @@ def _wasserstein(ref: pd.Series, cur: pd.Series, kind: str, counts=None) -> floa
 
 
 def _jensenshannon(ref: pd.Series, cur: pd.Series, kind: str, counts=None) -> float:
-    from scipy.spatial import distance
-
     if kind == "numerical" and ref.nunique() > 20:
         r = ref.to_numpy(dtype=float)
         c = cur.to_numpy(dtype=float)
         edges = np.histogram_bin_edges(np.concatenate([r, c]), bins="sturges")
-        p = np.histogram(r, edges)[0] / len(r)
-        q = np.histogram(c, edges)[0] / len(c)
-    else:
-        rc, cc = counts if counts is not None else _counts(ref, cur)
-        p, q = rc / rc.sum(), cc / cc.sum()
-    return distance.jensenshannon(p, q)
+        return jensenshannon_counts(np.histogram(r, edges)[0], np.histogram(c, edges)[0])
+    return jensenshannon_counts(*(counts if counts is not None else _counts(ref, cur)))
+
+
+def jensenshannon_counts(r: np.ndarray, c: np.ndarray) -> float:
+    """Evidently's Jensen-Shannon distance from the aligned counts (values or bins) of each
+    sample."""
+    from scipy.spatial import distance
+
+    return distance.jensenshannon(r / r.sum(), c / c.sum())
 
 
 _SCORERS = {

@@ -3,8 +3,9 @@
 of each bin) instead of the values themselves: the Spark engine's statistics.
 
 Same methods (Evidently's choice by reference size and number of values), same valid tests, same
-thresholds, same Holm correction and minimum effects (:func:`~workbench.monitoring.statistics.decide`).
-Only the arithmetic is read from the summaries:
+thresholds, and the same decision: :func:`summary_verdicts` feeds the scores to the one decision
+function of both engines, :func:`~workbench.monitoring.statistics.verdicts` (Holm correction,
+minimum effects). Only the arithmetic is read from the summaries:
 
 * **Few rows** (both tables at most 10,000 values, where the pandas path's K-S p-value is exact):
   the values are rebuilt from their counts and the pandas code runs on them: identical results.
@@ -59,18 +60,18 @@ import pandas as pd
 
 from workbench.errors import UsageError
 from workbench.monitoring.statistics import (
-    _EXACT_KS,
     ALPHA,
+    EXACT_KS,
     ColumnStat,
-    _categorical_evidence,
-    _chisquare,
-    _jensenshannon,
-    _ks_asymptotic,
-    _method_for,
-    _scored,
-    _z_counts,
+    categorical_evidence,
+    chisquare_counts,
     column_stat,
-    decide,
+    jensenshannon_counts,
+    ks_asymptotic,
+    method_for,
+    scored_stat,
+    verdicts,
+    z_counts,
 )
 
 __all__ = ["ScoreBounds", "summary_stat", "summary_verdicts"]
@@ -102,16 +103,17 @@ def summary_verdicts(
     alpha: float = ALPHA,
     correction: str = "holm",
 ) -> tuple[list[ColumnStat], dict[str, ScoreBounds]]:
-    """:func:`~workbench.monitoring.statistics.column_verdicts` from ``{column: (reference
-    summary, current summary)}``: the decided statistics, and each column's bounds."""
-    thresholds, methods = thresholds or {}, methods or {}
-    stats, bounds = [], {}
-    for col, kind in kinds.items():
-        ref, cur = summaries[col]
-        stat, bounds[col] = summary_stat(col, ref, cur, kind, methods.get(col), thresholds.get(col))
-        stats.append(stat)
-    fixed = {c for c in kinds if c in thresholds or c in methods}
-    return decide(stats, alpha, correction, fixed), bounds
+    """:func:`~workbench.monitoring.statistics.verdicts` of the Spark engine: every column scored
+    from ``{column: (reference summary, current summary)}``; the decided statistics, and each
+    column's bounds."""
+    bounds: dict[str, ScoreBounds] = {}
+
+    def stat_of(col: str, kind: str, method: str | None, threshold: float | None) -> ColumnStat:
+        stat, bounds[col] = summary_stat(col, *summaries[col], kind, method, threshold)
+        return stat
+
+    decided = verdicts(kinds, stat_of, thresholds, methods, alpha=alpha, correction=correction)
+    return decided, bounds
 
 
 def summary_stat(
@@ -131,25 +133,25 @@ def summary_stat(
     if ref.edges is not None and cur.edges is not None and ref.pure and cur.pure:
         ref, cur = ref.as_values(), cur.as_values()  # every bin held one value: exact
     if ref.values is not None and cur.values is not None:
-        if max(ref.n, cur.n) <= _EXACT_KS:  # rebuilt: the pandas code, exactly
+        if max(ref.n, cur.n) <= EXACT_KS:  # rebuilt: the pandas code, exactly
             r = pd.Series(np.repeat(ref.values, ref.counts))
             c = pd.Series(np.repeat(cur.values, cur.counts))
             return column_stat(name, r, c, kind, method, threshold), ScoreBounds()
         return _from_counts(name, ref, cur, kind, method, threshold), ScoreBounds()
     if kind != "numerical" or ref.edges is None or cur.edges is None:
         raise ValueError(f"column {name!r}: summaries of different shapes")  # a caller's bug
-    method = method or _method_for(ref.n, 6, kind)
+    method = method or method_for(ref.n, 6, kind)
     if method not in ("wasserstein", "ks"):
         raise _refused(name, method, "a numerical column with many values")
     d, d_high, w, w_low, w_high = _binned_distances(ref, cur)
     norm = max(float(ref.std), 0.001)
     effect, effect_bound = w / norm, max(w - w_low, w_high - w) / norm
-    p_value = _ks_asymptotic(d, ref.n, cur.n)
+    p_value = ks_asymptotic(d, ref.n, cur.n)
     if method == "wasserstein":
         score, score_bound = effect, effect_bound
     else:
-        score, score_bound = p_value, p_value - _ks_asymptotic(d_high, ref.n, cur.n)
-    stat = _scored(name, kind, method, score, threshold, p_value, effect)
+        score, score_bound = p_value, p_value - ks_asymptotic(d_high, ref.n, cur.n)
+    stat = scored_stat(name, kind, method, score, threshold, p_value, effect)
     return stat, ScoreBounds(float(score_bound), float(effect_bound), float(d_high - d), False)
 
 
@@ -161,12 +163,12 @@ def _from_counts(name, ref, cur, kind, method, threshold) -> ColumnStat:
     keys = _union(ref.values, cur.values)
     r, c = _aligned(keys, ref), _aligned(keys, cur)
     many = kind == "numerical" and len(ref.values) > 5
-    method = method or _method_for(ref.n, 6 if many else len(keys), kind)
+    method = method or method_for(ref.n, 6 if many else len(keys), kind)
     if kind == "numerical":
         d, w1 = _exact_distances(np.asarray(keys, dtype=float), r, c)
-        p_value, effect = _ks_asymptotic(d, ref.n, cur.n), w1 / max(float(ref.std), 0.001)
+        p_value, effect = ks_asymptotic(d, ref.n, cur.n), w1 / max(float(ref.std), 0.001)
     else:
-        p_value, effect = _categorical_evidence(r, c)
+        p_value, effect = categorical_evidence(r, c)
     if method in ("wasserstein", "ks") and kind != "numerical":
         raise _refused(name, method, "a categorical column")
     if method == "wasserstein":
@@ -174,14 +176,14 @@ def _from_counts(name, ref, cur, kind, method, threshold) -> ColumnStat:
     elif method == "ks":
         score = p_value
     elif method == "chisquare":
-        score = float(_chisquare(None, None, kind, (r, c)))
+        score = float(chisquare_counts(r, c))
     elif method == "z":
-        score = float(_z_counts(ref.values, ref.counts, cur.values, cur.counts))
+        score = float(z_counts(ref.values, ref.counts, cur.values, cur.counts))
     else:  # jensenshannon
         if kind == "numerical" and len(ref.values) > 20:
             raise _refused(name, method, "a numerical column with more than 20 values")
-        score = float(_jensenshannon(None, None, "categorical", (r, c)))
-    return _scored(name, kind, method, score, threshold, p_value, effect)
+        score = float(jensenshannon_counts(r, c))
+    return scored_stat(name, kind, method, score, threshold, p_value, effect)
 
 
 def _refused(name: str, method: str, what: str) -> UsageError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,9 +18,18 @@ from workbench._core.names import ARTIFACT, MONITORING_EXPERIMENT_PREFIX, TAG
 from workbench._core.refs import model_name_of
 from workbench._core.text import user_name
 from workbench.errors import MonitoringError
-from workbench.monitoring.result import DriftResult
 
-__all__ = ["ARTIFACT_FOLDER", "DATA_TAG_PREFIX", "NO_MODEL", "experiment_name", "log_result"]
+if TYPE_CHECKING:  # a result logs itself through this module: it reads the result, no more
+    from workbench.monitoring.result import DriftResult
+
+__all__ = [
+    "ARTIFACT_FOLDER",
+    "DATA_TAG_PREFIX",
+    "NO_MODEL",
+    "experiment_name",
+    "log_result",
+    "metric_key",
+]
 
 #: The experiment of runs without a model: ``monitoring/data``.
 NO_MODEL = "data"
@@ -75,6 +85,17 @@ def log_result(result: DriftResult, experiment: str | None = None) -> str:
     return run.info.run_id
 
 
+def metric_key(name: str) -> str:
+    """``name`` as an MLflow metric key (``drift.<column>``): characters MLflow refuses become
+    ``_``; :mod:`~workbench.monitoring.history` reads the metrics back by the same keys.
+
+    Example:
+        >>> metric_key("drift.loan amount (€)")
+        'drift.loan amount ___'
+    """
+    return "".join(ch if ch.isalnum() or ch in "_-./ " else "_" for ch in str(name))
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -87,15 +108,15 @@ def _metrics(result: DriftResult) -> dict[str, float]:
         "rows_current": float(result.rows_current),
     }
     for c in result.columns:
-        metrics[_metric_key(f"drift.{c.column}")] = float(c.score)
+        metrics[metric_key(f"drift.{c.column}")] = float(c.score)
     for k, v in result.performance.items():
-        metrics[_metric_key(f"perf.{k}")] = float(v)
+        metrics[metric_key(f"perf.{k}")] = float(v)
     for k, v in result.estimated_performance.items():
         if isinstance(v, dict) and v.get("value") is not None:  # a withheld metric: no figure
             # est.accuracy, est.accuracy.low, est.accuracy.high
-            metrics[_metric_key(f"est.{k}")] = float(v["value"])
-            metrics[_metric_key(f"est.{k}.low")] = float(v["low"])
-            metrics[_metric_key(f"est.{k}.high")] = float(v["high"])
+            metrics[metric_key(f"est.{k}")] = float(v["value"])
+            metrics[metric_key(f"est.{k}.low")] = float(v["low"])
+            metrics[metric_key(f"est.{k}.high")] = float(v["high"])
     return metrics
 
 
@@ -147,7 +168,3 @@ def _log_reports(result: DriftResult) -> None:
         result.save(tmp)
         result.report_path = saved_path
         mlflow.log_artifacts(tmp, artifact_path=ARTIFACT_FOLDER)
-
-
-def _metric_key(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "_-./ " else "_" for ch in str(name))

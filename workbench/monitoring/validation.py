@@ -18,14 +18,35 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from workbench.errors import DataError, DataQualityError, MissingColumnError, SchemaMismatchError
+from workbench.errors import (
+    DataError,
+    DataQualityError,
+    MissingColumnError,
+    SchemaMismatchError,
+    UsageError,
+)
 from workbench.monitoring.scoring import PREDICTION
+from workbench.monitoring.statistics import CORRECTIONS
 
-__all__ = ["ColumnFacts", "Problem", "column_problem", "problems", "problems_of", "validate"]
+if TYPE_CHECKING:
+    from workbench.contract import ModelContract
+
+__all__ = [
+    "ColumnFacts",
+    "Problem",
+    "check_options",
+    "column_problem",
+    "ignored_columns",
+    "problems",
+    "problems_of",
+    "raise_first",
+    "validate",
+    "validation_columns",
+]
 
 
 @dataclass(frozen=True)
@@ -77,7 +98,7 @@ def validate(
     """
     found = problems(reference, current, target, min_rows, null_surge, ignore, optional)
     if found and on_invalid == "raise":
-        _raise_first(found)
+        raise_first(found)
     return [p.message for p in found]
 
 
@@ -269,6 +290,69 @@ def column_problem(
     return None
 
 
+def raise_first(found: list[Problem]) -> None:
+    """Raise the first problem's error, the others summarised in its message."""
+    first = found[0]
+    message = first.message
+    if len(found) > 1:
+        message += f" (and {len(found) - 1} more: " + "; ".join(
+            p.message.split(":")[0] for p in found[1:]
+        )
+        message += ")"
+    raise first.error(message)
+
+
+def check_options(on_invalid: str, correction: str, alpha: float) -> None:
+    """Refuse an unknown ``on_invalid`` or ``correction`` and an ``alpha`` outside (0, 1) with a
+    :class:`~workbench.errors.UsageError`, before any data is read."""
+    if on_invalid not in ("raise", "return"):
+        raise UsageError("on_invalid must be 'raise' or 'return'")
+    if correction not in CORRECTIONS:
+        raise UsageError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
+    if not 0 < float(alpha) < 1:
+        raise UsageError(f"alpha is a false-alarm rate between 0 and 1, got {alpha!r}")
+
+
+def ignored_columns(ignore: Any, ref_columns: Iterable[Any], cur_columns: Iterable[Any]) -> list:
+    """``ignore`` as a list (one name given as text too).
+
+    Raises:
+        UsageError: a name that is no column of either table.
+    """
+    ref_columns, cur_columns = list(ref_columns), list(cur_columns)
+    names = [ignore] if isinstance(ignore, str) else list(ignore or ())
+    unknown = [c for c in names if c not in ref_columns and c not in cur_columns]
+    if unknown:
+        shown = ", ".join(map(str, ref_columns[:15]))
+        raise UsageError(
+            f"ignore names {', '.join(map(repr, unknown))}, not a column of the reference or the "
+            f"current data (columns: {shown}{', ...' if len(ref_columns) > 15 else ''}): check "
+            "the spelling."
+        )
+    return names
+
+
+def validation_columns(
+    named_target: str | None,
+    target: str | None,
+    ref_columns: list,
+    ignore: list,
+    contract: ModelContract | None,
+) -> dict[str, Any]:
+    """The ``target``, ``ignore`` and ``optional`` arguments of :func:`validate` (and
+    :func:`problems_of`): a target the user named must be in the reference, the contract's may
+    be absent; with a model, every column its contract does not need may be missing."""
+    optional = []
+    if contract is not None:
+        needed = set(contract.features) | {target}
+        optional = [c for c in ref_columns if c not in needed]
+    return {
+        "target": target if (named_target or (target in ref_columns)) else None,
+        "ignore": [*ignore, *optional],
+        "optional": [target] if target else [],
+    }
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -305,15 +389,3 @@ def _non_finite(col: pd.Series) -> int:
     import numpy as np
 
     return int(np.isinf(values).sum())
-
-
-def _raise_first(found: list[Problem]) -> None:
-    """Raise the first problem's error, the others summarised in its message."""
-    first = found[0]
-    message = first.message
-    if len(found) > 1:
-        message += f" (and {len(found) - 1} more: " + "; ".join(
-            p.message.split(":")[0] for p in found[1:]
-        )
-        message += ")"
-    raise first.error(message)

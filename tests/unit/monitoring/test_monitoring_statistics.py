@@ -176,3 +176,32 @@ def test_scores_say_what_they_are():
     assert ds.score_kind("ks") == "p-value" and ds.score_kind("K-S p_value") == "p-value"
     assert ds.score_kind("wasserstein") == "distance"
     assert ds.score_kind("Jensen-Shannon distance") == "distance"
+
+
+def test_one_decision_for_every_engine():
+    """``verdicts`` decides whatever an engine scored: the caller's method or threshold decides
+    its column, the others are corrected together; both engines' verdicts go through it."""
+    asked = []
+
+    def stat_of(name, kind, method, threshold):
+        asked.append((name, kind, method, threshold))
+        p = {"a": 0.001, "b": 0.02, "c": 0.5}[name]
+        limit = threshold or 0.05
+        return ds.ColumnStat(name, kind, method or "ks", p, limit, p < limit, p, 0.3)
+
+    kinds = {"a": "numerical", "b": "numerical", "c": "categorical"}
+    decided = {s.column: s for s in ds.verdicts(kinds, stat_of, {"c": 0.9}, {"b": "ks"})}
+    assert asked == [("a", "numerical", None, None), ("b", "numerical", "ks", None)] + [
+        ("c", "categorical", None, 0.9)
+    ]
+    assert decided["a"].rule == "holm" and decided["a"].drifted
+    assert decided["a"].p_adjusted == pytest.approx(0.001)  # the only corrected column
+    assert decided["b"].rule == decided["c"].rule == "your threshold"
+    assert decided["b"].drifted and decided["c"].drifted  # Evidently's rule, as asked
+    ref = pd.Series(np.arange(300.0))
+    pandas = ds.column_verdicts(
+        pd.DataFrame({"x": ref}), pd.DataFrame({"x": ref + 200}), {"x": "numerical"}
+    )
+    assert pandas == ds.verdicts(
+        {"x": "numerical"}, lambda c, k, m, t: ds.column_stat(c, ref, ref + 200, k, m, t)
+    )

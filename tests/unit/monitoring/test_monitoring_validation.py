@@ -116,3 +116,20 @@ def test_non_finite_values_make_the_batch_invalid():
     assert any("'age' holds 50 non-finite" in r and "33.3%" in r for r in reasons), reasons
     assert any("'x' holds 1 non-finite" in r for r in reasons), reasons
     assert validate(ref, cur.replace([np.inf, -np.inf], 1.0), on_invalid="return") == []
+
+
+def test_both_engines_get_their_checks_from_validation():
+    from workbench.errors import UsageError
+    from workbench.monitoring.validation import check_options, ignored_columns, validation_columns
+
+    assert ignored_columns("a", ["a", "b"], ["b"]) == ["a"]
+    with pytest.raises(UsageError, match="'zz'"):
+        ignored_columns(["zz"], ["a"], ["a"])
+    for bad in ({"on_invalid": "ignore"}, {"correction": "sidak"}, {"alpha": 1.5}):
+        with pytest.raises(UsageError):
+            check_options(**{"on_invalid": "raise", "correction": "holm", "alpha": 0.05, **bad})
+    assert validation_columns(None, "y", ["x"], ["i"], None) == {
+        "target": None,  # the contract's target may be absent from the reference
+        "ignore": ["i"],
+        "optional": ["y"],
+    }
