@@ -1,11 +1,14 @@
 """The HTML report says what the CLI says (issue 24, part 1): on six cases (no drift, a gradual
 shift, a new category, a label shift, a regression model, a multiclass model), Evidently's dataset
 headline and every column's verdict in the report equal the workbench's decision, and the page
-opens with the workbench's verdict."""
+opens with the workbench's verdict. The card notebook 04 and the panel show (one verdict per
+column) and the dashboard's run, read back from MLflow, say the same. The CLI's exit code and the
+report read in Chromium: ``tests/browser/test_report_read_browser.py``."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -29,6 +32,17 @@ def _shown(result) -> tuple[bool, dict[str, bool]]:
         if str(t.get("name", "")).startswith(PREFIX)
     }
     return dataset[0]["status"] == "FAIL", columns
+
+
+def _card_verdicts(card: str) -> dict[str, bool]:
+    """Each column's decision in the result card (``result._repr_html_()``: notebook 04's view)."""
+    table = card[card.index("<table class='wb-drift-columns'>") :]
+    table = table[: table.index("</table>")]
+    verdicts = {}
+    for row in table.split("<tr style=")[1:]:
+        cells = re.findall(r"<td>(.*?)</td>", row)
+        verdicts[cells[0]] = re.sub("<.*?>", "", cells[-1]).startswith("drift")
+    return verdicts
 
 
 def _logged(name, model, x, y):
@@ -115,6 +129,21 @@ def test_the_report_agrees_with_the_decision(case, tmp_path):
         assert all(pd.notna(name) and str(name) in header for name in drifted), drifted
     else:
         assert f"no drift in {len(summary['columns'])} columns" in header
+    # the card notebook 04 and the panel show: the same headline, one verdict per column
+    card = result._repr_html_()
+    assert _card_verdicts(card) == {c.column: c.drifted for c in result.columns}, case
+    assert ("DRIFT in" in card) == (summary["status"] == "drift"), case
+    # the dashboard's run, read back from the store
+    result.log()
+    if model is not None:
+        from workbench.monitoring.dashboard import monitoring_dashboard
+
+        run = monitoring_dashboard(model).models[0].latest
+    else:
+        run = wb.monitoring_history(None).frame.iloc[-1].to_dict()  # the dashboard's source
+        run["drifted_columns"] = [c for c in str(run["drifted_columns"] or "").split(",") if c]
+    assert run["status"] == summary["status"], (case, run["status"])
+    assert sorted(run["drifted_columns"]) == sorted(map(str, drifted)), case
     if case == "none":
         assert summary["status"] == "ok", result.text()
     if case in ("gradual shift", "new category", "regression", "multiclass"):
