@@ -16,6 +16,7 @@ import pytest
 
 import workbench as wb
 from workbench.data import credit_risk, production_batch
+from workbench.monitoring.dashboard import monitoring_dashboard
 
 SHARE = "Share of Drifted Columns"
 PREFIX = "Value Drift for column "
@@ -136,14 +137,21 @@ def test_the_report_agrees_with_the_decision(case, tmp_path):
     # the dashboard's run, read back from the store
     result.log()
     if model is not None:
-        from workbench.monitoring.dashboard import monitoring_dashboard
-
         run = monitoring_dashboard(model).models[0].latest
     else:
         run = wb.monitoring_history(None).frame.iloc[-1].to_dict()  # the dashboard's source
         run["drifted_columns"] = [c for c in str(run["drifted_columns"] or "").split(",") if c]
     assert run["status"] == summary["status"], (case, run["status"])
     assert sorted(run["drifted_columns"]) == sorted(map(str, drifted)), case
+    if case == "multiclass":  # precision, recall and F1 are macro averages, and say so
+        assert result.metric_average == "macro" and "f1 (macro)" in card, result.text()
+        board = monitoring_dashboard(model).models[0]
+        assert board.metric_average == "macro"
+        from workbench.monitoring.dashboard_render import runs_table
+
+        assert "perf.f1 (macro)" in runs_table(board)
+    elif result.performance:
+        assert "(macro)" not in card and not result.metric_average
     if case == "none":
         assert summary["status"] == "ok", result.text()
     if case in ("gradual shift", "new category", "regression", "multiclass"):

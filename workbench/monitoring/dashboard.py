@@ -59,6 +59,8 @@ class ModelHealth:
         retrain_requested: A live (or, without a champion, any) version carries
             ``workbench.retrain_requested = true``.
         retrain_reason: Why, as the policy wrote it.
+        metric_average: ``macro`` for a multiclass model (its precision, recall, F1 and ROC AUC
+            are means over its classes, and its figures say so); empty otherwise.
         history: The runs as a :class:`~workbench.monitoring.history.MonitoringHistory` (plots).
     """
 
@@ -74,6 +76,7 @@ class ModelHealth:
     runs: list[dict[str, Any]] = field(default_factory=list)
     retrain_requested: bool = False
     retrain_reason: str = ""
+    metric_average: str = ""
     history: MonitoringHistory | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -226,6 +229,8 @@ def monitoring_dashboard(model: str | None = None, max_runs: int = 200) -> Dashb
         if health.live_version is not None:
             health.model_url = ws.model_url(name, health.live_version)
         _retrain(health, found)
+        averages = {(mv.tags or {}).get(TAG.METRIC_AVERAGE) for mv in found}
+        health.metric_average = "macro" if "macro" in averages else ""
         health.history = monitoring_history(name, max_runs=max_runs)
         health.runs = _runs(client, ws, name, health.history)
         models.append(health)

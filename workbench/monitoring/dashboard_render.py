@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
+from workbench._core.tasks import metric_label
 from workbench.plots.drift import STATUS_COLOURS
 
 if TYPE_CHECKING:
@@ -101,7 +102,9 @@ def runs_table(m: ModelHealth, last: int = 30) -> str:
     if not m.runs:
         return ""
     metrics = [k for k in m.runs[-1] if k.startswith(("est.", "perf.")) and k.count(".") == 1]
-    head = ["time (UTC)", "version", "data", "verdict", "drifted columns", *metrics, "links"]
+    macro = m.metric_average == "macro"
+    shown = [k.split(".")[0] + "." + metric_label(k.split(".", 1)[1], macro) for k in metrics]
+    head = ["time (UTC)", "version", "data", "verdict", "drifted columns", *shown, "links"]
     lines = []
     for run in reversed(m.runs[-last:]):
         colour = STATUS_COLOURS.get(run["status"], "#57606a")
@@ -144,7 +147,8 @@ def _performance(m: ModelHealth) -> str:
         if measured is not None:
             bits.append(f"measured {measured:.3f}")
         if bits:
-            parts.append(f"{_e(metric)}: {', '.join(bits)}")
+            shown = metric_label(metric, m.metric_average == "macro")
+            parts.append(f"{_e(shown)}: {', '.join(bits)}")
     if run.get("estimate_note"):  # the estimate withheld (figures left out) or flagged, and why
         parts.append(
             f"<span class='wb-dash-estimate-note'>estimate: {_e(run['estimate_note'])}</span>"

@@ -12,6 +12,7 @@ import html
 import os
 from typing import TYPE_CHECKING
 
+from workbench._core.tasks import metric_label
 from workbench.monitoring.estimation import estimate_summary
 from workbench.monitoring.statistics import EFFECTS, MIN_EFFECT
 
@@ -206,8 +207,9 @@ def estimate_text(result: DriftResult) -> str:
 def _performance_text(result: DriftResult) -> str:
     if result.performance:
         source = f"; reference: {result.reference_source}" if result.reference_source else ""
+        macro = result.metric_average == "macro"
         perf = ", ".join(
-            f"{k} {v:.3f}"
+            f"{metric_label(k, macro)} {v:.3f}"
             + (
                 f" (reference {result.reference_performance[k]:.3f})"
                 if k in result.reference_performance

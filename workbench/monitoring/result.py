@@ -137,6 +137,8 @@ class DriftResult(Result):
         reference_performance: The metrics performance is compared with: the model contract's,
             measured on held-out eval data when the version was logged.
         reference_source: Where ``reference_performance`` comes from.
+        metric_average: ``macro`` when precision, recall, F1 and ROC AUC are unweighted means over
+            a multiclass model's classes (shown as ``f1 (macro)``); empty otherwise.
         reference_table_performance: The same metrics of the model on the reference table
             (training data usually: optimistic, shown for information only).
         rows_reference, rows_current: Row counts of the two tables.
@@ -173,6 +175,7 @@ class DriftResult(Result):
     estimated_performance: dict[str, Any] = field(default_factory=dict)
     reference_performance: dict[str, float] = field(default_factory=dict)
     reference_source: str = ""
+    metric_average: str = ""
     reference_table_performance: dict[str, float] = field(default_factory=dict)
     rows_reference: int = 0
     rows_current: int = 0
@@ -269,6 +272,8 @@ class DriftResult(Result):
         the figures it is compared with (the ``contract``'s, else the reference table's)."""
         from workbench.monitoring.scoring import reference_metrics
 
+        if contract is not None and task == "classification" and len(contract.labels or []) > 2:
+            self.metric_average = "macro"
         if reference_table is not None:
             self.reference_table_performance = reference_table
         if contract is not None and contract.reference:
