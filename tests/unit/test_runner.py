@@ -235,3 +235,9 @@ def test_relative_values_that_name_nothing_in_the_callers_folder_are_left_alone(
     assert from_caller({"reason": "runs"}, {"reason": "a folder"}, cwd=tmp_path) == {
         "reason": str(tmp_path / "runs")
     }
+    # a bare new name for a folder is made in the caller's folder, not beside the notebook
+    out = {"out": "folder for report.html", "dataset": "a demo name or a path to a CSV"}
+    assert from_caller({"out": "today", "dataset": "credit_risk"}, out, cwd=tmp_path) == {
+        "out": str(tmp_path / "today"),
+        "dataset": "credit_risk",
+    }

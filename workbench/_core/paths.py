@@ -28,6 +28,8 @@ __all__ = ["from_caller"]
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 #: A parameter's help (its comment in the notebook) that says the value is a path.
 _PATH_WORDS = re.compile(r"\b(path|file|folder|directory|csv|parquet)\b", re.IGNORECASE)
+#: A help that says the value is a folder: a bare new name (``-p out today``) is one to create.
+_FOLDER_WORDS = re.compile(r"\b(folder|directory)\b", re.IGNORECASE)
 
 
 def from_caller(
@@ -44,7 +46,8 @@ def from_caller(
       (``data/x.csv``, ``x.csv``) or the parameter's help speaks of a path, file, folder, CSV or
       Parquet; or
     * it does not exist yet (an output), the help speaks of a path, it has a folder part or a
-      suffix, and its folder exists there (``reports/today``).
+      suffix, and its folder exists there (``reports/today``); or it is a bare name the help says
+      is a folder (``-p out today``: ``./today``, not ``notebooks/today``).
 
     ``~`` is expanded. Names, URIs (``models:/...``), numbers and lists are left as given, as are
     relative paths that name nothing in ``cwd`` (the notebook's folder still reads those).
@@ -69,7 +72,8 @@ def from_caller(
         shaped = len(path.parts) > 1 or bool(path.suffix)  # data/x.csv, x.csv, not "champion"
         said = bool(_PATH_WORDS.search(helps.get(name) or ""))
         exists = target.exists() and (shaped or said)
-        output = not target.exists() and said and shaped and target.parent.is_dir()
+        folder = bool(_FOLDER_WORDS.search(helps.get(name) or ""))
+        output = not target.exists() and said and (shaped or folder) and target.parent.is_dir()
         if exists or output:
             out[name] = os.path.abspath(target)
     return out
