@@ -8,7 +8,10 @@ For a logistic regression and a 100-tree forest (credit-risk demo data), in a te
   measured) and are measured in ``ROUNDS`` alternating rounds, latencies pooled per side: a machine
   that slows down mid-run slows both alike instead of whichever side came second;
 * p50 over HTTP against the in-process ``predict`` of the same rows (the floor; goal <= 1.5x);
-* req/s with the default workers (one per core) against 1 worker, at 4 connections.
+* req/s with the default workers (one per core) against 1 worker, at 4 connections;
+* the inference log's cost: the same tuned server with and without the log (metrics off in both),
+  alternating rounds: p50 at one connection (goal <= 1.05x) and req/s at 8 connections
+  (goal >= 0.95x).
 
 ``run(smoke=True)`` does the logistic regression only, with fewer requests. Run it alone with
 ``python -m benchmarks.bench_serving [--smoke]``; it prints the rows as JSON.
@@ -69,6 +72,39 @@ def _side_by_side(plain, tuned, rows, requests):
     return out, floor
 
 
+def _log_overhead(label, uri, rows, requests):
+    """The same server with and without the inference log, measured in alternating rounds."""
+    import numpy as np
+
+    import workbench as wb
+
+    folder = tempfile.mkdtemp(prefix="wb-bench-log-")
+    pooled: dict[str, list[float]] = {"off": [], "on": []}
+    rps: dict[str, list[float]] = {"off": [], "on": []}
+    with wb.serve(uri, workers=1, traffic_log=False, metrics=False) as off, wb.serve(
+        uri, workers=1, traffic_log=folder, metrics=False
+    ) as on:  # fmt: skip
+        sides = [("off", off), ("on", on)]
+        for _, server in sides:
+            wb.load_test(server, rows, requests=min(50, requests), concurrency=1, floor_samples=0)
+        for r in range(ROUNDS):
+            for name, server in sides if r % 2 == 0 else sides[::-1]:
+                one = wb.load_test(server, rows, requests=max(1, requests // ROUNDS),
+                                   concurrency=1, max_seconds=60, floor_samples=0)  # fmt: skip
+                pooled[name] += one.latencies_ms
+                many = wb.load_test(server, rows, requests=max(8, requests // ROUNDS),
+                                    concurrency=8, max_seconds=60, floor_samples=0)  # fmt: skip
+                rps[name].append(many.rps)
+    p50 = {k: float(np.percentile(v, 50)) for k, v in pooled.items()}
+    rate = {k: float(np.median(v)) for k, v in rps.items()}
+    return [
+        row(f"serve_{label}_p50_ms_1conn_logged", p50["on"], "ms", p50["off"],
+             "<= 1.05x without the log", p50["on"] <= 1.05 * p50["off"]),
+        row(f"serve_{label}_rps_8conn_logged", rate["on"], "req/s", rate["off"],
+             ">= 0.95x without the log", rate["on"] >= 0.95 * rate["off"]),
+    ]  # fmt: skip
+
+
 def _bench_model(label, uri, rows, requests, workers_default):
     import workbench as wb
 
@@ -121,6 +157,8 @@ def run(smoke: bool = False) -> list[dict]:
             results += _bench_smoke(label, mv.model_uri, rows, requests)
         else:
             results += _bench_model(label, mv.model_uri, rows, requests, default_workers())
+            if label == "logreg":  # the fastest model: the log's cost shows most
+                results += _log_overhead(label, mv.model_uri, rows, requests)
     return results
 
 

@@ -97,6 +97,8 @@ class ModelContract(Result):
         date_columns: Dates and times: never features, never drift-tested.
         protected: Attributes fairness is measured on (they need not be features).
         ignored: Columns deliberately left out.
+        personal: Columns holding personal data (names, emails): kept out of the model server's
+            inference log.
         categorical_codes: Numeric codes declared categories (``categorical=[...]``): the model
             takes them as text (``101`` as ``"101"``), and files are read with them as text.
         columns: Every column of the training table with its role and the reason for it.
@@ -124,6 +126,7 @@ class ModelContract(Result):
     protected: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     categorical_codes: list[str] = field(default_factory=list)
+    personal: list[str] = field(default_factory=list)
     columns: list[ColumnRole] = field(default_factory=list)
     reference: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -268,6 +271,7 @@ def infer_contract(
     protected: list[str] | tuple[str, ...] = (),
     features: list[str] | None = None,
     categorical: list[str] | tuple[str, ...] = (),
+    personal: list[str] | tuple[str, ...] = (),
 ) -> ModelContract:
     """The contract of a model trained on ``frame`` to predict ``target``.
 
@@ -286,6 +290,7 @@ def infer_contract(
             columns): then nothing is inferred away, suspicious features are only noted.
         categorical: Numeric codes that are categories (store ids, postcodes): features the
             model takes as text (``101`` as ``"101"``), never as numbers.
+        personal: Columns holding personal data: the inference log leaves them out.
 
     Raises:
         MissingColumnError: the target or a declared column is not in ``frame``.
@@ -297,7 +302,7 @@ def infer_contract(
         )
     declared = {
         "id_columns": id_columns, "date_columns": date_columns, "ignore": ignore,
-        "categorical": categorical,
+        "categorical": categorical, "personal": personal,
     }  # fmt: skip
     _check_declared(frame, {**declared, "protected": protected}, target)
     y = frame[target]
@@ -341,6 +346,7 @@ def infer_contract(
         protected=list(protected),
         ignored=[r.name for r in roles if r.role == "ignored"],
         categorical_codes=[c for c in categorical if c in {r.name for r in roles if r.feature}],
+        personal=list(personal),
         columns=roles,
         notes=notes,
     )

@@ -230,6 +230,7 @@ def train_and_log(
     protected: list[str] | None = None,
     plots: bool = True,
     categorical: list[str] | None = None,
+    personal: list[str] | None = None,
 ) -> ModelVersion:
     """Split ``data``, fit a pipeline of ``family`` and log it as a new version of ``name``.
 
@@ -254,6 +255,8 @@ def train_and_log(
         categorical: Numeric codes that are categories (store ids, postcodes): one-hot
             encoded as text, never read as numbers; the contract records them, and scoring,
             serving and monitoring read them as text.
+        personal: Columns holding personal data: recorded in the contract, kept out of the
+            model server's inference log.
         plots: Draw the evaluation plots on the held-out rows (ROC, precision-recall and the
             confusion matrix, or predicted vs actual and residuals; permutation importance) and
             keep them with the run under ``plots/`` (see :func:`training_plots`).
@@ -286,7 +289,7 @@ def train_and_log(
     contract = infer_contract(
         data, target, task=task, positive_label=positive_label, id_columns=id_columns or (),
         date_columns=date_columns or (), ignore=ignore or (), protected=protected or (),
-        categorical=categorical or (),
+        categorical=categorical or (), personal=personal or (),
     )  # fmt: skip
     task, numeric, categorical = contract.task, contract.numeric, contract.categorical
     if not numeric and not categorical:

@@ -16,14 +16,22 @@ from workbench.runner import run_notebook
 pytestmark = [pytest.mark.notebook, pytest.mark.server]
 
 
-def _served_pids() -> set[int]:
-    """Processes of our launcher or ``mlflow models serve`` that are alive now."""
+def _served_pids(root) -> set[int]:
+    """Processes of our launcher or ``mlflow models serve`` alive now that serve from the
+    workspace at ``root`` (its store is in their environment): another run's servers on this
+    machine are not this test's."""
     found = set()
     for proc in psutil.process_iter(["cmdline", "status"]):
         cmd = " ".join(proc.info["cmdline"] or [])
-        if proc.info["status"] != psutil.STATUS_ZOMBIE and (
+        if proc.info["status"] == psutil.STATUS_ZOMBIE or not (
             "workbench.serving._launcher" in cmd or "models serve" in cmd
         ):
+            continue
+        try:
+            store = proc.environ().get("MLFLOW_TRACKING_URI", "")
+        except (psutil.AccessDenied, psutil.NoSuchProcess):
+            continue
+        if str(root) in store:
             found.add(proc.pid)
     return found
 
@@ -35,7 +43,7 @@ def _text(nb) -> str:
 def test_notebook_03_serves_requests_load_tests_and_stops(trained):
     from tests.conftest import NOTEBOOKS
 
-    before = _served_pids()
+    before = _served_pids(trained.ws.root)
     run = run_notebook(
         NOTEBOOKS / "03_serve.ipynb",
         {"requests": 60, "concurrency": 2, "workers": 1, "sample_rows": 50},
@@ -46,17 +54,17 @@ def test_notebook_03_serves_requests_load_tests_and_stops(trained):
     assert "curl -s -X POST http://127.0.0.1:" in text
     assert re.search(r"array\(\[[01], [01], [01]\]\)", text)  # three served predictions
     assert "application/vnd.jupyter.widget-view+json" in json.dumps(nb.cells[-1].outputs)
-    assert _served_pids() <= before  # the server was stopped
+    assert _served_pids(trained.ws.root) <= before  # the server was stopped
 
 
 def test_notebook_03_stops_its_server_even_when_a_cell_fails(trained):
     from tests.conftest import NOTEBOOKS
     from workbench.errors import NotebookError
 
-    before = _served_pids()
+    before = _served_pids(trained.ws.root)
     with pytest.raises(NotebookError, match="requests must be"):
         run_notebook(NOTEBOOKS / "03_serve.ipynb", {"requests": 0, "workers": 1})
-    assert _served_pids() <= before  # atexit in the kernel stopped it
+    assert _served_pids(trained.ws.root) <= before  # atexit in the kernel stopped it
 
 
 def test_serve_panel_buttons_in_a_real_kernel(trained):

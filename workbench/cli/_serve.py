@@ -77,6 +77,21 @@ def serve_arguments(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="a Host name to answer besides 127.0.0.1, localhost and [::1]; repeatable",
     )
+    p.add_argument(
+        "--no-log",
+        action="store_true",
+        help="keep no inference log (default: every request under inference/<model>/)",
+    )
+    p.add_argument("--log-dir", metavar="DIR", help="folder of the inference log")
+    p.add_argument(
+        "--log-exclude",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="an input column kept out of the log (personal data); repeatable",
+    )
+    p.add_argument("--arm", default="main", help="the name the log gives this server's rows")
+    p.add_argument("--no-metrics", action="store_true", help="no /metrics page")
 
 
 def score_arguments(p: argparse.ArgumentParser) -> None:
@@ -145,6 +160,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         allow_pickle=args.allow_pickle,
         allowed_hosts=hosts,
         max_request_mb=args.max_request_mb,
+        traffic_log=False if args.no_log else (args.log_dir or True),
+        log_exclude=args.log_exclude,
+        arm=args.arm,
+        metrics=not args.no_metrics,
     )
     try:
         version = f" (version {server.version})" if server.version else ""
@@ -158,7 +177,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"serving {args.model_uri}{version} at {server.url} with {server.workers} worker(s), "
             f"ready in {server.launch_seconds} s\n{edge}\n"
             f"  try: curl -s {server.url}/ping ; POST JSON to {server.url}/invocations\n"
-            f"  log: {server.log_path}\nCtrl-C stops.",
+            f"  inference log: {server.traffic_folder or 'off'}"
+            f"{'' if args.no_metrics or args.plain_mlflow else f'; metrics: {server.url}/metrics'}\n"
+            f"  server output: {server.log_path}\nCtrl-C stops.",
             flush=True,
         )
         while server.running:

@@ -76,6 +76,7 @@ def contract_for_model(
     made.date_columns = list(contract.date_columns)
     made.ignored = [c for c in contract.ignored if c not in features]
     made.kinds = {**contract.kinds, **made.kinds}
+    made.personal = list(contract.personal)
     made.notes = list(dict.fromkeys([*contract.notes, *made.notes]))
     return made
 

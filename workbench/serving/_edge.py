@@ -20,6 +20,13 @@ is not patched). For every request:
 * FastAPI's generated documentation (``/docs``, ``/redoc``, ``/openapi.json``) is 404: the
   server describes no API surface to whoever reaches it.
 
+Every ``/invocations`` answer, refused or not, is shown to the edge's observers as one
+:class:`Served` (request id, time, latency, status, the checked rows and the answer): the inference
+log and the metrics are observers. An observer must not block (it queues), and its failure never
+fails a request. A request may name itself with an ``X-Request-Id`` header (up to 64 letters, digits,
+``.``, ``_``, ``-``); otherwise the edge gives it one; either way the answer carries it back. An
+observer may answer ``GET`` routes of its own (``/metrics``).
+
 Everything else (``/ping``, ``/health``, ``/version``) is MLflow's app as it is.
 """
 
@@ -27,10 +34,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
+import time
 import traceback
-from collections.abc import Callable
-from typing import Any
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from workbench._core.ids import plain_integers, typed_ids
@@ -44,11 +55,46 @@ from workbench.serving.options import (
     shown_name,
 )
 
-__all__ = ["Edge"]
+__all__ = ["Edge", "Observer", "Served"]
 
 _LOOPBACK_CLIENTS = {"127.0.0.1", "::1", "localhost"}
 #: FastAPI's generated documentation routes: never served.
 _DOC_PATHS = {"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+#: A request id a caller may choose (``X-Request-Id``); anything else gets one of the edge's.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+@dataclass
+class Served:
+    """One ``/invocations`` answer, as the edge's observers see it.
+
+    Attributes:
+        request_id: The caller's ``X-Request-Id``, or one the edge made (32 hex digits).
+        time: When the request arrived (seconds since the epoch, UTC).
+        seconds: From arrival to answer.
+        status: The HTTP status answered.
+        reason: The ``error_code`` of a refusal (``None`` for 200).
+        rows: The rows the model was given, checked and typed (200 only).
+        ids: The identifier columns the request carried (echoed back), or ``None``.
+        answer: The JSON answer (200 only).
+    """
+
+    request_id: str
+    time: float
+    seconds: float
+    status: int
+    reason: str | None = None
+    rows: Any = None
+    ids: Any = None
+    answer: bytes | None = None
+
+
+class Observer(Protocol):
+    """What the edge calls once per ``/invocations`` answer; ``routes`` are its ``GET`` pages."""
+
+    routes: dict[str, Callable[[], tuple[int, bytes, bytes]]]
+
+    def observe(self, served: Served) -> None: ...
 
 
 def _error(status: int, code: str, message: str) -> tuple[int, bytes]:
@@ -67,6 +113,7 @@ class Edge:
         timeout: Seconds a prediction may take before the answer is 504.
         echo: Identifier columns (the contract's) a request may carry: answered back as ``ids``.
         ignore: Columns a request may carry that the model does not take (the label): dropped.
+        observers: Shown every answer (:class:`Served`): the inference log, the metrics.
     """
 
     def __init__(
@@ -79,8 +126,11 @@ class Edge:
         timeout: float,
         echo: list[str] | None = None,
         ignore: list[str] | None = None,
+        observers: Iterable[Observer] = (),
     ):
         self.echo, self.ignore = list(echo or []), list(ignore or [])
+        self.observers = list(observers)
+        self.routes = {path: page for o in self.observers for path, page in o.routes.items()}
         self.app = app
         self.predict = predict
         self.schema = schema
@@ -92,8 +142,15 @@ class Edge:
         self.max_columns = max_columns(len(self.columns))
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":  # lifespan: MLflow's app
-            await self.app(scope, receive, send)
+        if scope["type"] != "http":  # lifespan: MLflow's app; at shutdown the observers finish
+
+            async def watched():
+                message = await receive()
+                if message.get("type") == "lifespan.shutdown":
+                    self.close()
+                return message
+
+            await self.app(scope, watched, send)
             return
         headers: dict[bytes, list[bytes]] = {}
         for name, value in scope["headers"]:
@@ -111,6 +168,9 @@ class Edge:
                 await _respond(send, *_error(405, "BAD_REQUEST", "POST the rows to /invocations."))
                 return
             await self._invocations(headers, receive, send)
+            return
+        if path in self.routes and scope["method"] == "GET":
+            await _respond(send, *self._page(path))
             return
         if path == NONCE_PATH and self.nonce is not None:
             client = (scope.get("client") or ("", 0))[0]
@@ -153,9 +213,50 @@ class Edge:
             return False
         return name in LOOPBACK_HOSTS or name in self.settings.allowed_hosts
 
+    def _page(self, path: str) -> tuple[int, bytes, bytes]:
+        try:
+            return self.routes[path]()
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            return (*_error(500, "INTERNAL_ERROR", "this page failed: the server's log says why."),
+                    b"application/json")  # fmt: skip
+
     # ------------------------------------------------------------------ /invocations
 
     async def _invocations(self, headers: dict[bytes, list[bytes]], receive, send) -> None:
+        given = headers.get(b"x-request-id", [b""])[0].decode("latin-1")
+        served = Served(given if _REQUEST_ID.match(given) else uuid.uuid4().hex, time.time(), 0, 0)
+        started = time.perf_counter()
+
+        async def respond(status: int, content: bytes, close: bool = False) -> None:
+            served.status, served.seconds = status, time.perf_counter() - started
+            if status != 200:
+                served.reason = _code_of(content)
+                served.rows = served.ids = None
+            else:
+                served.answer = content
+            extra = [(b"x-request-id", served.request_id.encode())]
+            await _respond(send, status, content, close=close, extra=extra)
+            self._observe(served)
+
+        await self._receive_and_answer(headers, receive, respond, served)
+
+    def close(self) -> None:
+        """Let every observer finish (the log writes what waits): the server is stopping."""
+        for observer in self.observers:
+            try:
+                getattr(observer, "close", lambda: None)()
+            except Exception:
+                traceback.print_exc(file=sys.stderr)
+
+    def _observe(self, served: Served) -> None:
+        for observer in self.observers:
+            try:
+                observer.observe(served)
+            except Exception:  # an observer never fails a request
+                traceback.print_exc(file=sys.stderr)
+
+    async def _receive_and_answer(self, headers, receive, respond, served: Served) -> None:
         cap = self.settings.max_request_bytes
         too_large = _error(
             413,
@@ -170,10 +271,10 @@ class Edge:
             except ValueError:
                 declared = -1
             if declared < 0 or len(set(lengths)) > 1:
-                await _respond(send, *_error(400, "BAD_REQUEST", "bad Content-Length."), close=True)
+                await respond(*_error(400, "BAD_REQUEST", "bad Content-Length."), close=True)
                 return
             if declared > cap:
-                await _respond(send, *too_large, close=True)
+                await respond(*too_large, close=True)
                 return
         chunks, size = [], 0
         while True:
@@ -183,7 +284,7 @@ class Edge:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > cap:
-                await _respond(send, *too_large, close=True)
+                await respond(*too_large, close=True)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -191,7 +292,8 @@ class Edge:
         kind = headers.get(b"content-type", [b""])[0].decode("latin-1")
         try:
             status, content = await asyncio.wait_for(
-                asyncio.to_thread(self.answer, b"".join(chunks), kind), timeout=self.timeout
+                asyncio.to_thread(self.answer, b"".join(chunks), kind, served),
+                timeout=self.timeout,
             )
         except TimeoutError:  # the prediction keeps running in its thread, as in MLflow
             status, content = _error(
@@ -200,21 +302,27 @@ class Edge:
                 f"the prediction took longer than the server's request timeout "
                 f"({self.timeout:g} s): send fewer rows, or start the server with a longer one.",
             )
-        await _respond(send, status, content)
+        await respond(status, content)
 
-    def answer(self, body: bytes, content_type: str | None) -> tuple[int, bytes]:
-        """``(status, JSON)`` for one ``/invocations`` body (runs in a worker thread)."""
+    def answer(
+        self, body: bytes, content_type: str | None, served: Served | None = None
+    ) -> tuple[int, bytes]:
+        """``(status, JSON)`` for one ``/invocations`` body (runs in a worker thread); the rows
+        and identifiers are kept in ``served`` for the observers."""
+        served = served if served is not None else Served("", 0.0, 0.0, 0)
         try:
             frame, from_text = frame_from_body(body, content_type, self.max_columns)
             passed = [c for c in self.echo if c in frame.columns and c not in self.columns]
             dropped = [c for c in self.ignore if c in frame.columns and c not in self.columns]
             rows = checked_frame(frame.drop(columns=passed + dropped), self.schema, from_text)
             content = self.predict(rows)
+            served.rows = rows
             if not passed:
                 return 200, content
             ids = frame[passed].copy()  # CSV text: an id written as an integer is answered as one
             if from_text:
                 ids = typed_ids(ids, plain_integers(ids, passed))
+            served.ids = ids
             return 200, _with_ids(content, ids)
         except Refused as refused:
             return refused.status, refused.body()
@@ -249,10 +357,20 @@ def _with_ids(content: bytes, ids: Any) -> bytes:
     return json.dumps(answer, default=str).encode()
 
 
+def _code_of(content: bytes) -> str | None:
+    """The ``error_code`` of an error answer."""
+    try:
+        return str(json.loads(content).get("error_code"))
+    except (ValueError, AttributeError):
+        return None
+
+
 async def _respond(
-    send, status: int, body: bytes, content_type: bytes = b"application/json", close: bool = False
-) -> None:
+    send, status: int, body: bytes, content_type: bytes = b"application/json",
+    close: bool = False, extra: list[tuple[bytes, bytes]] = (),
+) -> None:  # fmt: skip
     headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    headers.extend(extra)
     if close:
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})

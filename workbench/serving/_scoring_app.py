@@ -29,11 +29,11 @@ import threading
 from typing import Any
 
 from workbench.serving._edge import Edge
-from workbench.serving.launch import CONTRACT_ENV
+from workbench.serving.launch import CONTRACT_ENV, OBSERVE_ENV
 from workbench.serving.options import NONCE_ENV, EdgeSettings
 from workbench.serving.probabilities import ProbabilitySpec, labels_and_probabilities, spec_for
 
-__all__ = ["contract_from_env", "scoring_app"]
+__all__ = ["contract_from_env", "observers_from_config", "scoring_app"]
 
 
 class _ProbabilityModel:
@@ -74,6 +74,7 @@ def scoring_app(
     *,
     settings: EdgeSettings | None = None,
     nonce: str | None = None,
+    observe: dict[str, Any] | None = None,
 ):
     """MLflow's scoring app for ``model`` behind the workbench's edge, with probabilities for
     scikit-learn classifiers.
@@ -85,6 +86,8 @@ def scoring_app(
             (echoed back as ``ids``) and the label column it may carry (ignored).
         settings: Allowed hosts and size cap (default: read from the environment).
         nonce: This start's token (default: read from :data:`NONCE_ENV`).
+        observe: The inference log's and the metrics' settings (default: read from
+            :data:`~workbench.serving.launch.OBSERVE_ENV`; none: neither).
     """
     from mlflow.environment_variables import MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT
     from mlflow.pyfunc import scoring_server
@@ -104,7 +107,32 @@ def scoring_app(
         MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT.get() or 60,
         echo=[str(c) for c in (contract or {}).get("id_columns") or []],
         ignore=[str(t) for t in [(contract or {}).get("target")] if t],
+        observers=observers_from_config(observe if observe is not None else _observe_from_env()),
     )
+
+
+def _observe_from_env() -> dict[str, Any]:
+    try:
+        found = json.loads(os.environ.get(OBSERVE_ENV) or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def observers_from_config(config: dict[str, Any]) -> list[Any]:
+    """The edge's observers: the inference log (``config["log"]``, the keyword arguments of
+    :class:`~workbench.serving.inference_log.InferenceLog`) and the metrics
+    (``config["metrics"]``, of :class:`~workbench.serving._metrics.EdgeMetrics`)."""
+    observers: list[Any] = []
+    if config.get("log"):
+        from workbench.serving.inference_log import InferenceLog
+
+        observers.append(InferenceLog(**config["log"]))
+    if config.get("metrics"):
+        from workbench.serving._metrics import EdgeMetrics
+
+        observers.append(EdgeMetrics(**config["metrics"]))
+    return observers
 
 
 def _predictor(model: Any, raw: Any, spec: ProbabilitySpec | None):

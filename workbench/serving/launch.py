@@ -27,6 +27,8 @@ from workbench.serving.options import EDGE_ENV, NONCE_ENV, EdgeSettings
 
 __all__ = [
     "DIGEST_ENV",
+    "METRICS_DIR_ENV",
+    "OBSERVE_ENV",
     "TRUSTED_ENV",
     "CONTRACT_ENV",
     "LAUNCHER",
@@ -44,9 +46,15 @@ CONTRACT_ENV = "WORKBENCH_SERVING_CONTRACT"
 DIGEST_ENV = "WORKBENCH_SERVING_DIGEST"
 #: Set by the launcher for its workers: the exact skops types its audit allowed (comma-separated).
 TRUSTED_ENV = "WORKBENCH_SERVING_TRUSTED_TYPES"
+#: What the server's edge reports to (JSON): ``{"log": {...}, "metrics": {...}}``, see
+#: :func:`workbench.serving._scoring_app.observers_from_config`.
+OBSERVE_ENV = "WORKBENCH_SERVING_OBSERVE"
+#: prometheus-client's folder for the workers' metrics files (its multiprocess mode).
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: Variables this module hands over; an inherited value is never passed on.
 _HANDED_OVER = (
-    CONTRACT_ENV, EDGE_ENV, NONCE_ENV, ALLOW_PICKLE_ENV, DIGEST_ENV, TRUSTED_ENV,
+    CONTRACT_ENV, EDGE_ENV, NONCE_ENV, ALLOW_PICKLE_ENV, DIGEST_ENV, TRUSTED_ENV, OBSERVE_ENV,
+    METRICS_DIR_ENV,
 )  # fmt: skip
 
 
@@ -88,6 +96,8 @@ def launch_environment(
     nonce: str | None = None,
     allow_pickle: bool = False,
     digest: str | None = None,
+    observe: dict[str, Any] | None = None,
+    metrics_dir: str | None = None,
 ) -> dict[str, str]:
     """This process's environment for the server: the same tracking store and registry, this
     interpreter's ``mlflow`` and ``uvicorn`` first on ``PATH``, unbuffered output, and what the
@@ -103,6 +113,8 @@ def launch_environment(
             (``WORKBENCH_ALLOW_PICKLE=1``); otherwise it refuses one.
         digest: The digest of the files checked here (:data:`DIGEST_ENV`): the launcher refuses
             to serve files that hash otherwise.
+        observe: What the edge reports to: the inference log, the metrics (:data:`OBSERVE_ENV`).
+        metrics_dir: The workers' shared metrics folder (:data:`METRICS_DIR_ENV`).
     """
     env = dict(os.environ)
     env["MLFLOW_TRACKING_URI"] = tracking_uri
@@ -121,6 +133,10 @@ def launch_environment(
         env[ALLOW_PICKLE_ENV] = "1"
     if digest:
         env[DIGEST_ENV] = digest
+    if observe:
+        env[OBSERVE_ENV] = json.dumps(observe, default=str)
+    if metrics_dir:
+        env[METRICS_DIR_ENV] = metrics_dir
     return env
 
 

@@ -13,6 +13,8 @@ waits until the port is free. A server nobody stopped is stopped when Python exi
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -26,6 +28,7 @@ from workbench.errors import ServingError
 from workbench.serving import _ownership
 from workbench.serving._calls import ServerCalls
 from workbench.serving.client import HttpClient
+from workbench.serving.inference_log import observe_config, traffic_folder
 from workbench.serving.launch import default_workers, launch_command, launch_environment, new_log
 from workbench.serving.model_info import checked_model, model_info, resolved_version
 from workbench.serving.options import EdgeSettings, check_port, check_workers
@@ -56,6 +59,12 @@ class ModelServer(ServerCalls):
             the version.
         allowed_hosts: ``Host`` names the server answers besides 127.0.0.1, localhost and [::1].
         max_request_mb: Largest request body in MB (default 16): a larger one gets 413.
+        traffic_log: Log every request, its rows, answer and latency, to a Parquet dataset
+            partitioned by date and hour (:mod:`~workbench.serving.inference_log`): ``True``
+            (default) under the workspace's ``inference/<model name>/``, a folder, or ``False``.
+        log_exclude: Input columns kept out of the log, besides the contract's ``personal`` ones.
+        arm: The name this server's rows carry in the log (``main``; a challenger's arm).
+        metrics: Answer ``GET /metrics`` in Prometheus' text format, summed over the workers.
 
     Raises:
         UsageError: a port outside 0-65535, fewer than one worker, a bad host name or size.
@@ -82,8 +91,16 @@ class ModelServer(ServerCalls):
         allow_pickle: bool = False,
         allowed_hosts: list[str] | tuple[str, ...] | None = None,
         max_request_mb: float | None = None,
+        traffic_log: bool | str | os.PathLike = True,
+        log_exclude: list[str] | tuple[str, ...] = (),
+        arm: str = "main",
+        metrics: bool = True,
     ):
         self.model_uri = model_uri
+        self.traffic_log, self.log_exclude, self.arm = traffic_log, list(log_exclude), str(arm)
+        self.metrics = bool(metrics)
+        self.traffic_folder: Path | None = None  # where the inference log goes, once started
+        self._metrics_dir: str | None = None
         self.port = check_port(port)
         self.workers = check_workers(workers) or default_workers()
         self.allow_pickle = bool(allow_pickle)
@@ -101,6 +118,7 @@ class ModelServer(ServerCalls):
         self._owned = True
         self._info: Any = None
         self._labels: dict[str, Any] | None = None  # the contract's labels, for the server
+        self._observe: dict[str, Any] | None = None  # the edge's log and metrics settings
         self._tracking_uri: str | None = None
         self._launched_at = 0.0
         self._nonce: str | None = None  # this start's token, answered by the server it started
@@ -222,7 +240,16 @@ class ModelServer(ServerCalls):
         self.returncode = self._process.stop(grace)
         _ownership.stop_stragglers(self._family)
         _ownership.wait_port_free(self.port, 5.0)
+        if self._metrics_dir is not None:  # the workers' metrics files: this start's only
+            shutil.rmtree(self._metrics_dir, ignore_errors=True)
+            self._metrics_dir = None
         return self.returncode
+
+    def _new_metrics_dir(self) -> str | None:
+        if not (self.metrics and self.gc_tuned):
+            return None
+        self._metrics_dir = tempfile.mkdtemp(prefix=f"wb-metrics-{self.port}-")
+        return self._metrics_dir
 
     @property
     def running(self) -> bool:
@@ -285,6 +312,13 @@ class ModelServer(ServerCalls):
                 "id_columns": list(contract.id_columns or []),
                 "target": contract.target,
             }
+        if self.gc_tuned and self.traffic_log is not False:
+            self.traffic_folder = traffic_folder(self.model_uri, self.traffic_log)
+        personal = list(getattr(contract, "personal", None) or [])
+        self._observe = observe_config(
+            self.model_uri, self.version, self.arm, self.traffic_folder,
+            [*personal, *self.log_exclude], self.metrics and self.gc_tuned,
+        )  # fmt: skip
 
     def _choose_port(self) -> None:
         if self.port is None:
@@ -306,6 +340,8 @@ class ModelServer(ServerCalls):
             nonce=self._nonce,
             allow_pickle=self.allow_pickle,
             digest=self.digest if self.gc_tuned else None,
+            observe=self._observe,
+            metrics_dir=self._new_metrics_dir(),
         )
         self._process = ManagedProcess(
             "model server", command, env=env, log_path=self.log_path or new_log(self.port)
@@ -367,6 +403,10 @@ def serve(
     allow_pickle: bool = False,
     allowed_hosts: list[str] | tuple[str, ...] | None = None,
     max_request_mb: float | None = None,
+    traffic_log: bool | str | os.PathLike = True,
+    log_exclude: list[str] | tuple[str, ...] = (),
+    arm: str = "main",
+    metrics: bool = True,
 ) -> ModelServer:
     """Start MLflow's model server for ``model_uri`` on 127.0.0.1 and return it once it answers.
 
@@ -381,6 +421,11 @@ def serve(
         allow_pickle: Serve a model whose format runs code when loaded (recorded on the version).
         allowed_hosts: ``Host`` names answered besides the loopback ones.
         max_request_mb: Largest request body in MB (default 16).
+        traffic_log: The inference log: ``True`` (the workspace's ``inference/<model>/``), a
+            folder, or ``False`` (see :class:`ModelServer`).
+        log_exclude: Input columns kept out of the log (personal data).
+        arm: The name the log gives this server's rows.
+        metrics: Answer ``GET /metrics`` (Prometheus' text format).
 
     Returns:
         A running :class:`ModelServer`; use it in a ``with`` block (or call ``stop()``).
@@ -409,4 +454,8 @@ def serve(
         allow_pickle=allow_pickle,
         allowed_hosts=allowed_hosts,
         max_request_mb=max_request_mb,
+        traffic_log=traffic_log,
+        log_exclude=log_exclude,
+        arm=arm,
+        metrics=metrics,
     ).start()
