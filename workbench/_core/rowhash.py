@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["SAMPLE", "overlap", "row_hashes"]
+__all__ = ["SAMPLE", "found", "hashed_columns", "overlap", "row_hashes"]
 
 #: Training rows whose hashes a version keeps (about 40 KB).
 SAMPLE = 2000
@@ -41,15 +41,30 @@ def row_hashes(frame: pd.DataFrame, sample: int = SAMPLE, seed: int = 0) -> dict
 def overlap(kept: dict[str, Any] | None, frame: pd.DataFrame) -> float | None:
     """The share of the kept training rows that ``frame`` holds (None: nothing kept, or ``frame``
     lacks the columns they were hashed on)."""
+    columns = hashed_columns(kept, frame.columns)
+    if kept is None or columns is None:
+        return None
+    return len(found(kept, frame, columns)) / len(kept["hashes"])
+
+
+def hashed_columns(kept: dict[str, Any] | None, names: Any) -> dict[str, Any] | None:
+    """``{hashed column: frame column}`` for the columns the kept rows were hashed on (the frame's
+    columns ``names`` matched as text); None: nothing kept, or a column is missing."""
     if not kept or not kept.get("hashes"):
         return None
     columns = [str(c) for c in kept.get("columns", [])]
-    named = {str(c): c for c in frame.columns}
+    named = {str(c): c for c in names}
     if not columns or any(c not in named for c in columns):
         return None
-    found = set(_hashes(frame.rename(columns={v: k for k, v in named.items()}), columns))
-    hashes = kept["hashes"]
-    return float(sum(h in found for h in hashes) / len(hashes))
+    return {c: named[c] for c in columns}
+
+
+def found(kept: dict[str, Any], frame: pd.DataFrame, columns: dict[str, Any]) -> set[str]:
+    """The kept hashes that the rows of ``frame`` (a whole table, or one part of it: the Spark
+    engine hashes each partition where it lives) hash to; ``columns`` from
+    :func:`hashed_columns`."""
+    table = frame[list(columns.values())].set_axis(list(columns), axis=1)
+    return set(_hashes(table, list(columns))) & set(kept["hashes"])
 
 
 def _hashes(frame: pd.DataFrame, columns: list[str]) -> list[str]:

@@ -7,6 +7,7 @@ column; the task is the version's ``workbench.task`` tag, else read from the pre
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -214,7 +215,10 @@ TRAINING_OVERLAP = 0.5
 
 
 def prediction_reference(
-    model_uri: str, reference: pd.DataFrame, notes: list[str]
+    model_uri: str,
+    reference: Any,
+    notes: list[str],
+    overlap: Callable[[dict[str, Any] | None, Any], float | None] | None = None,
 ) -> dict[str, pd.Series | None]:
     """What the prediction column is compared with when the reference table is the training table.
 
@@ -223,11 +227,15 @@ def prediction_reference(
     version kept, the prediction column is compared with the model's predictions on its held-out
     eval rows (``{PREDICTION: series}``), or, when the version kept none (logged without eval
     data), not tested (``{PREDICTION: None}``); a note says which. Empty: the reference is fine.
+
+    ``overlap(kept, reference)`` measures the share (default
+    :func:`workbench._core.rowhash.overlap` of a pandas frame; the Spark engine passes its own,
+    which hashes a Spark table where it lives).
     """
-    from workbench._core.rowhash import overlap
+    from workbench._core import rowhash
 
     kept = _version_reference(model_uri)
-    share = overlap((kept or {}).get("training_rows"), reference)
+    share = (overlap or rowhash.overlap)((kept or {}).get("training_rows"), reference)
     if share is None or share < TRAINING_OVERLAP:
         return {}
     held = (kept or {}).get("eval_predictions")

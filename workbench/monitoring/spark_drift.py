@@ -20,7 +20,10 @@ are, with only small summaries reaching the driver:
    or ``ignore=``.
 4. **Score** with the model on Spark (:func:`workbench.score` with ``engine="spark"``: the model's
    format is checked on the driver before any executor loads it) and count the ``(label,
-   prediction)`` pairs for the performance figures, in the same job as the drift counts.
+   prediction)`` pairs for the performance figures, in the same job as the drift counts. A
+   reference that holds the model's training rows (the row hashes its version kept, counted on
+   Spark: :func:`~workbench.monitoring.scoring.prediction_reference`) gets the pandas path's note,
+   and the prediction is tested against the model's held-out predictions instead.
 5. **Test** every column from its summaries (:mod:`~workbench.spark.statistics` computes them,
    :mod:`~workbench.monitoring.summaries` reads the tests from them): the pandas path's methods,
    thresholds, Holm correction and minimum effects. Columns of at most 10,000 values per table
@@ -36,10 +39,13 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
 import os
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from workbench._core.progress import as_progress
@@ -52,6 +58,7 @@ from workbench.monitoring.scoring import (
     label_arguments,
     model_identity,
     performance,
+    prediction_reference,
     score_tables,
 )
 from workbench.monitoring.summaries import summary_verdicts
@@ -139,6 +146,7 @@ def drift_on_spark(
     ref_s = stats.sample(ref, ref_rows, size, o.seed)
     cur_s = stats.sample(cur, cur_rows, size, o.seed)
     task = contract.task if contract else None
+    references: dict[str, Any] = {}  # a column's own reference (the held-out predictions)
     if model:
         if contract is None:
             result.roles_from = "inferred from the reference table (the model is not in the store)"
@@ -148,20 +156,30 @@ def drift_on_spark(
         ref_s, cur_s, task = score_tables(
             model, ref_s, cur_s, target, task or identity.task, o.allow_pickle
         )
+        measure = functools.partial(_training_overlap, contract=contract)
+        references = prediction_reference(model, ref, result.notes, measure)
     plan = plan_columns(ref_s, cur_s, target, ignore, contract, task)
+    if references.get(PREDICTION) is None and PREDICTION in references:
+        plan.kinds.pop(PREDICTION, None)  # trained-on rows and nothing held out: not testable
+        plan.skipped[PREDICTION] = result.notes[-1]
+        references = {}
     result.skipped = plan.skipped
     step("summarising each column where the data lives", 0.3)
     tables = [(ref, ref_profile, None), (cur, cur_profile, None)]
     if model:  # lazily: the model runs once per table, in the counting job
         scoring = (model, session, o.allow_pickle, contract, target)
         tables = [(raw, prof, _scored(raw, *scoring)) for raw, prof, _ in tables]
-    specs, sketches = _specs(plan, tables, result)
+    specs, sketches = _specs(plan, tables, result, references)
     measured = []
-    for (raw, _, scored), sketch in zip(tables, sketches, strict=True):
-        summaries, figures = _count(raw, scored, specs, task, contract, target)
-        for col in specs:  # a number column's spread comes from its sketch
+    for i, ((raw, _, scored), sketch) in enumerate(zip(tables, sketches, strict=True)):
+        own = {c: s for c, s in specs.items() if i or c not in references}
+        summaries, figures = _count(raw, scored, own, task, contract, target)
+        for col in own:  # a number column's spread comes from its sketch
             if specs[col].edges is not None:
                 summaries[col] = dataclasses.replace(summaries[col], std=sketch[col].std)
+        if not i:  # a replaced reference: summarised from its values, on the same bins
+            for col in specs.keys() & references.keys():
+                summaries[col] = stats.ColumnSummary.from_values(references[col], specs[col].edges)
         measured.append((summaries, figures))
     kinds = dict(plan.kinds)
     step("testing each column for drift", 0.7)
@@ -225,6 +243,38 @@ def _numbers(values: pd.Series) -> Any:
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=float("nan"))
 
 
+def _sketch(values: pd.Series) -> Any:
+    """The :class:`~workbench.spark.statistics.NumericSketch` of a pandas Series."""
+    from workbench.spark.statistics import NumericSketch
+
+    x = _numbers(values)
+    x = x[np.isfinite(x)]
+    if not len(x):
+        return NumericSketch(0, math.nan, math.nan, math.nan)
+    return NumericSketch(len(x), float(x.min()), float(x.max()), float(np.std(x)))
+
+
+def _training_overlap(kept: dict | None, frame: Any, contract: Any = None) -> float | None:
+    """:func:`workbench._core.rowhash.overlap` of a Spark table, where it lives: each partition
+    hashes its rows (as the pandas engine reads them: the contract's category codes as text) and
+    keeps the kept training-row hashes it holds; only their distinct count reaches the driver."""
+    from workbench._core import rowhash
+
+    columns = rowhash.hashed_columns(kept, frame.columns)
+    if kept is None or columns is None:
+        return None
+
+    def hits(parts):
+        for part in parts:
+            part = contract.codes_as_text(part) if contract is not None else part
+            found = sorted(rowhash.found(kept, part, columns))
+            if found:
+                yield pd.DataFrame({"h": pd.Series(found, dtype=object)})
+
+    table = frame.select(*[_quoted(c) for c in columns.values()])
+    return table.mapInPandas(hits, "h string").distinct().count() / len(kept["hashes"])
+
+
 def _facts(profile: Any) -> ColumnFacts:
     names = [f.name for f in dataclasses.fields(ColumnFacts)]
     return ColumnFacts(**{name: getattr(profile, name) for name in names})
@@ -253,18 +303,24 @@ def _scored(
     return scored.select(*[_quoted(c) for c in ids], PREDICTION)
 
 
-def _specs(plan: Any, tables: list, result: DriftResult) -> tuple[dict, list[dict]]:
-    """How to count each tested column, and the sketches of the numerical ones; a numerical
-    column without a finite value in a table is skipped, with the reason."""
+def _specs(
+    plan: Any, tables: list, result: DriftResult, references: dict[str, pd.Series]
+) -> tuple[dict, list[dict]]:
+    """How to count each tested column, and the sketches of the numerical ones (a column of
+    ``references``: the reference's sketch and sample are its values); a numerical column
+    without a finite value in a table is skipped, with the reason."""
     from workbench.spark import statistics as stats
 
     numerical = [c for c, k in plan.kinds.items() if k == "numerical"]
     sketches = []
-    for raw, profiled, scored in tables:
+    for i, (raw, profiled, scored) in enumerate(tables):
         found = {c: profiled.sketches[c] for c in numerical if c in profiled.sketches}
+        found.pop(PREDICTION, None)  # a column of that name in the table: not the model's
+        if not i:
+            found.update({c: _sketch(references[c]) for c in numerical if c in references})
         rest = [c for c in numerical if c not in found and c != PREDICTION]
         found.update(stats.sketches(raw, rest))
-        if PREDICTION in numerical:  # a regressor's prediction: one more pass of the model
+        if PREDICTION in numerical and PREDICTION not in found:  # one more pass of the model
             found.update(stats.sketches(scored, [PREDICTION]))
         sketches.append(found)
     types = [{f.name: f.dataType for f in raw.schema} for raw, _, _ in tables]
@@ -275,7 +331,7 @@ def _specs(plan: Any, tables: list, result: DriftResult) -> tuple[dict, list[dic
             del plan.kinds[col]
             result.skipped[col] = "no values left to test once missing and non-finite ones dropped"
         elif pair:
-            samples = [_numbers(plan.ref[col]), _numbers(plan.cur[col])]
+            samples = [_numbers(references.get(col, plan.ref[col])), _numbers(plan.cur[col])]
             specs[col] = stats.CountSpec(True, stats.shared_edges(samples, pair))
         else:  # 1, 1.0 and "1" are the same category, as the pandas path casts them
             r, c = (t.get(col) if col != PREDICTION else None for t in types)
