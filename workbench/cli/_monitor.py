@@ -13,6 +13,11 @@ kernel, which would cost it two seconds of imports), while this process loads ML
 the store as the kernel computes, then records the run from the saved ``summary.json`` with the
 notebook's own steps (:meth:`DriftResult.log`, :func:`apply_retrain_policy`) once it has finished.
 With ``--model`` the kernel loads the model, so it imports MLflow too.
+
+``--notify URL_OR_ADDRESS`` (repeatable) sends the outcome to a person once it is known, whatever
+it is: drift, invalid data (exit 2), a failed run (exit 1), a retrain request; a clean run too with
+``--notify-always`` (:mod:`workbench.monitoring.notify`). A delivery that fails is a warning and a
+dead letter, never a different exit code.
 """
 
 from __future__ import annotations
@@ -50,7 +55,15 @@ MODEL_WARM_MODULES = ("mlflow", "mlflow.store.tracking.sqlalchemy_store")
 def monitor_arguments(p: argparse.ArgumentParser) -> None:
     """The ``monitor`` command's arguments."""
     p.add_argument("--reference", required=True, help="reference data, CSV or Parquet")
-    p.add_argument("--current", required=True, help="current batch, CSV or Parquet")
+    p.add_argument("--current", help="current batch, CSV or Parquet (or --traffic)")
+    p.add_argument(
+        "--traffic",
+        metavar="MODEL_URI",
+        help="monitor the model's served traffic (its inference log) instead of a --current file",
+    )
+    p.add_argument(
+        "--since", default="24h", help="with --traffic: the window (24h, 7d, 2026-12-01; UTC)"
+    )
     p.add_argument("--model", help="model URI, for prediction drift")
     p.add_argument("--target", help="label column (default: the model contract's); may be absent")
     p.add_argument("--ignore", action="append", metavar="COL", help="skip COL; repeatable")
@@ -61,6 +74,18 @@ def monitor_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--timeout", type=float, default=900, help="seconds a notebook cell may run")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--notify",
+        action="append",
+        default=[],
+        metavar="URL_OR_ADDRESS",
+        help="send the outcome (drift, invalid data, failed run, retrain request) to a webhook "
+        "(http(s) URL, POSTed JSON) or an email address (SMTP: WORKBENCH_SMTP_* variables); "
+        "repeatable",
+    )
+    p.add_argument(
+        "--notify-always", action="store_true", help="with --notify, also alert on a clean run"
+    )
     engine_arguments(
         p,
         "pandas: this process (default); spark: per-column summaries on Spark (PySpark, Java); "
@@ -97,9 +122,18 @@ def start_kernel_early(args: argparse.Namespace) -> None:
 def cmd_monitor(args: argparse.Namespace) -> int:
     """Run notebook 04 (the executed copy is the audit record), then read its ``summary.json``."""
     kernel = getattr(args, "kernel", None)
-    state = {"ran": False, "finished": False}
+    state: dict[str, Any] = {"ran": False, "finished": False}
     try:
-        code = _monitor(args, kernel, state)
+        targets = getattr(args, "notify", None) or []
+        if targets:  # a typo fails before the run (smtplib and the rest load only then)
+            from workbench.monitoring.notify import check_targets
+
+            targets = check_targets(targets)
+        try:
+            code = _monitor(args, kernel, state, targets)
+        except Exception as err:  # a failed run, invalid data: the alert goes out, then the error
+            _send(args, targets, _failure_summary(args, err, state), quiet=False)
+            raise
         state["finished"] = True
         return code
     finally:
@@ -107,7 +141,9 @@ def cmd_monitor(args: argparse.Namespace) -> int:
             kernel.shutdown(wait=not state["finished"], now=not state["ran"])
 
 
-def _monitor(args: argparse.Namespace, kernel: Any, state: dict[str, bool]) -> int:
+def _monitor(
+    args: argparse.Namespace, kernel: Any, state: dict[str, Any], targets: list[str]
+) -> int:
     from workbench._core.names import ARTIFACT
     from workbench._core.results import timestamped_folder
     from workbench._core.text import first_line
@@ -121,11 +157,15 @@ def _monitor(args: argparse.Namespace, kernel: Any, state: dict[str, bool]) -> i
     base = ws.reports_dir / "monitoring"
     out = Path(args.out).expanduser() if args.out else timestamped_folder(base)
     out = out.resolve()
+    state["out"] = str(out)
     summary_file = out / ARTIFACT.SUMMARY_JSON
     if summary_file.exists():
         summary_file.unlink()  # never read a previous run's verdict
+    if getattr(args, "traffic", None):  # the served model is the one judged, unless named
+        args.model = args.model or args.traffic
     params = {
         **files,
+        **({"traffic": args.traffic, "since": args.since} if args.traffic else {}),
         "model": args.model,
         "target": args.target,
         "ignore": args.ignore,
@@ -160,6 +200,7 @@ def _monitor(args: argparse.Namespace, kernel: Any, state: dict[str, bool]) -> i
             f"notebook 04 ran but wrote no {summary_file}: see the executed notebook {run.output_path}"
         )
     summary = json.loads(summary_file.read_text())
+    state["summary"] = summary | {"executed_notebook": run.output_path}
     summary.update(_record(summary_file, args.model))
     summary["executed_notebook"] = run.output_path
     summary["report_folder"] = str(out)
@@ -169,7 +210,10 @@ def _monitor(args: argparse.Namespace, kernel: Any, state: dict[str, bool]) -> i
     elif summary["status"] == "drift" and args.fail_on_drift:
         code = EXIT_GATE
     summary["exit_code"] = code
+    deliveries = _send(args, targets, summary, quiet=args.json)
     if args.json:
+        if targets:
+            summary["notifications"] = [d.to_dict() for d in deliveries]
         print(json.dumps(summary, indent=2, default=str))
     if summary["status"] == "invalid":
         print(
@@ -185,7 +229,57 @@ def _monitor(args: argparse.Namespace, kernel: Any, state: dict[str, bool]) -> i
         if summary["retrain"]["requested"]:
             print(summary["retrain"]["reason"])
         print(f"executed notebook: {run.output_path} ({run.seconds:.1f} s)")
+        for sent in (d for d in deliveries if d.delivered):
+            print(sent.text())
     return code
+
+
+def _send(args: argparse.Namespace, targets: list[str], summary: dict[str, Any], quiet: bool):
+    """Alert ``targets`` of the outcome; a failed delivery is a warning on stderr (and a dead
+    letter), never an error: the exit code stays the verdict's. Returns the deliveries."""
+    if not targets:
+        return []
+    try:
+        from workbench.monitoring.notify import notify
+
+        deliveries = notify(summary, targets, always=getattr(args, "notify_always", False))
+    except Exception as err:  # a bug here must not hide the verdict
+        print(f"warning: no alert was sent: {type(err).__name__}: {err}", file=sys.stderr)
+        return []
+    for delivery in deliveries:
+        if not delivery.delivered:
+            print(delivery.text(), file=sys.stderr)
+        elif not quiet and summary.get("status") in ("failed", "invalid"):
+            print(delivery.text(), file=sys.stderr)  # the verdict's own output is an error
+    return deliveries
+
+
+def _failure_summary(args: argparse.Namespace, err: Exception, state: dict[str, Any]) -> dict:
+    """What the alert of a run that raised says: ``failed`` (exit 1: a cell raised, timed out,
+    the kernel died, the store is down) or ``invalid`` (bad input data, exit 2), with what is
+    known of the run (the report folder, the executed notebook, a verdict already saved)."""
+    from workbench._core.text import first_line
+    from workbench.errors import DataError, WorkbenchError
+
+    invalid = isinstance(err, DataError)
+    message = " ".join(str(err).split()) or type(err).__name__
+    notebook = getattr(err, "output_path", None) or getattr(err.__cause__, "output_path", None)
+    summary = dict(state.get("summary") or {})
+    summary.update(
+        status="invalid" if invalid else "failed",
+        exit_code=err.exit_code if isinstance(err, WorkbenchError) else 1,
+        error=first_line(message, limit=2000),
+        model_uri=summary.get("model_uri") or args.model,
+        current=args.current
+        or (f"traffic of {args.traffic}" if getattr(args, "traffic", None) else None),
+        reference=args.reference,
+        report_folder=state.get("out"),
+    )
+    if invalid:
+        summary["reasons"] = [first_line(message, limit=2000)]
+    if notebook or "executed_notebook" not in summary:
+        summary["executed_notebook"] = str(notebook) if notebook else None
+    return summary
 
 
 def _open_store(model: str | None) -> None:
@@ -225,10 +319,19 @@ def _record(summary_file: Path, model: str | None) -> dict[str, Any]:
 
 def _input_files(args: argparse.Namespace, spark: bool) -> dict[str, str]:
     """The two tables as absolute paths (or Spark table names); a missing file is bad input."""
-    from workbench.errors import DataFileError
+    from workbench.errors import DataFileError, UsageError
 
     files = {}
+    if bool(args.current) == bool(getattr(args, "traffic", None)):
+        raise UsageError(
+            "give the current batch as a file (--current) or the model whose served traffic to "
+            "monitor (--traffic models:/NAME@champion), not both."
+            if args.current
+            else "give the current batch: --current FILE, or --traffic MODEL_URI for the traffic."
+        )
     for what, path in (("reference", args.reference), ("current", args.current)):
+        if path is None:
+            continue
         file = Path(path).expanduser()
         if spark and (file.exists() or not (os.sep in path or file.suffix)):
             files[what] = str(file.resolve()) if file.exists() else path  # a table name
