@@ -100,6 +100,9 @@ _LAZY = {
     "apply_retrain_policy": "workbench.monitoring",
     "batches": "workbench.monitoring",
     "simulate_week": "workbench.monitoring",
+    "Feedback": "workbench.monitoring",
+    "feedback": "workbench.monitoring",
+    "traffic_batch": "workbench.monitoring",
     # running notebooks and the journey
     "NotebookRun": "workbench.runner",
     "SharedKernel": "workbench.runner",
@@ -125,6 +128,7 @@ __all__ = [
     "DemoSummary",
     "DriftAlert",
     "DriftResult",
+    "Feedback",
     "GateError",
     "LoadTestResult",
     "MissingColumnError",
@@ -166,6 +170,7 @@ __all__ = [
     "default_suite",
     "demo_dataset",
     "drift_report",
+    "feedback",
     "get_version",
     "history",
     "hyperparameters",
@@ -188,6 +193,7 @@ __all__ = [
     "score",
     "serve",
     "simulate_week",
+    "traffic_batch",
     "train_and_log",
     "versions",
 ]
@@ -232,6 +238,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from workbench.monitoring import (
         ColumnDrift,
         DriftResult,
+        Feedback,
         MonitoringHistory,
         RetrainDecision,
         WeekSimulation,
@@ -239,8 +246,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         batches,
         check_status,
         drift_report,
+        feedback,
         monitoring_history,
         simulate_week,
+        traffic_batch,
     )
     from workbench.registry import (
         AuditEntry,

@@ -27,6 +27,7 @@ EXPORTED = [
     "DemoSummary",
     "DriftAlert",
     "DriftResult",
+    "Feedback",
     "GateError",
     "LoadTestResult",
     "MissingColumnError",
@@ -68,6 +69,7 @@ EXPORTED = [
     "default_suite",
     "demo_dataset",
     "drift_report",
+    "feedback",
     "get_version",
     "history",
     "hyperparameters",
@@ -90,6 +92,7 @@ EXPORTED = [
     "score",
     "serve",
     "simulate_week",
+    "traffic_batch",
     "train_and_log",
     "versions",
 ]

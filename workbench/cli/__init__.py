@@ -199,6 +199,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", required=True)
     p.add_argument("--force", action="store_true", help="roll back despite a broken audit chain")
 
+    p = command("feedback", _cmd_feedback, "record labels that came back for served predictions")
+    p.add_argument("name", help="the model's name (its inference log) or a models:/ URI")
+    p.add_argument("--data", required=True, help="CSV or Parquet of ids and labels")
+    p.add_argument(
+        "--id-column",
+        default="request_id",
+        help="request_id (the id the server answered with) or a contract id column",
+    )
+    p.add_argument("--label-column", help="the label column (default: the contract's target)")
+    p.add_argument("--json", action="store_true")
+
     p = command("history", _cmd_history, "the audit log of promotions and rollbacks")
     p.add_argument("name")
     p.add_argument(
@@ -370,6 +381,22 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
 
     entry = rollback(args.name, alias=args.alias, by=args.by, reason=args.reason, force=args.force)
     print(entry.summary())
+    return EXIT_OK
+
+
+def _cmd_feedback(args: argparse.Namespace) -> int:
+    """Record the labels; print what was recorded and refused (exit 0 even with refusals)."""
+    from workbench.monitoring import feedback
+
+    result = feedback(
+        args.name, args.data, id_column=args.id_column, label_column=args.label_column
+    )
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(result.summary())
+        for key, reason in result.refused:
+            print(f"  refused {key}: {reason}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -56,6 +56,7 @@ from workbench.monitoring.result import ColumnDrift, DriftResult
 from workbench.monitoring.retrain import RETRAIN_TAG, RetrainDecision, apply_retrain_policy
 from workbench.monitoring.scoring import PREDICTION
 from workbench.monitoring.simulation import WeekSimulation, batches, demo_data, simulate_week
+from workbench.monitoring.traffic import Feedback, feedback, traffic_batch
 
 __all__ = [
     "PREDICTION",
@@ -65,6 +66,7 @@ __all__ = [
     "DataQualityError",
     "DriftAlert",
     "DriftResult",
+    "Feedback",
     "ModelHealth",
     "MonitoringHistory",
     "RetrainDecision",
@@ -74,7 +76,9 @@ __all__ = [
     "check_status",
     "demo_data",
     "drift_report",
+    "feedback",
     "monitoring_dashboard",
     "monitoring_history",
+    "traffic_batch",
     "simulate_week",
 ]

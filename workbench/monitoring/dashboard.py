@@ -59,6 +59,9 @@ class ModelHealth:
         retrain_requested: A live (or, without a champion, any) version carries
             ``workbench.retrain_requested = true``.
         retrain_reason: Why, as the policy wrote it.
+        traffic: The served traffic per day over the last week (requests, error rate, p50/p99
+            latency, label coverage: :func:`~workbench.monitoring.traffic.traffic_summary`);
+            empty when the model keeps no inference log.
         metric_average: ``macro`` for a multiclass model (its precision, recall, F1 and ROC AUC
             are means over its classes, and its figures say so); empty otherwise.
         history: The runs as a :class:`~workbench.monitoring.history.MonitoringHistory` (plots).
@@ -77,6 +80,7 @@ class ModelHealth:
     retrain_requested: bool = False
     retrain_reason: str = ""
     metric_average: str = ""
+    traffic: list[dict[str, Any]] = field(default_factory=list)
     history: MonitoringHistory | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -233,6 +237,7 @@ def monitoring_dashboard(model: str | None = None, max_runs: int = 200) -> Dashb
         health.metric_average = "macro" if "macro" in averages else ""
         health.history = monitoring_history(name, max_runs=max_runs)
         health.runs = _runs(client, ws, name, health.history)
+        health.traffic = _traffic(name)
         models.append(health)
     return Dashboard(models, ws.tracking_uri, utc_now(), ws.ui_base(), ws.shared)
 
@@ -267,6 +272,19 @@ def _live(health: ModelHealth, found: list[Any]) -> None:
     health.live_since = str(last["time"])
     health.live_by, health.live_reason = str(last["by"]), str(last["reason"])
     health.live_forced = bool(last["forced"])
+
+
+def _traffic(name: str) -> list[dict[str, Any]]:
+    """The model's traffic per day; none when its log cannot be read (said on stderr)."""
+    import sys
+
+    from workbench.monitoring.traffic import traffic_summary
+
+    try:
+        return traffic_summary(name).to_dict("records")
+    except Exception as err:  # the dashboard still shows the rest
+        print(f"workbench: the traffic of {name} could not be read: {err}", file=sys.stderr)
+        return []
 
 
 def _retrain(health: ModelHealth, found: list[Any]) -> None:

@@ -12,7 +12,7 @@ from workbench.plots.drift import STATUS_COLOURS
 if TYPE_CHECKING:
     from workbench.monitoring.dashboard import Dashboard, ModelHealth
 
-__all__ = ["dashboard_html", "model_card", "runs_table"]
+__all__ = ["dashboard_html", "model_card", "runs_table", "traffic_table"]
 
 _CARD = (
     "border:1px solid #d0d7de;border-radius:6px;padding:10px 14px;margin:6px 0;"
@@ -29,7 +29,7 @@ def dashboard_html(board: Dashboard) -> str:
             "01), promote it, and monitor its batches (workbench monitor ... --model "
             "models:/NAME@champion).</p></div>"
         )
-    cards = "".join(model_card(m) + runs_table(m) for m in board.models)
+    cards = "".join(model_card(m) + traffic_table(m) + runs_table(m) for m in board.models)
     return f"<div class='wb-dashboard'>{cards}<p>read {_e(board.read_at)}</p></div>"
 
 
@@ -129,6 +129,30 @@ def runs_table(m: ModelHealth, last: int = 30) -> str:
     return (
         f"<table class='wb-dash-runs' style='border-collapse:collapse;font-size:13px'>"
         f"<thead><tr>{header}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
+    )
+
+
+def traffic_table(m: ModelHealth) -> str:
+    """The served traffic per day, newest first: requests, error rate, latency, label coverage."""
+    if not m.traffic:
+        return ""
+    head = ["day (UTC)", "requests", "error rate", "p50 ms", "p99 ms", "rows", "labels back"]
+    lines = []
+    for day in reversed(m.traffic):
+        colour = "#cf222e" if day["error_rate"] > 0.05 else "inherit"
+        cells = [
+            _e(day["day"]), f"{day['requests']:,}",
+            f"<span style='color:{colour}'>{day['error_rate']:.1%}</span>",
+            _num(day["p50_ms"]), _num(day["p99_ms"]), f"{day['rows']:,}", f"{day['labelled']:.0%}",
+        ]  # fmt: skip
+        lines.append(
+            "<tr>" + "".join(f"<td style='padding:2px 8px'>{c}</td>" for c in cells) + "</tr>"
+        )
+    header = "".join(f"<th style='text-align:left;padding:2px 8px'>{_e(h)}</th>" for h in head)
+    return (
+        "<table class='wb-dash-traffic' style='border-collapse:collapse;font-size:13px;"
+        f"margin-bottom:6px'><caption style='text-align:left'><b>Served traffic</b> (inference log)"
+        f"</caption><thead><tr>{header}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
     )
 
 

@@ -86,6 +86,11 @@ def evidently_report(
     if stamp and min(ref_s[stamp].notna().mean(), cur_s[stamp].notna().mean()) < 0.9:
         del roles["timestamp"]  # not readable as times: Evidently gets no timestamp
         ref_s, cur_s = ref_s.drop(columns=stamp), cur_s.drop(columns=stamp)
+    ref_s, cur_s = ref_s.copy(), cur_s.copy()  # samples of at most max_rows: cheap
+    for col, kind in plan.kinds.items():  # Evidently takes no float label (NaN, 1.0): ints, None
+        for frame in (ref_s, cur_s):
+            if kind == "categorical" and col in frame and pd.api.types.is_float_dtype(frame[col]):
+                frame[col] = _float_labels(frame[col])
     safe = _SafeText.of(ref_s, cur_s)
     ref_s, cur_s = safe.frame(ref_s), safe.frame(cur_s)
     kinds = {safe.name(c): k for c, k in plan.kinds.items()}
@@ -342,7 +347,8 @@ def _performance_setup(ref, cur, target, task, contract, safe):
         and PREDICTION in cur.columns
         and target in cur.columns
         and target in ref.columns
-    )
+        and bool(cur[target].notna().all())  # traffic with some labels back: the workbench's
+    )  # figures (on the labelled rows) stand alone; Evidently's preset takes no gaps
     if not has_labels:
         return {}, None
     if task == "regression":
@@ -362,6 +368,16 @@ def _performance_setup(ref, cur, target, task, contract, safe):
     else:
         cls = MulticlassClassification(target=target, prediction_labels=PREDICTION)
     return {"classification": [cls]}, ClassificationPreset()
+
+
+def _float_labels(col: pd.Series) -> pd.Series:
+    """A categorical column held as floats (labels with gaps: ``1.0``, NaN) as Evidently takes
+    labels: whole numbers as ints, gaps as None, objects."""
+    values = [
+        None if v != v else int(v) if float(v).is_integer() else float(v)
+        for v in col.to_numpy(dtype="float64")
+    ]
+    return pd.Series(values, index=col.index, dtype=object, name=col.name)
 
 
 def _plain(value: Any) -> Any:

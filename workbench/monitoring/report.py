@@ -268,7 +268,16 @@ def _score_and_measure(
     if target and target in ref.columns:
         ref_perf = performance(ref[target], ref[PREDICTION], task, **label)
     if target and target in cur.columns:
-        cur_perf = performance(cur[target], cur[PREDICTION], task, **label)
+        labelled = cur[target].notna().to_numpy()  # traffic: labels come back for some rows
+        if labelled.any():
+            cur_perf = performance(
+                cur[target][labelled].infer_objects(), cur[PREDICTION][labelled], task, **label
+            )
+        if not labelled.all():
+            result.notes.append(
+                f"performance measured on the {int(labelled.sum()):,} of {len(cur):,} rows "
+                "whose labels have come back; the estimate covers every row."
+            )
     result.record_performance(contract, task, ref_perf, cur_perf)
     return ref, cur, task
 

@@ -42,25 +42,33 @@ def batches(
     day: int = 3,
     scenario: str = "gradual_shift",
     engine: str = "pandas",
+    traffic: str | None = None,
+    since: str | None = "24h",
 ) -> tuple[Any, Any, dict[str, str]]:
-    """The two tables to compare and their identifiers: the files when given, else the demo
-    reference and demo production day ``day`` of ``scenario``. With ``engine="spark"`` a given
-    file, folder or table name is passed on as it is, for Spark to read where it lives.
+    """The two tables to compare and their identifiers: the files when given (passed on as paths:
+    :func:`~workbench.monitoring.drift_report` reads them with the model's column kinds, or Spark
+    where they live), the served traffic of model ``traffic`` since ``since`` as the current batch
+    (:func:`~workbench.monitoring.traffic.traffic_batch`), else the demo reference and demo
+    production day ``day`` of ``scenario``.
 
     Raises:
-        DataFileError: a file does not exist or does not parse.
+        DataError: ``traffic`` names a model whose log holds no request in the window.
     """
-    from workbench.data import load_table
-
     demo_ref, demo_cur = (None, None)
-    if reference is None or current is None:
+    if reference is None or (current is None and not traffic):
         demo_ref, demo_cur = demo_data(day, scenario)
-    load = load_table if engine != "spark" else (lambda given: given)
-    ref = load(reference) if reference is not None else demo_ref
-    cur = load(current) if current is not None else demo_cur
+    ref = reference if reference is not None else demo_ref
+    if traffic:
+        from workbench.monitoring.traffic import traffic_batch
+
+        cur = traffic_batch(traffic, since=since)
+        where = f"traffic of {traffic}" + (f" since {since}" if since else "")
+    else:
+        cur = current if current is not None else demo_cur
+        where = str(current) if current is not None else f"demo day {day} ({scenario})"
     ids = {
         "reference": str(reference) if reference is not None else "demo reference",
-        "current": str(current) if current is not None else f"demo day {day} ({scenario})",
+        "current": where,
     }
     return ref, cur, ids
 

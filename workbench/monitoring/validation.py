@@ -225,7 +225,10 @@ def problems_of(
     for col in ref_columns:
         if col not in cur_columns or col in ignore:
             continue
-        problem = column_problem(str(col), *column_facts(col), null_surge)
+        facts = column_facts(col)
+        if col == target and facts[1].nulls:  # labels arrive late: rows without one are no flaw
+            continue
+        problem = column_problem(str(col), *facts, null_surge)
         if problem:
             out.append(problem)
     return out
