@@ -114,3 +114,21 @@ def test_the_cli_records_feedback(traffic, tmp_path):
     # elsewhere, so the id is unknown to it, and the second q1 is a duplicate of the first
     answer = json.loads(out.stdout)
     assert answer["received"] == 2 and answer["duplicates"] == 1 and answer["accepted"] == 1
+
+
+@pytest.mark.spark
+def test_the_traffic_is_read_on_spark_as_on_pandas(traffic, spark):
+    uri, folder, rows = traffic
+    on_pandas = wb.traffic_batch(uri, since="1h", folder=folder)
+    lazy = wb.traffic_batch(uri, since="1h", folder=folder, engine="spark", spark=spark)
+    on_spark = lazy.toPandas()
+    assert sorted(on_spark.columns) == sorted(on_pandas.columns)
+    key = ["age", "income", "loan_amount"]
+    left = on_pandas.sort_values(key).reset_index(drop=True)
+    right = on_spark[left.columns].sort_values(key).reset_index(drop=True)
+    assert left["default"].notna().sum() == right["default"].notna().sum() == 120
+    pd.testing.assert_frame_equal(left, right, check_dtype=False)
+    result = wb.drift_report(
+        credit_risk(3000, seed=1), lazy, model=uri, engine="spark", spark=spark, build_report=False
+    )
+    assert result.valid and result.drift_detected, result.text()

@@ -44,12 +44,14 @@ def batches(
     engine: str = "pandas",
     traffic: str | None = None,
     since: str | None = "24h",
+    master: str | None = None,
 ) -> tuple[Any, Any, dict[str, str]]:
     """The two tables to compare and their identifiers: the files when given (passed on as paths:
     :func:`~workbench.monitoring.drift_report` reads them with the model's column kinds, or Spark
     where they live), the served traffic of model ``traffic`` since ``since`` as the current batch
     (:func:`~workbench.monitoring.traffic.traffic_batch`), else the demo reference and demo
-    production day ``day`` of ``scenario``.
+    production day ``day`` of ``scenario``. With ``engine="spark"`` the traffic is read on Spark
+    (``master``: where it runs).
 
     Raises:
         DataError: ``traffic`` names a model whose log holds no request in the window.
@@ -61,7 +63,7 @@ def batches(
     if traffic:
         from workbench.monitoring.traffic import traffic_batch
 
-        cur = traffic_batch(traffic, since=since)
+        cur = traffic_batch(traffic, since=since, engine=engine, master=master)
         where = f"traffic of {traffic}" + (f" since {since}" if since else "")
     else:
         cur = current if current is not None else demo_cur

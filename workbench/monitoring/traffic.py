@@ -184,24 +184,39 @@ def traffic_batch(
     *,
     folder: str | os.PathLike | None = None,
     arm: str | None = "main",
-) -> pd.DataFrame:
+    engine: str = "pandas",
+    spark: Any = None,
+    master: str | None = None,
+) -> Any:
     """The served rows of ``model`` since ``since``, as the model's inputs plus the label where one
     came back (the contract's target; absent when none has): a batch for ``drift_report``.
+
+    With ``engine="spark"`` the log is read where it lives and the batch is a Spark DataFrame (the
+    labels, few, are joined to it): a window of tens of millions of rows, for
+    ``drift_report(..., engine="spark")``.
 
     Args:
         model: The model's name or a ``models:/`` URI.
         since: ``24h``, ``90m``, ``7d``, ``2w``, a datetime (UTC), or None for all of the log.
         folder: The inference log's folder (default: the workspace's ``inference/<model>/``).
         arm: Only the rows of this arm (``main``; None: every arm).
+        engine: ``pandas`` (this process) or ``spark`` (a Spark DataFrame, read where it lives).
+        spark: An existing SparkSession (``engine="spark"``).
+        master: A Spark master URL for a new session (default ``local[*]``).
 
     Raises:
         DataError: the log holds no answered row in the window (the message says where it looked).
+        UsageError: an unknown engine.
     """
     from workbench.serving.inference_log import META_COLUMNS, read_traffic, traffic_folder
 
     uri = _uri(model)
     root = traffic_folder(uri, folder if folder is not None else True)
     start = parse_since(since)
+    if engine == "spark":
+        return _spark_batch(uri, root, start, arm, spark, master)
+    if engine != "pandas":
+        raise UsageError(f"engine must be 'pandas' or 'spark', got {engine!r}.")
     log = read_traffic(root, since=start)
     if "status" in log.columns:
         log = log[log["status"] == 200]
@@ -264,6 +279,59 @@ def traffic_summary(
             "rows": len(rows), "labelled": float(rows["_labelled"].mean()) if len(rows) else 0.0,
         })  # fmt: skip
     return pd.DataFrame(out, columns=columns)
+
+
+def _spark_batch(uri: str, root: Path, start: datetime | None, arm: str | None, spark, master):
+    """:func:`traffic_batch` on Spark: the partitions read where they live, filtered there."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from workbench.serving.inference_log import META_COLUMNS
+    from workbench.spark import spark_session
+
+    parts = sorted(root.glob("date=*/hour=*/part-*.parquet"))
+    if not parts:
+        raise DataError(
+            f"the inference log of {_name(uri)} ({root}) holds no file: serve the model first."
+        )
+    session = spark_session(master, spark)
+    log = session.read.option("basePath", str(root)).parquet(str(root / "date=*" / "hour=*"))
+    log = log.where(F.col("status") == 200)
+    if start is not None:
+        log = log.where(F.col("time") >= F.lit(start))
+    if arm is not None:
+        log = log.where(F.col("arm") == arm)
+    outputs = [c for c in log.columns if c == "prediction" or c.startswith("proba_")]
+    contract = _contract(uri)
+    target = contract.target if contract is not None else None
+    known = _read_feedback(root) if target else pd.DataFrame(columns=["key_column"])
+    log = log.withColumn("_rows", F.count("*").over(Window.partitionBy("request_id")))
+    found = []
+    for i, (column, group) in enumerate(known.groupby("key_column")):
+        where = column if column in log.columns else f"input.{column}"
+        if where not in log.columns:
+            continue
+        values = pd.DataFrame({f"_key{i}": group["key"].astype(str).to_numpy()})
+        values[f"_label{i}"] = group["label"].map(json.loads).infer_objects().to_numpy()
+        key = F.col(where).cast("string")
+        if column == "request_id":  # a request id names one row only in a one-row request
+            key = F.when(F.col("_rows") == 1, key)
+        log = log.withColumn(f"_key{i}", key)
+        log = log.join(F.broadcast(session.createDataFrame(values)), f"_key{i}", "left")
+        found.append(f"_label{i}")
+    if found:  # few labels: broadcast, joined where the rows live
+        log = log.withColumn(target, F.coalesce(*[F.col(c) for c in found]))
+    drop = {*META_COLUMNS, *outputs, "date", "hour", "_rows", *found}
+    batch = log.select(*[c for c in log.columns if c not in drop and not c.startswith("_key")])
+    for name in batch.columns:
+        if name.startswith("input."):
+            batch = batch.withColumnRenamed(name, name.removeprefix("input."))
+    if batch.isEmpty():
+        raise DataError(
+            f"the inference log of {_name(uri)} ({root}) holds no answered request in the window: "
+            "widen --since."
+        )
+    return batch
 
 
 def parse_since(since: str | datetime | None) -> datetime | None:

@@ -219,7 +219,10 @@ class InferenceLog:
                 name = f"part-{os.getpid()}-{self._sequence:06d}-{uuid.uuid4().hex[:8]}.parquet"
                 hidden = folder / f".{name}.tmp"
                 table = pa.Table.from_pandas(part.reset_index(drop=True), preserve_index=False)
-                pq.write_table(table, hidden)
+                # microseconds: Spark reads no nanosecond timestamp (the log is read there too)
+                pq.write_table(
+                    table, hidden, coerce_timestamps="us", allow_truncated_timestamps=True
+                )
                 os.replace(hidden, folder / name)  # a reader never sees half a file
         except Exception as err:  # the log never takes the server down
             print(f"workbench: the inference log could not be written: {err}", file=sys.stderr)
