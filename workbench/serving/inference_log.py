@@ -32,6 +32,7 @@ server's log, never blocking an answer. :func:`read_traffic` reads the log back 
 from __future__ import annotations
 
 import atexit
+import copy
 import json
 import os
 import queue
@@ -131,15 +132,16 @@ class InferenceLog:
     # ------------------------------------------------------------------ the edge's side
 
     def observe(self, served: Any) -> None:
-        """Queue the rows of one answer (called in the server's event loop: no I/O here)."""
-        rows = self._rows(served)
-        n = len(rows["request_id"])
+        """Queue one answer (called in the server's event loop: no I/O, no parsing here; the
+        writer thread makes the rows, many at a time)."""
+        kept = copy.copy(served)  # a late prediction (after a 504) must not change what is kept
+        n = len(kept.rows) if kept.rows is not None and kept.status == 200 else 1
         with self._lock:
             if self._waiting + n > self.queue_rows:
                 self.dropped += n
                 return
             self._waiting += n
-        self._queue.put(rows)
+        self._queue.put(kept)
 
     def _rows(self, served: Any) -> dict[str, list[Any]]:
         answer = json.loads(served.answer) if served.answer else {}
@@ -182,7 +184,7 @@ class InferenceLog:
     # ------------------------------------------------------------------ the writer's side
 
     def _run(self) -> None:
-        pending: list[dict[str, list[Any]]] = []
+        pending: list[Any] = []
         count, oldest = 0, None
         while True:
             timeout = self.flush_seconds if oldest is None else max(
@@ -194,7 +196,7 @@ class InferenceLog:
                 item = None
             if item is not None:
                 pending.append(item)
-                count += len(item["request_id"])
+                count += len(item.rows) if item.rows is not None and item.status == 200 else 1
                 oldest = oldest if oldest is not None else time.monotonic()
             due = oldest is not None and time.monotonic() - oldest >= self.flush_seconds
             if pending and (count >= self.flush_rows or due or self._stop.is_set()):
@@ -205,13 +207,13 @@ class InferenceLog:
             if self._stop.is_set() and self._queue.empty() and not pending:
                 return
 
-    def _write(self, batches: list[dict[str, list[Any]]]) -> None:
+    def _write(self, answers: list[Any]) -> None:
         import pandas as pd
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         try:
-            frame = pd.concat([pd.DataFrame(b) for b in batches], ignore_index=True)
+            frame = pd.DataFrame(_merged([self._rows(a) for a in answers]))
             for stamp, part in frame.groupby(frame["time"].dt.strftime("date=%Y-%m-%d/hour=%H")):
                 folder = self.folder / stamp
                 folder.mkdir(parents=True, exist_ok=True)
@@ -237,6 +239,22 @@ class InferenceLog:
         self._stop.set()
         self._queue.put(None)
         self._thread.join(timeout)
+
+
+def _merged(parts: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
+    """Many answers' columns as one table's (a column an answer lacks is None in its rows)."""
+    columns: dict[str, list[Any]] = {}
+    total = 0
+    for rows in parts:
+        n = len(rows["request_id"])
+        for name in columns.keys() - rows.keys():
+            columns[name].extend([None] * n)
+        for name, values in rows.items():
+            if name not in columns:
+                columns[name] = [None] * total
+            columns[name].extend(values)
+        total += n
+    return columns
 
 
 def _listed(value: Any, n: int) -> list[Any]:
