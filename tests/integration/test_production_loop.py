@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import workbench as wb
 from tests.integration.test_notify import smtp_server, webhook
+from tests.integration.test_traffic_loop import _post
 from workbench.cli import main
 from workbench.data import credit_risk, production_batch
 
@@ -25,16 +26,6 @@ pytestmark = [pytest.mark.server, pytest.mark.notebook]
 
 DROP = ["default", "application_date"]
 N = 2000
-
-
-def _post(url: str, row: pd.DataFrame, request_id: str) -> int:
-    body = json.dumps({"dataframe_split": json.loads(row.to_json(orient="split", index=False))})
-    request = urllib.request.Request(
-        url + "/invocations", body.encode(),
-        {"Content-Type": "application/json", "X-Request-Id": request_id},
-    )  # fmt: skip
-    with urllib.request.urlopen(request, timeout=60) as answer:
-        return answer.status
 
 
 def _cli(*argv: str) -> tuple[int, str, str]:
@@ -66,10 +57,10 @@ def test_serve_log_feedback_monitor_and_alert(tmp_path, monkeypatch):
     with wb.serve("models:/loop@champion", workers=2) as server:
         rows = traffic.drop(columns=DROP)
         with ThreadPoolExecutor(4) as pool:
-            statuses = list(pool.map(
+            answers = list(pool.map(
                 lambda i: _post(server.url, rows.iloc[[i]], f"q{i}"), range(N)
             ))  # fmt: skip
-        assert statuses == [200] * N
+        assert all(len(a["predictions"]) == 1 for a in answers) and len(answers) == N
         with urllib.request.urlopen(server.url + "/metrics", timeout=30) as page:
             scrape = page.read().decode()
     served = {
