@@ -29,7 +29,7 @@ def test_every_committed_notebook_runs_under_nbval_with_its_defaults(tmp_path):
     assert "01_train_and_log.ipynb" in notebooks and "04_monitor_drift.ipynb" in notebooks
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING")}
     env["WORKBENCH_WORKSPACE"] = str(tmp_path)
-    before = _served_pids()
+    before = _served_pids(tmp_path)
     done = subprocess.run(
         [
             sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env",
@@ -44,4 +44,4 @@ def test_every_committed_notebook_runs_under_nbval_with_its_defaults(tmp_path):
     assert passed and int(passed.group(1)) >= 30, tail  # one item per code cell
     assert "failed" not in done.stdout.splitlines()[-1], tail
     assert (tmp_path / "mlruns").is_dir()  # the notebooks used the fresh workspace
-    assert _served_pids() <= before  # 03 stopped its server
+    assert _served_pids(tmp_path) <= before  # 03 stopped its server
