@@ -150,12 +150,14 @@ def test_kill_9_of_a_worker_under_load_loses_at_most_one_flush_interval(trained,
         time.sleep(1.5)  # the survivors' last interval
     logged = set(read_traffic(folder)["request_id"])
     lost = [(rid, at) for rid, at in answered if rid not in logged]
-    window = [rid for rid, at in answered if killed_at - 1.0 - 0.5 <= at <= killed_at]
+    # one flush interval (1 s), plus the time a write takes and a busy machine's scheduling
+    slack = 0.75
+    window = [rid for rid, at in answered if killed_at - 1.0 - slack <= at <= killed_at + slack]
     print(f"answered {len(answered)}, logged {len(logged)}, lost {len(lost)}, "
           f"answered in the last interval before the kill {len(window)}")  # fmt: skip
     assert len(answered) > 50
     # every lost row was answered in the victim's last flush interval before the kill
-    assert all(killed_at - 1.5 <= at <= killed_at + 0.2 for _, at in lost), lost[:5]
+    assert all(killed_at - 1.0 - slack <= at <= killed_at + slack for _, at in lost), lost[:5]
     assert len(lost) <= len(window)
     hidden = [p for p in Path(folder).rglob("*") if p.is_file() and not p.name.startswith(".")]
     assert all(p.suffix == ".parquet" for p in hidden)  # no half-written file in sight
