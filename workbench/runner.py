@@ -280,11 +280,9 @@ class SharedKernel:
                     # graceful: the kernel runs its atexit hooks (a model server it started stops)
                     run_sync(self._km.shutdown_kernel)(now=now)
                 else:  # the kernel has its sockets open: its files can go
-                    run_sync(self._km.request_shutdown)()
-                    # sent on a socket just connected: 10 s (not 100 ms) to deliver it when busy
-                    if getattr(self._km, "_control_socket", None) is not None:
-                        self._km._control_socket.linger = 10_000  # noqa: SLF001
-                    run_sync(self._km.cleanup_resources)()
+                    from workbench._core.kernels import stop_without_waiting
+
+                    stop_without_waiting(self._km)
             finally:
                 self._km = None
 

@@ -116,3 +116,31 @@ def test_a_kernel_asked_to_stop_exits_by_itself(workspace, tmp_path):
             break
         time.sleep(0.1)
     assert not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_kernel_that_ignores_the_request_is_stopped_after_its_grace():
+    # the request can be lost (a busy machine) or an exit hook can hang: no kernel outlives it
+    import subprocess
+    import sys
+
+    from workbench._core.kernels import reap_later
+
+    stubborn = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(120)",
+        ],
+        start_new_session=True,
+    )
+    try:
+        time.sleep(0.5)
+        reap_later(stubborn, grace=0.5)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and stubborn.poll() is None:
+            time.sleep(0.1)
+        assert stubborn.poll() is not None  # TERM ignored, then KILL
+    finally:
+        if stubborn.poll() is None:
+            stubborn.kill()
+            stubborn.wait()

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["ipc_fits", "ipc_prefix", "kernel_manager_class", "warm_arguments"]
+__all__ = [
+    "ipc_fits",
+    "ipc_prefix",
+    "kernel_manager_class",
+    "reap_later",
+    "stop_without_waiting",
+    "warm_arguments",
+]
 
 
 def warm_arguments(modules: tuple[str, ...]) -> tuple[str, ...]:
@@ -97,3 +104,48 @@ def ipc_prefix() -> str:
     folder = jupyter_runtime_dir()
     os.makedirs(folder, mode=0o700, exist_ok=True)
     return os.path.join(folder, f"workbench-{uuid.uuid4().hex}-ipc")
+
+
+def reap_later(process, grace: float = 20.0) -> None:
+    """Wait in a daemon thread for a kernel ``process`` (a ``subprocess.Popen``) asked to shut
+    down, and reap it; if it is still running after ``grace`` seconds (the request was lost, or
+    an exit hook hangs), stop its process group (TERM, then KILL 5 s later). If this process ends
+    first, the kernel exits by itself when it sees its parent gone."""
+    import os
+    import signal
+    import subprocess
+    import threading
+
+    def wait() -> None:
+        try:
+            process.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+        for signum, seconds in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(process.pid, signum)  # the kernel leads its own group
+            except OSError:
+                process.send_signal(signum)
+            try:
+                process.wait(timeout=seconds)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+    threading.Thread(target=wait, name=f"reap-kernel-{process.pid}", daemon=True).start()
+
+
+def stop_without_waiting(km) -> None:
+    """Ask the kernel of the manager ``km`` to shut down, free its files and sockets, and return
+    at once; :func:`reap_later` makes sure the process does not outlive a lost request."""
+    from jupyter_client.utils import run_sync
+
+    process = getattr(km.provisioner, "process", None)
+    run_sync(km.request_shutdown)()
+    # sent on a socket just connected: 10 s (not 100 ms) to deliver it when busy
+    if getattr(km, "_control_socket", None) is not None:
+        km._control_socket.linger = 10_000  # noqa: SLF001
+    run_sync(km.cleanup_resources)()
+    if process is not None:
+        reap_later(process)
