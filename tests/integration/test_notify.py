@@ -20,7 +20,7 @@ import pytest
 
 from workbench.cli import main
 from workbench.data import credit_risk, production_batch
-from workbench.monitoring.notify import notify
+from workbench._core.notify import notify
 
 try:
     from aiosmtpd.controller import Controller

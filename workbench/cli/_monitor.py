@@ -16,7 +16,7 @@ With ``--model`` the kernel loads the model, so it imports MLflow too.
 
 ``--notify URL_OR_ADDRESS`` (repeatable) sends the outcome to a person once it is known, whatever
 it is: drift, invalid data (exit 2), a failed run (exit 1), a retrain request; a clean run too with
-``--notify-always`` (:mod:`workbench.monitoring.notify`). A delivery that fails is a warning and a
+``--notify-always`` (:mod:`workbench._core.notify`). A delivery that fails is a warning and a
 dead letter, never a different exit code.
 """
 
@@ -126,7 +126,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     try:
         targets = getattr(args, "notify", None) or []
         if targets:  # a typo fails before the run (smtplib and the rest load only then)
-            from workbench.monitoring.notify import check_targets
+            from workbench._core.notify import check_targets
 
             targets = check_targets(targets)
         try:
@@ -240,9 +240,20 @@ def _send(args: argparse.Namespace, targets: list[str], summary: dict[str, Any],
     if not targets:
         return []
     try:
-        from workbench.monitoring.notify import notify
+        from workbench._core.notify import notify
 
-        deliveries = notify(summary, targets, always=getattr(args, "notify_always", False))
+        from workbench.workspace import current_workspace
+
+        try:
+            letters = current_workspace().reports_dir / "notify-dead-letter"
+        except Exception:  # no workspace (the run failed on it): the alert still goes out
+            letters = Path("reports") / "notify-dead-letter"
+        deliveries = notify(
+            summary,
+            targets,
+            always=getattr(args, "notify_always", False),
+            dead_letter_dir=letters,
+        )
     except Exception as err:  # a bug here must not hide the verdict
         print(f"warning: no alert was sent: {type(err).__name__}: {err}", file=sys.stderr)
         return []

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from workbench.errors import UsageError
-from workbench.monitoring.notify import alert_kind, body, check_targets, notify, subject
+from workbench._core.notify import alert_kind, body, check_targets, notify, subject
 
 DRIFT = {
     "status": "drift",

@@ -1,7 +1,8 @@
 """Alerts that reach a person: a monitoring summary sent to webhooks and email addresses.
 
 ``workbench monitor --notify TARGET`` calls :func:`notify` once the verdict is known, for every
-outcome: drift, invalid data, a failed run, a retrain request (a clean run only when asked). A
+outcome: drift, invalid data, a failed run, a retrain request (a clean run only when asked); a
+served A/B test calls it when a guardrail cuts the challenger off (``status: "guardrail"``). A
 target is an ``http(s)://`` URL (the summary is POSTed as JSON) or an email address (``mailto:``
 optional; sent by SMTP with the ``WORKBENCH_SMTP_*`` settings of the environment).
 
@@ -40,7 +41,12 @@ __all__ = ["Delivery", "alert_kind", "body", "check_targets", "notify", "subject
 #: of one target may take: waits 0.5, 1, 2 s; each try's timeout is cut to what is left.
 TRIES, BACKOFF, DEADLINE, TRY_TIMEOUT = 4, 0.5, 15.0, 3.0
 #: What each kind of alert says first in its subject (else the kind in capitals: DRIFT, OK).
-TITLES = {"failed": "MONITOR FAILED", "invalid": "INVALID DATA", "retrain": "RETRAIN REQUESTED"}
+TITLES = {
+    "failed": "MONITOR FAILED",
+    "invalid": "INVALID DATA",
+    "retrain": "RETRAIN REQUESTED",
+    "guardrail": "GUARDRAIL",
+}
 #: The body's last lines: summary fields (named so, or as the key reads: "exit code").
 _LINKS = {"report_path": "report", "report_folder": "report folder", "run_url": "MLflow run"}
 _SMTP = "WORKBENCH_SMTP_"
@@ -84,8 +90,11 @@ class _Permanent(Exception):
 
 
 def alert_kind(summary: dict[str, Any]) -> str:
-    """What the summary calls for: ``failed``, ``invalid``, ``retrain``, ``drift`` or ``ok``."""
+    """What the summary calls for: ``failed``, ``invalid``, ``retrain``, ``drift``, ``guardrail``
+    or ``ok``."""
     status = summary.get("status")
+    if status == "guardrail":
+        return "guardrail"
     if status == "failed" or summary.get("exit_code") == 1:
         return "failed"
     if status == "invalid":
@@ -104,6 +113,8 @@ def subject(summary: dict[str, Any]) -> str:
         detail = _one_line((summary.get("reasons") or [""])[0], 120) or "no drift verdict"
     elif kind == "failed":
         detail = _one_line(summary.get("error") or "", 120) or "the run failed"
+    elif kind == "guardrail":
+        detail = _one_line(summary.get("reason") or "", 160) or "the challenger was cut off"
     else:
         detail = "no drift"
     return _one_line(
@@ -122,17 +133,21 @@ def body(summary: dict[str, Any]) -> str:
         "invalid": "The batch is invalid data: there is no drift verdict. Fix the export.",
         "retrain": f"{found}; retraining is requested.",
         "drift": f"{found}.",
+        "guardrail": "A guardrail cut the challenger off: the champion answers every request now.",
     }.get(kind, "No drift.")
     lines = [lead, "", f"model: {_label(summary)}"]
     if summary.get("model_uri"):
         lines.append(f"model URI: {summary['model_uri']}")
-    lines.append(f"drifted columns: {', '.join(map(str, drifted)) or 'none'}")
+    if kind != "guardrail":
+        lines.append(f"drifted columns: {', '.join(map(str, drifted)) or 'none'}")
     if kind == "failed":
         lines.append(f"error: {summary.get('error') or 'unknown'}")
     for reason in summary.get("reasons") or []:
         lines.append(f"invalid: {reason}")
     if kind == "retrain":
         lines.append(f"retrain: {summary['retrain'].get('reason', '')}")
+    if kind == "guardrail":
+        lines.append(f"guardrail: {summary.get('reason') or ''}")
     for key in [*_LINKS, "executed_notebook", "exit_code", "created_at"]:
         if summary.get(key) not in (None, ""):
             lines.append(f"{_LINKS.get(key, key.replace('_', ' '))}: {summary[key]}")
@@ -168,7 +183,8 @@ def notify(
     Args:
         summary: What ``workbench monitor --json`` prints (status, model, columns, links).
         targets: http(s) URLs (webhooks: the summary POSTed as JSON) and email addresses.
-        dead_letter_dir: Default ``<workspace>/reports/notify-dead-letter``.
+        dead_letter_dir: Where undelivered alerts go (``<workspace>/reports/notify-dead-letter``
+            from the commands); ``None``: nowhere.
         always: Also send when nothing is wrong (an ``OK`` alert).
         tries: Tries per target, the first included.
         backoff: The first wait between tries, doubled after each.
@@ -307,10 +323,8 @@ def _dead_letter(folder, delivery: Delivery, target: str, payload, secrets) -> s
     from workbench._core.results import atomic_write, stamp, utc_now
 
     try:
-        if folder is None:
-            from workbench.workspace import current_workspace
-
-            folder = current_workspace().reports_dir / "notify-dead-letter"
+        if folder is None:  # the caller names it (the workspace's reports/notify-dead-letter)
+            return None
         folder = Path(folder).expanduser().resolve()
         folder.mkdir(parents=True, exist_ok=True)
         base, n = stamp(), 1
