@@ -92,6 +92,28 @@ def serve_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--arm", default="main", help="the name the log gives this server's rows")
     p.add_argument("--no-metrics", action="store_true", help="no /metrics page")
+    trial = p.add_argument_group("a challenger on real traffic (then: workbench abtest NAME)")
+    trial.add_argument("--challenger", metavar="URI", help="models:/NAME@challenger, tried beside")
+    trial.add_argument(
+        "--split", type=float, default=0.0, metavar="PCT",
+        help="percent of requests the challenger answers (sticky by the contract's id column)",
+    )  # fmt: skip
+    trial.add_argument(
+        "--shadow", action="store_true",
+        help="mirror every request to the challenger; the champion answers all",
+    )  # fmt: skip
+    trial.add_argument(
+        "--guard-errors", type=float, default=0.05, metavar="RATE",
+        help="cut the challenger off above this error rate (default 0.05)",
+    )  # fmt: skip
+    trial.add_argument(
+        "--guard-p99", type=float, default=1.0, metavar="SECONDS",
+        help="cut the challenger off above this p99 latency (default 1.0 s)",
+    )  # fmt: skip
+    trial.add_argument(
+        "--notify", action="append", default=[], metavar="URL|ADDRESS",
+        help="where a guardrail cut is alerted (webhook URL or email address); repeatable",
+    )  # fmt: skip
 
 
 def score_arguments(p: argparse.ArgumentParser) -> None:
@@ -145,6 +167,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import time
 
     from workbench.serving import serve
+    from workbench.serving.experiment import cut_record
 
     def interrupt(signum, frame):  # SIGTERM stops the server as Ctrl-C does
         raise KeyboardInterrupt
@@ -164,6 +187,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_exclude=args.log_exclude,
         arm=args.arm,
         metrics=not args.no_metrics,
+        **_trial(args),
     )
     try:
         version = f" (version {server.version})" if server.version else ""
@@ -179,11 +203,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"  try: curl -s {server.url}/ping ; POST JSON to {server.url}/invocations\n"
             f"  inference log: {server.traffic_folder or 'off'}"
             f"{'' if args.no_metrics or args.plain_mlflow else f'; metrics: {server.url}/metrics'}\n"
-            f"  server output: {server.log_path}\nCtrl-C stops.",
+            f"  server output: {server.log_path}{_trial_line(server)}\nCtrl-C stops.",
             flush=True,
         )
+        cut = None
         while server.running:
             time.sleep(0.5)
+            if cut is None and (cut := cut_record(server.experiment_state)):
+                print(f"guardrail: the challenger was cut off: {cut.get('reason')}", flush=True)
         print(f"the server exited by itself; last lines of its log:\n{server.logs(20)}")
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -192,6 +219,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         code = server.stop()
         print(f"stopped (exit code {code}).", file=sys.stderr, flush=True)
+
+
+def _trial(args: argparse.Namespace) -> dict[str, Any]:
+    """``serve``'s experiment arguments (none without ``--challenger``)."""
+    from workbench.errors import UsageError
+
+    if not args.challenger:
+        if args.split or args.shadow:
+            raise UsageError("--split and --shadow need a --challenger URI to send traffic to.")
+        return {}
+    return {
+        "challenger": args.challenger, "split": args.split, "shadow": args.shadow,
+        "guard_errors": args.guard_errors, "guard_p99": args.guard_p99, "notify": args.notify,
+    }  # fmt: skip
+
+
+def _trial_line(server: Any) -> str:
+    challenger = server.challenger
+    if challenger is None:
+        return ""
+    route = server.route or {}
+    how = "mirrors every request" if route.get("shadow") else f"answers {route.get('split'):g}%"
+    return (
+        f"\n  challenger {challenger.model_uri} (version {challenger.version}) {how}; cut off "
+        f"above {route.get('max_error_rate'):.0%} errors or p99 {route.get('max_p99'):g} s; "
+        f"compare: workbench abtest NAME --since 7d"
+    )
 
 
 def cmd_score(args: argparse.Namespace) -> int:

@@ -24,11 +24,12 @@ from mlflow.pyfunc import scoring_server
 from mlflow.utils.file_utils import local_file_uri_to_path
 
 from workbench.registry.safety import ALLOW_PICKLE_ENV, ensure_loadable, load_checked
-from workbench.serving._scoring_app import scoring_app
+from workbench.serving._scoring_app import scoring_app, yield_if_shadow
 from workbench.serving.launch import TRUSTED_ENV
 
 GC_THRESHOLDS = (50_000, 20, 100)
 
+yield_if_shadow()  # a shadow's workers run below the champion's priority
 _MODEL_PATH = os.environ[scoring_server._SERVER_MODEL_PATH]  # noqa: SLF001 - MLflow's own variable
 _FOLDER = local_file_uri_to_path(_MODEL_PATH)
 _SAFETY = ensure_loadable(

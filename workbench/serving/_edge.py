@@ -114,6 +114,8 @@ class Edge:
         echo: Identifier columns (the contract's) a request may carry: answered back as ``ids``.
         ignore: Columns a request may carry that the model does not take (the label): dropped.
         observers: Shown every answer (:class:`Served`): the inference log, the metrics.
+        router: Sends a share of requests to a challenger's server, or mirrors them there
+            (``_split.Router``); the challenger's answers are its own server's to observe.
     """
 
     def __init__(
@@ -127,7 +129,9 @@ class Edge:
         echo: list[str] | None = None,
         ignore: list[str] | None = None,
         observers: Iterable[Observer] = (),
+        router: Any = None,
     ):
+        self.router = router  # champion and challenger: ``_split.Router``
         self.echo, self.ignore = list(echo or []), list(ignore or [])
         self.observers = list(observers)
         self.routes = {path: page for o in self.observers for path, page in o.routes.items()}
@@ -148,6 +152,8 @@ class Edge:
                 message = await receive()
                 if message.get("type") == "lifespan.shutdown":
                     self.close()
+                    if self.router is not None:
+                        await self.router.aclose()
                 return message
 
             await self.app(scope, watched, send)
@@ -228,7 +234,7 @@ class Edge:
         served = Served(given if _REQUEST_ID.match(given) else uuid.uuid4().hex, time.time(), 0, 0)
         started = time.perf_counter()
 
-        async def respond(status: int, content: bytes, close: bool = False) -> None:
+        async def respond(status: int, content: bytes, close: bool = False, arm="main") -> None:
             served.status, served.seconds = status, time.perf_counter() - started
             if status != 200:
                 served.reason = _code_of(content)
@@ -236,8 +242,11 @@ class Edge:
             else:
                 served.answer = content
             extra = [(b"x-request-id", served.request_id.encode())]
+            if self.router is not None:
+                extra += self.router.headers(arm)
             await _respond(send, status, content, close=close, extra=extra)
-            self._observe(served)
+            if arm == "main":  # the challenger's server observes its own answers
+                self._observe(served)
 
         await self._receive_and_answer(headers, receive, respond, served)
 
@@ -290,9 +299,16 @@ class Edge:
             if not message.get("more_body", False):
                 break
         kind = headers.get(b"content-type", [b""])[0].decode("latin-1")
+        body = b"".join(chunks)
+        router = self.router
+        if router is not None and router.to_challenger(body, kind, served.request_id):
+            answered = await router.forward(body, kind, served.request_id)
+            if answered is not None:  # else the challenger failed: the champion answers
+                await respond(*answered, arm="challenger")
+                return
         try:
             status, content = await asyncio.wait_for(
-                asyncio.to_thread(self.answer, b"".join(chunks), kind, served),
+                asyncio.to_thread(self.answer, body, kind, served),
                 timeout=self.timeout,
             )
         except TimeoutError:  # the prediction keeps running in its thread, as in MLflow
@@ -303,6 +319,8 @@ class Edge:
                 f"({self.timeout:g} s): send fewer rows, or start the server with a longer one.",
             )
         await respond(status, content)
+        if router is not None and status == 200:
+            router.mirror(body, kind, served.request_id)
 
     def answer(
         self, body: bytes, content_type: str | None, served: Served | None = None

@@ -29,11 +29,21 @@ import threading
 from typing import Any
 
 from workbench.serving._edge import Edge
+from workbench.serving._split import router_from_config
 from workbench.serving.launch import CONTRACT_ENV, OBSERVE_ENV
 from workbench.serving.options import NONCE_ENV, EdgeSettings
 from workbench.serving.probabilities import ProbabilitySpec, labels_and_probabilities, spec_for
 
-__all__ = ["contract_from_env", "observers_from_config", "scoring_app"]
+__all__ = [
+    "SHADOW_NICE",
+    "contract_from_env",
+    "observers_from_config",
+    "scoring_app",
+    "yield_if_shadow",
+]
+
+#: How much lower a shadow's workers run (``nice``): it gets what the champion leaves of the CPU.
+SHADOW_NICE = 10
 
 
 class _ProbabilityModel:
@@ -86,7 +96,8 @@ def scoring_app(
             (echoed back as ``ids``) and the label column it may carry (ignored).
         settings: Allowed hosts and size cap (default: read from the environment).
         nonce: This start's token (default: read from :data:`NONCE_ENV`).
-        observe: The inference log's and the metrics' settings (default: read from
+        observe: The inference log's and the metrics' settings, and the challenger's
+            (``route``, see ``_split``) (default: read from
             :data:`~workbench.serving.launch.OBSERVE_ENV`; none: neither).
     """
     from mlflow.environment_variables import MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT
@@ -98,6 +109,7 @@ def scoring_app(
         raw = None
     contract = contract if contract is not None else contract_from_env()
     spec = spec_for(raw, contract)
+    config = observe if observe is not None else _observe_from_env()
     return Edge(
         scoring_server.init(model),
         _predictor(model, raw, spec),
@@ -107,8 +119,22 @@ def scoring_app(
         MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT.get() or 60,
         echo=[str(c) for c in (contract or {}).get("id_columns") or []],
         ignore=[str(t) for t in [(contract or {}).get("target")] if t],
-        observers=observers_from_config(observe if observe is not None else _observe_from_env()),
+        observers=observers_from_config(config),
+        router=router_from_config(config),
     )
+
+
+def yield_if_shadow(config: dict[str, Any] | None = None) -> bool:
+    """Lower this process's CPU priority when it serves a shadow (its answers reach nobody, and
+    it must never slow the champion it mirrors); True when it did."""
+    config = config if config is not None else _observe_from_env()
+    if config.get("arm") != "shadow":
+        return False
+    try:
+        os.nice(SHADOW_NICE)
+    except OSError:  # not allowed here: the shadow still runs, at the same priority
+        return False
+    return True
 
 
 def _observe_from_env() -> dict[str, Any]:

@@ -80,7 +80,7 @@ def observe_config(
     from workbench._core.refs import model_name_of
 
     name = model_name_of(model_uri) or Path(str(model_uri).rstrip("/")).name
-    config: dict[str, Any] = {}
+    config: dict[str, Any] = {"arm": arm}
     if folder is not None:
         config["log"] = {
             "folder": str(folder), "model": name, "version": version or "", "arm": arm,

@@ -125,6 +125,10 @@ class ModelServer(ServerCalls):
         self._family: list = []  # the process family, recorded once ready
         self._http: HttpClient | None = None
         self._http_lock = threading.Lock()
+        # a served experiment (serve(challenger=...)): the route to the challenger's server
+        self.route: dict[str, Any] | None = None
+        self.challenger: ModelServer | None = None
+        self.experiment_state: str | None = None  # the guardrail's cut.json
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -240,6 +244,9 @@ class ModelServer(ServerCalls):
         self.returncode = self._process.stop(grace)
         _ownership.stop_stragglers(self._family)
         _ownership.wait_port_free(self.port, 5.0)
+        if self.challenger is not None:  # after the champion: no request is forwarded any more
+            self.challenger.stop(grace)
+            shutil.rmtree(self.experiment_state or "", ignore_errors=True)
         if self._metrics_dir is not None:  # the workers' metrics files: this start's only
             shutil.rmtree(self._metrics_dir, ignore_errors=True)
             self._metrics_dir = None
@@ -319,6 +326,13 @@ class ModelServer(ServerCalls):
             self.model_uri, self.version, self.arm, self.traffic_folder,
             [*personal, *self.log_exclude], self.metrics and self.gc_tuned,
         )  # fmt: skip
+        if self.route is not None:  # the champion of an experiment: its own version, its ids
+            ids = (self._labels or {}).get("id_columns") or []
+            name = (self._observe.get("log") or self._observe.get("metrics") or {}).get("model")
+            self._observe["route"] = {
+                **self.route, "model": name or str(self.model_uri),
+                "main_version": self.version or "", "key_columns": ids,
+            }  # fmt: skip
 
     def _choose_port(self) -> None:
         if self.port is None:
@@ -407,8 +421,16 @@ def serve(
     log_exclude: list[str] | tuple[str, ...] = (),
     arm: str = "main",
     metrics: bool = True,
+    challenger: str | None = None,
+    split: float = 0.0,
+    shadow: bool = False,
+    guard_errors: float = 0.05,
+    guard_p99: float = 1.0,
+    notify: list[str] | tuple[str, ...] = (),
 ) -> ModelServer:
-    """Start MLflow's model server for ``model_uri`` on 127.0.0.1 and return it once it answers.
+    """Start MLflow's model server for ``model_uri`` on 127.0.0.1 and return it once it answers;
+    with a ``challenger``, the champion's server sends it ``split`` percent of requests (or, with
+    ``shadow``, mirrors them all) behind one port (:mod:`~workbench.serving.experiment`).
 
     Args:
         model_uri: ``models:/name@alias``, ``models:/name/version``, ``runs:/...`` or a local path.
@@ -426,6 +448,12 @@ def serve(
         log_exclude: Input columns kept out of the log (personal data).
         arm: The name the log gives this server's rows.
         metrics: Answer ``GET /metrics`` (Prometheus' text format).
+        challenger: A model URI tried on real traffic beside ``model_uri``.
+        split: Percent of requests the challenger answers (sticky by the contract's id).
+        shadow: Mirror every request to the challenger; the champion answers all.
+        guard_errors: The challenger is cut off above this error rate (0-1), ...
+        guard_p99: ... or this p99 latency (seconds); the cut is logged, ...
+        notify: ... and sent to these webhook URLs and email addresses.
 
     Returns:
         A running :class:`ModelServer`; use it in a ``with`` block (or call ``stop()``).
@@ -443,7 +471,7 @@ def serve(
         ...     print(server.health()["ok"])
         True
     """
-    return ModelServer(
+    server = ModelServer(
         model_uri,
         port=port,
         workers=workers,
@@ -458,4 +486,10 @@ def serve(
         log_exclude=log_exclude,
         arm=arm,
         metrics=metrics,
-    ).start()
+    )
+    if challenger is None:
+        return server.start()
+    from workbench.serving.experiment import Experiment, start_pair
+
+    trial = Experiment(challenger, split, shadow, guard_errors, guard_p99, list(notify))
+    return start_pair(server, trial)
