@@ -8,6 +8,9 @@ Change a name here and every stage follows.
 from __future__ import annotations
 
 __all__ = [
+    "ABTEST_RUN_TAG",
+    "ABTEST_SHA_TAG",
+    "ABTEST_VERDICT_TAG",
     "AUDIT_EXPERIMENT",
     "AUDIT_HEAD_TAG",
     "AUDIT_PREFIX",
@@ -83,6 +86,14 @@ CHECKS_SHA_TAG = "workbench.checks.sha256"
 #: The artifact digest the check run judged (on the check run and on the version).
 CHECKS_DIGEST_TAG = "workbench.checks.digest"
 
+#: The A/B test evidence on a challenger version, written by ``record_abtest`` and read by the
+#: gate when its policy requires an A/B verdict (:mod:`workbench.registry.evidence`).
+ABTEST_RUN_TAG = "workbench.abtest.run_id"
+#: SHA-256 of the A/B test run's whole ``abtest.json`` (on the run and on the version).
+ABTEST_SHA_TAG = "workbench.abtest.sha"
+#: The verdict as the A/B test worded it: shown, never judged (the gate reads the numbers).
+ABTEST_VERDICT_TAG = "workbench.abtest.verdict"
+
 
 class ARTIFACT:
     """Artifact file names written with runs and saved results."""
@@ -99,3 +110,4 @@ class ARTIFACT:
     SUMMARY_JSON = "summary.json"
     LOAD_TEST_JSON = "load_test.json"
     COMPARISON_JSON = "comparison.json"
+    ABTEST_JSON = "abtest.json"

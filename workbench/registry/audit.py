@@ -69,6 +69,9 @@ class AuditEntry:
             approved by this promotion (comma-separated; empty: none).
         key_id: Fingerprint of the key that signed the entry (empty: written before signing).
         signature: Ed25519 signature (hex) of the entry's hash by that key.
+        evidence: The evidence beyond the checks the promotion was judged on (the sealed A/B
+            test run and what it measured; empty: none). Hashed only when set, so entries
+            written before it keep their hash.
 
     Example:
         >>> e = AuditEntry("2026-11-22T10:00:00+00:00", "promote", "m", "champion", None, 1,
@@ -97,6 +100,7 @@ class AuditEntry:
     key_id: str = ""
     signature: str = ""
     trusted_types: str = ""
+    evidence: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready fields."""
@@ -458,4 +462,5 @@ def _entry_of(run: Any) -> AuditEntry:
         key_id=get("key_id"),
         signature=get("signature"),
         trusted_types=get("trusted_types"),
+        evidence=get("evidence"),
     )

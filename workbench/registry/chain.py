@@ -1,8 +1,9 @@
 """The audit log's signed hash chain: each entry carries the hash of the one before it.
 
 An entry's ``hash`` is the SHA-256 of its fields (who, when, what moved, why, its sequence number,
-the previous entry's hash, the signing key's id, the promoted artifact's digest); its ``signature``
-is its promoter's Ed25519 signature of that hash (:mod:`workbench.registry.keys`).
+the previous entry's hash, the signing key's id, the promoted artifact's digest, the evidence it
+was judged on); its ``signature`` is its promoter's Ed25519 signature of that hash
+(:mod:`workbench.registry.keys`).
 :func:`verify_entries` replays a model's entries and says plainly where the chain breaks:
 
 * an entry whose fields were edited no longer matches its hash;
@@ -66,10 +67,11 @@ HASHED_FIELDS = (
     "key_id",
     "digest",
     "trusted_types",
+    "evidence",
 )
 #: Hashed fields added after entries were first hashed: left out of the hash when empty, so the
 #: entries written before them keep their hash.
-LATER_FIELDS = ("key_id", "digest", "trusted_types")
+LATER_FIELDS = ("key_id", "digest", "trusted_types", "evidence")
 
 
 def entry_hash(fields: dict[str, Any]) -> str:

@@ -13,12 +13,15 @@ an error that undoes what was recorded.
 from __future__ import annotations
 
 import html
+import math
 import re
 import warnings
 from collections.abc import Mapping
 from typing import Any
 
 from workbench._core.names import (
+    ABTEST_RUN_TAG,
+    ABTEST_SHA_TAG,
     ARTIFACT,
     CHECKS_FAILED_TAG,
     CHECKS_RUN_TAG,
@@ -30,6 +33,7 @@ __all__ = [
     "BEGIN",
     "END",
     "DescriptionWarning",
+    "abtest_line",
     "build_section",
     "card_link",
     "merge_description",
@@ -66,7 +70,8 @@ def build_section(facts: Mapping[str, Any]) -> str:
 
     Keys (all optional): ``logged_by``, ``source_run``, ``trained_on``, ``checks_status``,
     ``checks_failed`` (list), ``policy_hash``, ``data_hash``, ``checks_run``, ``card_url``,
-    ``entries`` (audit entries of this version as dicts, oldest first).
+    ``abtest`` (the A/B test line, :func:`abtest_line`), ``abtest_run``, ``entries`` (audit
+    entries of this version as dicts, oldest first).
     """
     lines = ["### Workbench record", ""]
     logged = []
@@ -96,6 +101,9 @@ def build_section(facts: Mapping[str, Any]) -> str:
         if facts.get("checks_run"):
             text += f" (run `{plain(facts['checks_run'], 64)}`)"
         lines.append(text + ".")
+    if facts.get("abtest"):
+        run = f" (run `{plain(facts['abtest_run'], 64)}`)" if facts.get("abtest_run") else ""
+        lines.append(f"- {plain(facts['abtest'])}{run}.")
     for entry in facts.get("entries") or []:
         lines.append("- " + _entry_line(entry, facts.get("version")))
     if facts.get("card_url"):
@@ -119,7 +127,54 @@ def _entry_line(entry: Mapping[str, Any], version: Any) -> str:
         text += f", replacing v{plain(old)}" if old not in (None, "", "<NA>") else ""
         if entry.get("forced"):
             text += f"; **FORCED** by {who} (checks: {plain(entry.get('checks_status') or '?')})"
+        if entry.get("evidence"):
+            text += f"; evidence: {plain(entry['evidence'], 200)}"
     return text + (f"; reason: {reason}." if reason else ".")
+
+
+def abtest_line(result: Mapping[str, Any], margin: Any = None, *, short: bool = False) -> str:
+    """What an A/B test result's numbers show (never its verdict's wording): the description's
+    line, or with ``short`` the audit entry's (``margin``: the policy's not-worse margin).
+
+    Example:
+        >>> result = {"champion_version": "3", "comparison": {"metric": "accuracy", "alpha": 0.05,
+        ...     "difference": 0.12, "lower": 0.05, "upper": 0.19, "n_challenger": 412}}
+        >>> abtest_line(result)
+        'A/B vs v3: better, +0.12 accuracy (95% always-valid interval +0.05 to +0.19), 412 labelled requests'
+        >>> abtest_line(result, short=True)
+        'better, +0.12 accuracy [+0.05, +0.19], 412 labelled'
+    """
+    champion = result.get("champion_version")
+    text = "" if short else (f"A/B vs v{champion}: " if champion not in (None, "") else "A/B: ")
+    comparison = result.get("comparison")
+    if not isinstance(comparison, Mapping):
+        return text + "no labelled comparison yet"
+    lower, upper = _finite(comparison.get("lower")), _finite(comparison.get("upper"))
+    difference, labelled = _finite(comparison.get("difference")), comparison.get("n_challenger")
+    margin = _finite(margin)
+    if lower is not None and lower > 0:
+        text += "better"
+    elif lower is not None and margin and lower > -margin:
+        text += f"not worse (within {margin:g})"
+    else:
+        text += "worse" if upper is not None and upper < 0 else "not yet known"
+    if difference is not None:
+        text += f", {difference:+.3g} {comparison.get('metric') or 'metric'}"
+    alpha = _finite(comparison.get("alpha"))
+    level = f"{(1 - alpha) * 100:g}% " if alpha is not None and 0 < alpha < 1 else ""
+    if lower is not None and upper is not None and short:
+        text += f" [{lower:+.3g}, {upper:+.3g}]"
+    elif lower is not None and upper is not None:
+        text += f" ({level}always-valid interval {lower:+.3g} to {upper:+.3g})"
+    if _finite(labelled) is not None:
+        text += f", {labelled:g} labelled" + ("" if short else " requests")
+    return text
+
+
+def _finite(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
 
 
 def merge_description(existing: str | None, section: str) -> str:
@@ -175,6 +230,8 @@ def _facts(client: Any, name: str, mv: Any) -> dict[str, Any]:
             pass
     if facts["checks_run"]:
         _check_run_facts(client, facts)
+    if tags.get(ABTEST_RUN_TAG):
+        _abtest_facts(client, name, mv, facts)
     facts["entries"] = _audit_entries(name, mv.version)
     return facts
 
@@ -195,6 +252,34 @@ def _check_run_facts(client: Any, facts: dict[str, Any]) -> None:
         facts["data_hash"] = report.get("data_hash", "")
     except Exception:
         pass
+
+
+def _abtest_facts(client: Any, name: str, mv: Any, facts: dict[str, Any]) -> None:
+    """The A/B test line when its run is this version's and its ``abtest.json`` unedited (the
+    gate judges the seal; a view shows no numbers it cannot vouch for)."""
+    import hashlib
+    import json
+    import tempfile
+    from pathlib import Path
+
+    tags = dict(mv.tags or {})
+    run_id = facts["abtest_run"] = tags[ABTEST_RUN_TAG]
+    try:
+        run_tags = client.get_run(run_id).data.tags
+        with tempfile.TemporaryDirectory() as tmp:
+            data = Path(client.download_artifacts(run_id, ARTIFACT.ABTEST_JSON, tmp)).read_bytes()
+    except Exception:
+        facts["abtest"] = "A/B test on record, but its run cannot be read"
+        return
+    own = (run_tags.get(TAG.KIND), run_tags.get(TAG.MODEL), run_tags.get(TAG.MODEL_VERSION))
+    sealed = tags.get(ABTEST_SHA_TAG)
+    if own != ("abtest", name, str(mv.version)) or hashlib.sha256(data).hexdigest() != sealed:
+        facts["abtest"] = "A/B test on record does not hold (copied or edited): not shown"
+        return
+    try:
+        facts["abtest"] = abtest_line(json.loads(data))
+    except (ValueError, AttributeError):
+        facts["abtest"] = "A/B test on record does not parse"
 
 
 def _audit_entries(name: str, version: Any) -> list[dict[str, Any]]:

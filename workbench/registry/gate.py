@@ -48,6 +48,7 @@ from workbench.registry.audit_lock import audit_lock
 from workbench.registry.contracts import model_contract
 from workbench.registry.description import refresh_description
 from workbench.registry.digest import short
+from workbench.registry.evidence import abtest_evidence, abtest_problems
 from workbench.registry.model_version import ModelVersion
 from workbench.registry.policy import GatePolicy, gate_policy
 from workbench.registry.resolved import version_digest
@@ -137,6 +138,8 @@ def promote(
         )
         entry.digest = digest  # what was checked, approved and promoted: serve verifies it
         entry.trusted_types = target.tags.get(TAG.TRUSTED_TYPES, "")  # approved with it
+        if need := policy.abtest_requirement(alias):  # the A/B run it was judged on
+            entry.evidence = abtest_evidence(name, target, need)
         entry = _move_alias(client, entry)
     _describe(client, entry)
     return entry
@@ -227,7 +230,7 @@ def _judged(
 ) -> str:
     """``passed`` when the version's recorded check run is sealed to this artifact and satisfies
     the current policy; else a :class:`GateError` (or, forced, the status that says why not)."""
-    problems = promotion_problems(name, target, policy, digest)
+    problems = promotion_problems(name, target, policy, digest, alias=alias)
     if not problems:
         return "passed"
     if force:
@@ -246,6 +249,7 @@ def promotion_problems(
     policy: GatePolicy | None = None,
     digest: str | None = None,
     protected: list[str] | None = None,
+    alias: str = "champion",
 ) -> list[str]:
     """Why ``promote`` would refuse ``target`` on its recorded checks (empty: it would promote).
 
@@ -254,6 +258,7 @@ def promotion_problems(
     artifact it judged the artifact the version holds now (the digest), and its numbers must meet
     ``policy`` (default: the workspace's). ``digest`` and ``protected`` spare the look-ups when the
     caller has just read them (the version's files' digest, its contract's protected attributes).
+    Moving ``alias`` may need sealed A/B evidence too (:mod:`workbench.registry.evidence`).
     """
     policy = policy or gate_policy()
     status = target.tags.get(CHECKS_STATUS_TAG) or NEVER_RAN
@@ -279,6 +284,8 @@ def promotion_problems(
             problems.append(f"its contract cannot be read ({err}), so its checks are unknown")
             protected = []
     problems += policy.judge(report, target.task or "classification", protected)
+    if need := policy.abtest_requirement(alias):
+        problems += abtest_problems(name, target, need, digest)
     return problems
 
 

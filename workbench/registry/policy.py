@@ -17,6 +17,11 @@ The policy file is validated: known keys only (at every level), known tasks and 
 a finite number in its metric's range. A NaN, an out-of-range bar or a typo is refused (exit 2),
 naming the key.
 
+A policy may also require an A/B verdict before ``@champion`` moves (``"abtest": {"require":
+"better" | "not_worse", "margin": 0.0, "min_labelled": 200}``): the challenger measured better
+(or not worse than the champion by more than ``margin``) over at least ``min_labelled`` labelled
+requests, judged from sealed evidence (:mod:`workbench.registry.evidence`). Absent: not required.
+
 Example:
     >>> policy = GatePolicy()
     >>> "safe_artifact" in policy.required_checks("classification")
@@ -57,7 +62,10 @@ DEFAULT_REQUIRED = (
     "safe_artifact",
 )
 _PASSING = ("pass", "warn")
-_KEYS = ("thresholds", "required", "fairness_when_protected", "approvers")
+_KEYS = ("thresholds", "required", "fairness_when_protected", "approvers", "abtest")
+#: The A/B requirement's keys and defaults (``require`` has none: it must be said).
+_ABTEST_DEFAULTS = {"margin": 0.0, "min_labelled": 200}
+_ABTEST_REQUIRE = ("better", "not_worse")
 _METRICS = {"classification": CLASSIFICATION_METRICS, "regression": REGRESSION_METRICS}
 #: The values a bar of each metric may take: scores in [0, 1], R2 up to 1, errors from 0.
 _RANGES = {m: (0.0, 1.0) for m in CLASSIFICATION_METRICS} | {
@@ -79,6 +87,8 @@ class GatePolicy:
         fairness_when_protected: Require ``fairness_gap`` when the contract names protected
             attributes.
         approvers: Users who may promote and roll back (empty: anyone with write access).
+        abtest: The A/B verdict ``@champion`` needs (``require``, ``margin``, ``min_labelled``),
+            or None: none needed.
         source: Where it came from (``default`` or the file).
     """
 
@@ -88,6 +98,7 @@ class GatePolicy:
     required: list[str] = field(default_factory=lambda: list(DEFAULT_REQUIRED))
     fairness_when_protected: bool = True
     approvers: list[str] = field(default_factory=list)
+    abtest: dict[str, Any] | None = None
     source: str = "default"
 
     @property
@@ -99,8 +110,14 @@ class GatePolicy:
             "fairness_when_protected": self.fairness_when_protected,
             "approvers": sorted(self.approvers),
         }
+        if self.abtest is not None:  # only then: policies without one keep their hash
+            content["abtest"] = self.abtest
         text = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def abtest_requirement(self, alias: str) -> dict[str, Any] | None:
+        """The A/B verdict moving ``alias`` needs (only ``champion`` needs one), or None."""
+        return dict(self.abtest) if self.abtest is not None and alias == "champion" else None
 
     def required_checks(self, task: str, protected: list[str] | tuple[str, ...] = ()) -> list[str]:
         """The check names a version of ``task`` must have passed."""
@@ -142,6 +159,7 @@ class GatePolicy:
             "required": list(self.required),
             "fairness_when_protected": self.fairness_when_protected,
             "approvers": list(self.approvers),
+            **({"abtest": dict(self.abtest)} if self.abtest is not None else {}),
             "hash": self.hash,
             "source": self.source,
         }
@@ -174,17 +192,25 @@ def gate_policy(root: str | os.PathLike | None = None) -> GatePolicy:
             f"{path} turns off fairness_when_protected: a policy file may only tighten the gate."
         )
     policy.approvers = [str(a) for a in data.get("approvers") or []]
+    if data.get("abtest") is not None:  # the default requires none: any requirement tightens
+        policy.abtest = _ABTEST_DEFAULTS | data["abtest"]
+        policy.abtest["margin"] = float(policy.abtest["margin"])
     _refuse_looser(policy, path)
     return policy
 
 
-def _no_constant(path: Path):
-    def refuse(name: str) -> float:
-        raise UsageError(
-            f"{path} holds {name}: every bar must be a finite number. Fix or remove it."
-        )
+class _Constant:
+    """A ``NaN`` or ``Infinity`` in the file: kept as itself, so validation names its key."""
 
-    return refuse
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _no_constant(path: Path):
+    return _Constant
 
 
 def _validated(data: Any, path: Path) -> None:
@@ -223,6 +249,37 @@ def _validated(data: Any, path: Path) -> None:
             raise UsageError(f"{path}: {key} must be a list of names.")
     if not isinstance(data.get("fairness_when_protected", True), bool):
         raise UsageError(f"{path}: fairness_when_protected must be true or false.")
+    if data.get("abtest") is not None:
+        _validated_abtest(data["abtest"], path)
+
+
+def _validated_abtest(spec: Any, path: Path) -> None:
+    """Refuse an A/B requirement that is not ``require`` plus a finite margin >= 0 and a whole
+    ``min_labelled`` >= 1."""
+    known = ("require", *_ABTEST_DEFAULTS)
+    if not isinstance(spec, dict):
+        raise UsageError(f"{path}: abtest must be an object with the keys {', '.join(known)}.")
+    unknown = sorted(set(spec) - set(known))
+    if unknown:
+        names = ", ".join(f"abtest.{k}" for k in unknown)
+        raise UsageError(f"{path} has unknown keys {names}: abtest takes {', '.join(known)}.")
+    if spec.get("require") not in _ABTEST_REQUIRE:
+        raise UsageError(
+            f"{path}: abtest.require is {spec.get('require')!r}: use "
+            f"{' or '.join(repr(r) for r in _ABTEST_REQUIRE)}."
+        )
+    margin = spec.get("margin", 0.0)
+    if _number(margin) is None or margin < 0:
+        raise UsageError(
+            f"{path}: abtest.margin is {margin!r}: it must be a finite number >= 0 (the most "
+            "the challenger may fall short of the champion)."
+        )
+    least = spec.get("min_labelled", _ABTEST_DEFAULTS["min_labelled"])
+    if isinstance(least, bool) or not isinstance(least, int) or least < 1:
+        raise UsageError(
+            f"{path}: abtest.min_labelled is {least!r}: it must be a whole number >= 1 (labelled "
+            "challenger requests)."
+        )
 
 
 def _refuse_looser(policy: GatePolicy, path: Path) -> None:
