@@ -11,9 +11,12 @@ For a logistic regression and a 100-tree forest (credit-risk demo data), in a te
 * req/s with the default workers (one per core) against 1 worker, at 4 connections;
 * the inference log's cost: the same tuned server with and without the log (metrics off in both),
   alternating rounds: p50 at one connection (goal <= 1.05x) and req/s at 8 connections
-  (goal >= 0.95x).
+  (goal >= 0.95x);
+* the shadow's cost: a server mirroring every request to a challenger against the same server
+  without one (both logging), alternating rounds: p50 at one connection (goal <= 1.1x); and the
+  p50 of a 20% split, informational (a fifth of requests take one more hop).
 
-``run(smoke=True)`` does the logistic regression only, with fewer requests. Run it alone with
+``run(smoke=True)`` does the logistic regression only, with fewer requests (and the shadow). Run it alone with
 ``python -m benchmarks.bench_serving [--smoke]``; it prints the rows as JSON.
 """
 
@@ -105,6 +108,37 @@ def _log_overhead(label, uri, rows, requests):
     ]  # fmt: skip
 
 
+def _shadow_overhead(label, uri, challenger, rows, requests):
+    """A server with a shadow (and with a 20% split) against one without, alternating rounds."""
+    import numpy as np
+
+    import workbench as wb
+
+    folder = tempfile.mkdtemp(prefix="wb-bench-shadow-")
+    pooled: dict[str, list[float]] = {"off": [], "shadow": [], "split": []}
+    common = dict(workers=1, metrics=False)
+    with wb.serve(uri, traffic_log=f"{folder}/off", **common) as off, wb.serve(
+        uri, traffic_log=f"{folder}/shadow", challenger=challenger, shadow=True, **common
+    ) as shadow, wb.serve(
+        uri, traffic_log=f"{folder}/split", challenger=challenger, split=20, **common
+    ) as split:  # fmt: skip
+        sides = [("off", off), ("shadow", shadow), ("split", split)]
+        for _, server in sides:
+            wb.load_test(server, rows, requests=min(50, requests), concurrency=1, floor_samples=0)
+        for r in range(ROUNDS):
+            for name, server in sides if r % 2 == 0 else sides[::-1]:
+                one = wb.load_test(server, rows, requests=max(1, requests // ROUNDS),
+                                   concurrency=1, max_seconds=60, floor_samples=0)  # fmt: skip
+                pooled[name] += one.latencies_ms
+    p50 = {k: float(np.percentile(v, 50)) for k, v in pooled.items()}
+    return [
+        row(f"serve_{label}_p50_ms_1conn_shadow", p50["shadow"], "ms", p50["off"],
+             "<= 1.1x without a shadow", p50["shadow"] <= 1.1 * p50["off"]),
+        row(f"serve_{label}_p50_ms_1conn_split20", p50["split"], "ms", p50["off"],
+             "informational (a fifth of requests take one more hop)", True),
+    ]  # fmt: skip
+
+
 def _bench_model(label, uri, rows, requests, workers_default):
     import workbench as wb
 
@@ -153,6 +187,11 @@ def run(smoke: bool = False) -> list[dict]:
     results = []
     for label, family, params in models:
         mv = wb.train_and_log(frame, "default", name=f"bench-{label}", family=family, params=params)
+        if label == "logreg":  # a second version: the challenger of the shadow and the split
+            other = wb.train_and_log(frame, "default", name=f"bench-{label}", family=family,
+                                     params={"C": 0.5}, plots=False)  # fmt: skip
+            results += _shadow_overhead(label, mv.model_uri, other.model_uri, rows,
+                                        120 if smoke else requests)  # fmt: skip
         if smoke:
             results += _bench_smoke(label, mv.model_uri, rows, requests)
         else:

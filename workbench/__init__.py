@@ -102,6 +102,8 @@ _LAZY = {
     "simulate_week": "workbench.monitoring",
     "Feedback": "workbench.monitoring",
     "feedback": "workbench.monitoring",
+    "ABTest": "workbench.monitoring",
+    "abtest": "workbench.monitoring",
     "traffic_batch": "workbench.monitoring",
     # running notebooks and the journey
     "NotebookRun": "workbench.runner",
@@ -112,6 +114,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "ABTest",
     "ArtifactChangedError",
     "AuditEntry",
     "Check",
@@ -162,6 +165,7 @@ __all__ = [
     "Workspace",
     "WorkspaceError",
     "__version__",
+    "abtest",
     "apply_retrain_policy",
     "batches",
     "check_status",
@@ -236,12 +240,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from workbench.data import demo_dataset, load_table, production_batch
     from workbench.demo import DemoSummary, run_demo
     from workbench.monitoring import (
+        ABTest,
         ColumnDrift,
         DriftResult,
         Feedback,
         MonitoringHistory,
         RetrainDecision,
         WeekSimulation,
+        abtest,
         apply_retrain_policy,
         batches,
         check_status,

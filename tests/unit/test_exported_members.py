@@ -11,6 +11,7 @@ import workbench as wb
 from workbench import errors
 
 EXPORTED = [
+    "ABTest",
     "ArtifactChangedError",
     "AuditEntry",
     "Check",
@@ -61,6 +62,7 @@ EXPORTED = [
     "Workspace",
     "WorkspaceError",
     "__version__",
+    "abtest",
     "apply_retrain_policy",
     "batches",
     "check_status",

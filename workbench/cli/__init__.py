@@ -210,6 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-column", help="the label column (default: the contract's target)")
     p.add_argument("--json", action="store_true")
 
+    from workbench.cli._abtest import abtest_arguments, cmd_abtest
+
+    abtest_arguments(command("abtest", cmd_abtest, "champion against challenger on served traffic"))
+
     p = command("history", _cmd_history, "the audit log of promotions and rollbacks")
     p.add_argument("name")
     p.add_argument(

@@ -49,6 +49,7 @@ Example:
 from __future__ import annotations
 
 from workbench.errors import DataQualityError, DriftAlert
+from workbench.monitoring.abtest import ABTest, abtest
 from workbench.monitoring.dashboard import Dashboard, ModelHealth, monitoring_dashboard
 from workbench.monitoring.history import MonitoringHistory, monitoring_history
 from workbench.monitoring.report import check_status, drift_report
@@ -60,6 +61,7 @@ from workbench.monitoring.traffic import Feedback, feedback, traffic_batch
 
 __all__ = [
     "PREDICTION",
+    "ABTest",
     "RETRAIN_TAG",
     "ColumnDrift",
     "Dashboard",
@@ -71,6 +73,7 @@ __all__ = [
     "MonitoringHistory",
     "RetrainDecision",
     "WeekSimulation",
+    "abtest",
     "apply_retrain_policy",
     "batches",
     "check_status",

@@ -31,7 +31,8 @@ from workbench._core.results import Result, html_table
 from workbench.errors import DataError, MissingColumnError, UsageError
 
 __all__ = [
-    "FEEDBACK_FOLDER", "Feedback", "feedback", "parse_since", "traffic_batch", "traffic_summary",
+    "FEEDBACK_FOLDER", "Feedback", "feedback", "parse_since", "labelled_traffic",
+    "traffic_batch", "traffic_summary",
 ]  # fmt: skip
 
 #: The folder of a model's inference log that keeps the labels that came back.
@@ -239,6 +240,31 @@ def traffic_batch(
         if labels.notna().any():  # typed as the labels are (ints, text), gaps where none came
             batch[target] = labels.infer_objects().to_numpy()
     return batch
+
+
+def labelled_traffic(
+    model: str, since: str | datetime | None = "7d", *, folder: str | os.PathLike | None = None
+) -> pd.DataFrame:
+    """Every logged row of ``model`` since ``since``, all arms and answers (refusals too), with
+    a ``label`` column where one came back (``None`` elsewhere): what ``abtest`` compares.
+
+    Raises:
+        DataError: the log holds no row in the window.
+    """
+    from workbench.serving.inference_log import read_traffic, traffic_folder
+
+    uri = _uri(model)
+    root = traffic_folder(uri, folder if folder is not None else True)
+    start = parse_since(since)
+    log = read_traffic(root, since=start).reset_index(drop=True)
+    if log.empty:
+        window = f"since {start:%Y-%m-%d %H:%M} UTC" if start else "at all"
+        raise DataError(
+            f"the inference log of {_name(uri)} ({root}) holds no request {window}: serve it "
+            "with a challenger (workbench serve URI --challenger URI --split 10) or widen --since."
+        )
+    log["label"] = _labels_for(root, log, None).to_numpy()
+    return log
 
 
 def traffic_summary(

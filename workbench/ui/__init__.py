@@ -15,6 +15,7 @@ _LAZY = {
     "TrainPanel": "workbench.ui.train",
     "ChecksPanel": "workbench.ui.checks",
     "ServePanel": "workbench.ui.serve",
+    "ABTestPanel": "workbench.ui.abtest",
     "MonitorPanel": "workbench.ui.monitor",
     "JourneyPanel": "workbench.ui.journey",
     "DashboardPanel": "workbench.ui.dashboard",

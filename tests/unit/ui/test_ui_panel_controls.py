@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipywidgets as w
 import pytest
 
-from workbench.ui import ChecksPanel, MonitorPanel, ServePanel, TrainPanel
+from workbench.ui import ABTestPanel, ChecksPanel, MonitorPanel, ServePanel, TrainPanel
 
 
 def _widgets(root):
@@ -41,7 +41,7 @@ def test_train_panel_hides_the_positive_label_for_regression_and_the_file_for_de
     assert _shown(panel.path)
 
 
-@pytest.mark.parametrize("make", [TrainPanel, ChecksPanel, ServePanel, MonitorPanel])
+@pytest.mark.parametrize("make", [TrainPanel, ChecksPanel, ServePanel, MonitorPanel, ABTestPanel])
 def test_no_label_is_cut_short(workspace, make):
     panel = make()
     labelled = [
