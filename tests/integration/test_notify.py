@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from workbench._core.notify import notify
 from workbench.cli import main
 from workbench.data import credit_risk, production_batch
-from workbench._core.notify import notify
 
 try:
     from aiosmtpd.controller import Controller

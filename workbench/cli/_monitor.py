@@ -241,7 +241,6 @@ def _send(args: argparse.Namespace, targets: list[str], summary: dict[str, Any],
         return []
     try:
         from workbench._core.notify import notify
-
         from workbench.workspace import current_workspace
 
         try:

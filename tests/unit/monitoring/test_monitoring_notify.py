@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench.errors import UsageError
 from workbench._core.notify import alert_kind, body, check_targets, notify, subject
+from workbench.errors import UsageError
 
 DRIFT = {
     "status": "drift",
