@@ -2,7 +2,9 @@
 
 For a logistic regression and a 100-tree forest (credit-risk demo data), in a temporary workspace:
 
-* launch-to-ready of the workbench launcher against plain ``mlflow models serve`` (same run);
+* launch-to-ready of the workbench launcher against plain ``mlflow models serve`` (same run), and
+  side by side at 1 and 2 workers, each server started alone (goal: never slower; the launcher
+  takes the caller's safety verdict for the same digest instead of importing skops to audit again);
 * p50 and p99 at one connection, tuned launcher against plain ``mlflow models serve`` (goal: never
   slower), and p99 <= 3x p50. Both servers run at once (one worker each, idle while the other is
   measured) and are measured in ``ROUNDS`` alternating rounds, latencies pooled per side: a machine
@@ -139,6 +141,28 @@ def _shadow_overhead(label, uri, challenger, rows, requests):
     ]  # fmt: skip
 
 
+def _launch_side_by_side(label, uri, rounds=2):
+    """Launch-to-ready of the workbench's server and plain ``mlflow models serve`` at 1 and 2
+    workers, each started alone (nothing else loading), alternating which goes first; medians."""
+    import numpy as np
+
+    import workbench as wb
+
+    seconds: dict[tuple[str, int], list[float]] = {}
+    for r in range(rounds):
+        for workers in (1, 2):
+            sides = [("plain", False), ("tuned", True)]
+            for name, tuned in sides if r % 2 == 0 else sides[::-1]:
+                with wb.serve(uri, workers=workers, gc_tuned=tuned, traffic_log=False) as server:
+                    seconds.setdefault((name, workers), []).append(server.launch_seconds)
+    out = []
+    for workers in (1, 2):
+        tuned, plain = (float(np.median(seconds[(n, workers)])) for n in ("tuned", "plain"))
+        out.append(row(f"serve_{label}_launch_to_ready_{workers}w_vs_plain_s", tuned, "s", plain,
+                       "<= plain mlflow models serve", tuned <= plain))  # fmt: skip
+    return out
+
+
 def _bench_model(label, uri, rows, requests, workers_default):
     import workbench as wb
 
@@ -198,6 +222,7 @@ def run(smoke: bool = False) -> list[dict]:
             results += _bench_model(label, mv.model_uri, rows, requests, default_workers())
             if label == "logreg":  # the fastest model: the log's cost shows most
                 results += _log_overhead(label, mv.model_uri, rows, requests)
+                results += _launch_side_by_side(label, mv.model_uri)
     return results
 
 

@@ -595,6 +595,52 @@ def test_the_launcher_itself_refuses_it_when_run_directly(hostile, trained):
     assert not marker.exists() and _port_free(port)
 
 
+def test_a_forged_verdict_handed_to_the_launcher_never_loads_it(hostile, trained):
+    # the launcher trusts a handed verdict for files of the handed digest (no second skops
+    # audit); the server process still judges the folder before it loads anything
+    from workbench.registry.resolved import resolve
+    from workbench.serving.launch import LAUNCHER, launch_environment
+
+    uri, marker = hostile
+    with resolve(uri, allow_pickle=True) as rm:
+        digest, verdict = rm.digest, rm.safety.to_dict()
+    forged = {**verdict, "serialization_format": "skops", "flavor_problems": [], "untrusted": []}
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = launch_environment(trained.ws.tracking_uri, digest=digest, verdict=forged)
+    out = subprocess.run(
+        [sys.executable, "-m", LAUNCHER, "-m", uri, "-p", str(port), "-w", "1"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode != 0 and "refused to load" in out.stderr, out.stderr[-2000:]
+    assert not marker.exists() and _port_free(port)
+
+
+def test_the_launcher_audits_again_only_files_of_another_digest(trained):
+    from workbench.registry.resolved import resolve
+
+    uri = trained.linear.model_uri
+    with resolve(uri) as rm:
+        digest, verdict = rm.digest, rm.safety.to_dict()
+    probe = (
+        "import json, sys\n"
+        "from workbench.registry.resolved import resolve\n"
+        f"with resolve({uri!r}, audited=({{digest!r}}, json.loads({json.dumps(verdict)!r}))) as rm:\n"
+        "    print(json.dumps(['skops' in sys.modules, rm.safety.safe, rm.safety.trusted]))\n"
+    )
+    env = {**os.environ, "MLFLOW_TRACKING_URI": trained.ws.tracking_uri}
+    seen = {}
+    for label, handed in (("same", digest), ("other", "0" * 64)):
+        code = probe.replace("{digest!r}", repr(handed))
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, timeout=120)  # fmt: skip
+        assert out.returncode == 0, out.stderr[-2000:]
+        seen[label] = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["same"] == [False, True, verdict["trusted"]]  # skops never imported
+    assert seen["other"][0] is True and seen["other"][1] is True  # audited as usual
+
+
 def test_allow_pickle_serves_it_and_is_recorded_on_the_version(hostile):
     uri, marker = hostile
     with wb.serve(uri, workers=1, allow_pickle=True) as srv:

@@ -150,6 +150,7 @@ def resolve(
     trusted_types: list[str] | tuple[str, ...] = (),
     client: Any = None,
     verify: bool = False,
+    audited: tuple[str, dict[str, Any]] | None = None,
 ) -> ResolvedModel:
     """Look ``uri`` up once: its version, files, digest and safety verdict.
 
@@ -163,6 +164,10 @@ def resolve(
             ``open_workspace`` sets; a model server's process gets it from its environment).
         verify: Refuse files that differ from the ones checked and promoted
             (:meth:`ResolvedModel.verify_promoted`): what serving and scoring ask for.
+        audited: ``(digest, verdict)`` the caller reached on files with that digest (the
+            server's launcher gets them from the process that checked the model): when the
+            files downloaded here have that digest, the verdict is judged as it stands, without
+            importing skops to audit them again; otherwise they are audited as usual.
 
     Raises:
         ModelNotFoundError: the model, version or alias does not exist or cannot be downloaded.
@@ -188,9 +193,14 @@ def resolve(
         local = download_model(pinned, dst)
         tags = dict(mv.tags or {}) if mv is not None else {}
         declared = declared_by_workbench(pinned, tags)
+        digest = folder_digest(local)
+        known = None
+        if audited is not None and audited[0] == digest:  # the same files: the same verdict
+            known = ArtifactSafety.from_dict({**audited[1], "source": pinned})
         safety = ensure_loadable(
-            local, pinned, allow_pickle=allow_pickle, trusted_types=[*trusted_types, *declared]
-        )
+            local, pinned, allow_pickle=allow_pickle, trusted_types=[*trusted_types, *declared],
+            known=known,
+        )  # fmt: skip
         rm = ResolvedModel(
             uri=str(uri),
             model_uri=pinned,
@@ -200,7 +210,7 @@ def resolve(
             run_id=mv.run_id if mv is not None else None,
             tags=tags,
             local=Path(local),
-            digest=folder_digest(local),
+            digest=digest,
             safety=safety,
             allow_pickle=bool(allow_pickle and not safety.safe),
             _owned=owned,

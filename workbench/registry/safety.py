@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -112,6 +112,12 @@ class ArtifactSafety:
             )
         return out
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArtifactSafety:
+        """The verdict :meth:`to_dict` wrote (``safe`` and ``problems`` are derived again)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready fields, with ``safe``."""
         return {
@@ -184,6 +190,7 @@ def ensure_loadable(
     *,
     allow_pickle: bool = False,
     trusted_types: list[str] | tuple[str, ...] = (),
+    known: ArtifactSafety | None = None,
 ) -> ArtifactSafety:
     """Refuse a model folder whose loading could run arbitrary code.
 
@@ -193,12 +200,14 @@ def ensure_loadable(
         allow_pickle: Load it anyway (the caller records this choice).
         trusted_types: Skops types the caller (or the version's logger) vouched for, by exact
             name; names that are never trusted (``builtins.exec``) are ignored.
+        known: The verdict already reached on these very files (the caller compared their
+            digest): judged again as it stands, without a second audit of the skops file.
 
     Raises:
         UnsafeModelError: a flavor or file that would run code, pickle/cloudpickle format, or
             untrusted skops types (exit code 2).
     """
-    safety = inspect_model_dir(folder, source, trusted_types)
+    safety = known if known is not None else inspect_model_dir(folder, source, trusted_types)
     if safety.safe or allow_pickle:
         return safety
     raise UnsafeModelError(

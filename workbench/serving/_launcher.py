@@ -10,8 +10,11 @@ payloads are MLflow's own), with three differences:
   refuses pickle, cloudpickle, foreign loaders and untrusted skops types (exit code 2, one line on
   stderr) unless ``WORKBENCH_ALLOW_PICKLE=1`` is in this process's environment (the workbench sets
   it only when the user allowed it); files whose digest differs from the one the caller checked
-  (``WORKBENCH_SERVING_DIGEST``), or from the one promoted, are refused too. The workers load only
-  the folder checked here, through skops with exactly the audited types;
+  (``WORKBENCH_SERVING_DIGEST``), or from the one promoted, are refused too. When the files have
+  the digest the caller checked and it handed over its verdict (``WORKBENCH_SERVING_VERDICT``),
+  that verdict is judged as it stands instead of importing skops to audit the schema again
+  (another digest is audited here as usual). The workers judge the folder again before they
+  load it, through skops with exactly the audited types;
 * the app answers behind the workbench's edge (``_edge``: loopback ``Host`` only, a size cap,
   strict types, errors that leak nothing, this start's token on a private route);
 * each worker freezes the objects that exist once the model is loaded (``gc.freeze()``) and collects
@@ -33,7 +36,7 @@ import tempfile
 from workbench.errors import WorkbenchError
 from workbench.registry.resolved import resolve
 from workbench.registry.safety import ALLOW_PICKLE_ENV
-from workbench.serving.launch import DIGEST_ENV, TRUSTED_ENV
+from workbench.serving.launch import DIGEST_ENV, TRUSTED_ENV, VERDICT_ENV
 
 #: uvicorn imports this in each worker; it loads the model and tunes the collector there.
 APP = "workbench.serving._app:app"
@@ -62,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         try:
             rm = resolve(
-                args.model_uri, folder, allow_pickle=os.environ.get(ALLOW_PICKLE_ENV) == "1"
+                args.model_uri,
+                folder,
+                allow_pickle=os.environ.get(ALLOW_PICKLE_ENV) == "1",
+                audited=_audited(),
             )
             # the files the caller checked (or, started by hand, the ones checked and promoted)
             rm.verify_promoted(os.environ.get(DIGEST_ENV) or None)
@@ -78,10 +84,28 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
         os.environ[TRUSTED_ENV] = ",".join(safety.trusted)
-        _run(args, str(local))
+        try:
+            _run(args, str(local))
+        except WorkbenchError as err:  # the app judged the folder again and refused it
+            print(f"error: {' '.join(str(err).split())}", file=sys.stderr, flush=True)
+            return err.exit_code
         return 0
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _audited() -> tuple[str, dict] | None:
+    """The digest and verdict the caller handed over (``None``: audit the files here)."""
+    import json
+
+    digest, text = os.environ.get(DIGEST_ENV), os.environ.get(VERDICT_ENV)
+    if not digest or not text:
+        return None
+    try:
+        verdict = json.loads(text)
+    except ValueError:
+        return None
+    return (digest, verdict) if isinstance(verdict, dict) else None
 
 
 def _run(args: argparse.Namespace, local_path: str) -> None:

@@ -30,6 +30,7 @@ __all__ = [
     "METRICS_DIR_ENV",
     "OBSERVE_ENV",
     "TRUSTED_ENV",
+    "VERDICT_ENV",
     "CONTRACT_ENV",
     "LAUNCHER",
     "default_workers",
@@ -46,6 +47,9 @@ CONTRACT_ENV = "WORKBENCH_SERVING_CONTRACT"
 DIGEST_ENV = "WORKBENCH_SERVING_DIGEST"
 #: Set by the launcher for its workers: the exact skops types its audit allowed (comma-separated).
 TRUSTED_ENV = "WORKBENCH_SERVING_TRUSTED_TYPES"
+#: The safety verdict the caller reached on the files of :data:`DIGEST_ENV` (JSON): the launcher
+#: does not audit files with that digest again (its workers still judge them before loading).
+VERDICT_ENV = "WORKBENCH_SERVING_VERDICT"
 #: What the server's edge reports to (JSON): ``{"log": {...}, "metrics": {...}}``, see
 #: :func:`workbench.serving._scoring_app.observers_from_config`.
 OBSERVE_ENV = "WORKBENCH_SERVING_OBSERVE"
@@ -54,7 +58,7 @@ METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: Variables this module hands over; an inherited value is never passed on.
 _HANDED_OVER = (
     CONTRACT_ENV, EDGE_ENV, NONCE_ENV, ALLOW_PICKLE_ENV, DIGEST_ENV, TRUSTED_ENV, OBSERVE_ENV,
-    METRICS_DIR_ENV,
+    METRICS_DIR_ENV, VERDICT_ENV,
 )  # fmt: skip
 
 
@@ -98,6 +102,7 @@ def launch_environment(
     digest: str | None = None,
     observe: dict[str, Any] | None = None,
     metrics_dir: str | None = None,
+    verdict: dict[str, Any] | None = None,
 ) -> dict[str, str]:
     """This process's environment for the server: the same tracking store and registry, this
     interpreter's ``mlflow`` and ``uvicorn`` first on ``PATH``, unbuffered output, and what the
@@ -115,6 +120,7 @@ def launch_environment(
             to serve files that hash otherwise.
         observe: What the edge reports to: the inference log, the metrics (:data:`OBSERVE_ENV`).
         metrics_dir: The workers' shared metrics folder (:data:`METRICS_DIR_ENV`).
+        verdict: The safety verdict reached here on the files of ``digest`` (:data:`VERDICT_ENV`).
     """
     env = dict(os.environ)
     env["MLFLOW_TRACKING_URI"] = tracking_uri
@@ -133,6 +139,8 @@ def launch_environment(
         env[ALLOW_PICKLE_ENV] = "1"
     if digest:
         env[DIGEST_ENV] = digest
+        if verdict is not None:
+            env[VERDICT_ENV] = json.dumps(verdict, default=str)
     if observe:
         env[OBSERVE_ENV] = json.dumps(observe, default=str)
     if metrics_dir:

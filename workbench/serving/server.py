@@ -119,6 +119,7 @@ class ModelServer(ServerCalls):
         self._info: Any = None
         self._labels: dict[str, Any] | None = None  # the contract's labels, for the server
         self._observe: dict[str, Any] | None = None  # the edge's log and metrics settings
+        self._verdict: dict[str, Any] | None = None  # the safety verdict on the checked files
         self._tracking_uri: str | None = None
         self._launched_at = 0.0
         self._nonce: str | None = None  # this start's token, answered by the server it started
@@ -310,7 +311,8 @@ class ModelServer(ServerCalls):
         self._info = model_info(self.model_uri)
         self.version = resolved_version(self.model_uri)
         # the launcher checks again, in its process, and loads only files with this digest
-        _, self.digest = checked_model(self.model_uri, self.allow_pickle)
+        safety, self.digest = checked_model(self.model_uri, self.allow_pickle)
+        self._verdict = safety.to_dict()  # the launcher does not audit these files again
         contract = self.contract if self.gc_tuned else None  # plain MLflow answers labels only
         if contract is not None:  # labels for the probabilities; ids echoed, the target ignored
             self._labels = {
@@ -356,6 +358,7 @@ class ModelServer(ServerCalls):
             digest=self.digest if self.gc_tuned else None,
             observe=self._observe,
             metrics_dir=self._new_metrics_dir(),
+            verdict=self._verdict if self.gc_tuned else None,
         )
         self._process = ManagedProcess(
             "model server", command, env=env, log_path=self.log_path or new_log(self.port)

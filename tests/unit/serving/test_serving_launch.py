@@ -64,13 +64,16 @@ def test_default_workers_is_the_number_of_cores():
 
 def test_the_edge_settings_token_and_pickle_choice_reach_the_server_and_nothing_stale(monkeypatch):
     from workbench.registry.safety import ALLOW_PICKLE_ENV
-    from workbench.serving.launch import DIGEST_ENV
+    from workbench.serving.launch import DIGEST_ENV, VERDICT_ENV
     from workbench.serving.options import EDGE_ENV, NONCE_ENV, EdgeSettings
 
-    for name in (EDGE_ENV, NONCE_ENV, ALLOW_PICKLE_ENV, DIGEST_ENV):
+    for name in (EDGE_ENV, NONCE_ENV, ALLOW_PICKLE_ENV, DIGEST_ENV, VERDICT_ENV):
         monkeypatch.setenv(name, "inherited")
     plain = launch_environment("sqlite:///x.db")
-    assert not {EDGE_ENV, NONCE_ENV, ALLOW_PICKLE_ENV, DIGEST_ENV} & set(plain)
+    assert not {EDGE_ENV, NONCE_ENV, ALLOW_PICKLE_ENV, DIGEST_ENV, VERDICT_ENV} & set(plain)
+    handed = launch_environment("sqlite:///x.db", digest="ab" * 32, verdict={"safe": True})
+    assert handed[DIGEST_ENV] == "ab" * 32 and handed[VERDICT_ENV] == '{"safe": true}'
+    assert VERDICT_ENV not in launch_environment("sqlite:///x.db", verdict={"safe": True})
     settings = EdgeSettings.build(["model.internal"], 4)
     env = launch_environment("sqlite:///x.db", settings=settings, nonce="tok", allow_pickle=True)
     assert EdgeSettings.from_env(env) == settings
