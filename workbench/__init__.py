@@ -111,6 +111,8 @@ _LAZY = {
     "run_notebook": "workbench.runner",
     "DemoSummary": "workbench.demo",
     "run_demo": "workbench.demo",
+    "FleetResult": "workbench.monitoring.nightly",
+    "monitor_plan": "workbench.fleet",
 }
 
 __all__ = [
@@ -132,6 +134,7 @@ __all__ = [
     "DriftAlert",
     "DriftResult",
     "Feedback",
+    "FleetResult",
     "GateError",
     "LoadTestResult",
     "MissingColumnError",
@@ -185,6 +188,7 @@ __all__ = [
     "log_model",
     "model_contract",
     "model_names",
+    "monitor_plan",
     "monitoring_history",
     "open_workspace",
     "production_batch",
@@ -205,7 +209,8 @@ __all__ = [
 
 # Submodules reachable as attributes (``wb.training.hyperparameters``), imported on first use.
 _SUBMODULES = frozenset(
-    {"apps", "checks", "cli", "data", "demo", "errors", "monitoring", "registry", "runner"}
+    {"apps", "checks", "cli", "data", "demo", "errors", "fleet", "monitoring", "registry"}
+    | {"runner"}
     | {"serving", "training", "ui", "workspace"}
 )
 
@@ -239,6 +244,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from workbench.contract import ModelContract
     from workbench.data import demo_dataset, load_table, production_batch
     from workbench.demo import DemoSummary, run_demo
+    from workbench.fleet import monitor_plan
     from workbench.monitoring import (
         ABTest,
         ColumnDrift,
@@ -257,6 +263,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         simulate_week,
         traffic_batch,
     )
+    from workbench.monitoring.nightly import FleetResult
     from workbench.registry import (
         AuditEntry,
         ModelVersion,

@@ -223,3 +223,19 @@ class NotebookError(WorkbenchError):
 
 class TeamError(WorkbenchError):
     """The team server (PostgreSQL or the MLflow tracking server) failed to start, answer or stop."""
+
+
+def error_class_named(name: str) -> type[WorkbenchError] | None:
+    """The workbench error class called ``name`` among those defined so far (an exception a
+    notebook cell raised is known to the caller by its name only).
+
+    Example:
+        >>> error_class_named("DataFileError").exit_code, error_class_named("KeyError")
+        (2, None)
+    """
+    todo, seen = [WorkbenchError], {}
+    while todo:
+        cls = todo.pop()
+        seen[cls.__name__] = cls
+        todo.extend(cls.__subclasses__())
+    return seen.get(name)

@@ -31,6 +31,7 @@ LAYERS = {
     "checks": 4,
     "monitoring": 5,
     "runner": 6,
+    "fleet": 6,
     "demo": 6,
     "team": 6,
     "apps": 6,

@@ -426,13 +426,9 @@ def _cmd_history(args: argparse.Namespace) -> int:
 def _error_class_named(name: str) -> type[WorkbenchError] | None:
     """The workbench error class called ``name`` (an exception a notebook cell raised)."""
     import workbench.monitoring  # noqa: F401 - registers its DataError subclasses
+    from workbench.errors import error_class_named
 
-    todo, seen = [WorkbenchError], {}
-    while todo:
-        cls = todo.pop()
-        seen[cls.__name__] = cls
-        todo.extend(cls.__subclasses__())
-    return seen.get(name)
+    return error_class_named(name)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,4 +2,5 @@
 
 from workbench.cli import console
 
-console()
+if __name__ == "__main__":  # not when a worker process (spawn) imports it
+    console()

@@ -18,6 +18,9 @@ With ``--model`` the kernel loads the model, so it imports MLflow too.
 it is: drift, invalid data (exit 2), a failed run (exit 1), a retrain request; a clean run too with
 ``--notify-always`` (:mod:`workbench._core.notify`). A delivery that fails is a warning and a
 dead letter, never a different exit code.
+
+``--plan PLAN.yaml [-j N]`` runs a whole plan of jobs instead (:func:`workbench.fleet.monitor_plan`):
+one process, imports paid once, a line per job as it is recorded, the worst exit code.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.cli._serve import engine_arguments, on_spark
+from workbench.fleet import WARM_MODULES, monitor_notebook
 
 __all__ = [
     "MODEL_WARM_MODULES",
@@ -41,20 +45,13 @@ __all__ = [
 
 EXIT_OK, EXIT_USAGE, EXIT_GATE = 0, 2, 3
 
-#: What notebook 04's cells import, in the order they need it; the kernel imports them as it starts.
-WARM_MODULES = (
-    "workbench.monitoring",
-    "evidently.presets",
-    "plotly.graph_objects",
-    "workbench.ui",
-)
 #: What the kernel imports too with ``--model`` (loading the model needs MLflow and its store).
 MODEL_WARM_MODULES = ("mlflow", "mlflow.store.tracking.sqlalchemy_store")
 
 
 def monitor_arguments(p: argparse.ArgumentParser) -> None:
     """The ``monitor`` command's arguments."""
-    p.add_argument("--reference", required=True, help="reference data, CSV or Parquet")
+    p.add_argument("--reference", help="reference data, CSV or Parquet (required without --plan)")
     p.add_argument("--current", help="current batch, CSV or Parquet (or --traffic)")
     p.add_argument(
         "--traffic",
@@ -73,6 +70,20 @@ def monitor_arguments(p: argparse.ArgumentParser) -> None:
         "--drift-share", type=float, default=0.0, help="alert share of drifted columns (0: any)"
     )
     p.add_argument("--timeout", type=float, default=900, help="seconds a notebook cell may run")
+    p.add_argument(
+        "--plan",
+        metavar="PLAN_YAML",
+        help="run every job of a plan (the nightly fleet): one process, imports paid once; the "
+        "exit code is the worst job's (1 failed > 2 invalid > 3 drift > 0)",
+    )
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --plan: run the Python jobs on N worker processes (default 1)",
+    )
     p.add_argument("--json", action="store_true")
     p.add_argument(
         "--notify",
@@ -103,6 +114,8 @@ def start_kernel_early(args: argparse.Namespace) -> None:
     from workbench.workspace import find_root, telemetry_off
 
     args.kernel = None
+    if getattr(args, "plan", None):  # a plan starts the kernels its notebook jobs need
+        return
     try:
         telemetry_off()  # before the kernel inherits the environment
         root = Path(args.workspace or os.environ.get("WORKBENCH_WORKSPACE") or find_root())
@@ -121,6 +134,10 @@ def start_kernel_early(args: argparse.Namespace) -> None:
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     """Run notebook 04 (the executed copy is the audit record), then read its ``summary.json``."""
+    if getattr(args, "plan", None):
+        from workbench.cli._plan import cmd_plan
+
+        return cmd_plan(args)
     kernel = getattr(args, "kernel", None)
     state: dict[str, Any] = {"ran": False, "finished": False}
     try:
@@ -265,31 +282,25 @@ def _send(args: argparse.Namespace, targets: list[str], summary: dict[str, Any],
 
 
 def _failure_summary(args: argparse.Namespace, err: Exception, state: dict[str, Any]) -> dict:
-    """What the alert of a run that raised says: ``failed`` (exit 1: a cell raised, timed out,
-    the kernel died, the store is down) or ``invalid`` (bad input data, exit 2), with what is
-    known of the run (the report folder, the executed notebook, a verdict already saved)."""
-    from workbench._core.text import first_line
+    """What the alert of a run that raised says (:func:`~workbench.monitoring.nightly.
+    failure_summary`), with what is known of the run (the report folder, the executed notebook,
+    a verdict already saved)."""
     from workbench.errors import DataError, WorkbenchError
+    from workbench.monitoring.nightly import failure_summary
 
-    invalid = isinstance(err, DataError)
-    message = " ".join(str(err).split()) or type(err).__name__
     notebook = getattr(err, "output_path", None) or getattr(err.__cause__, "output_path", None)
-    summary = dict(state.get("summary") or {})
-    summary.update(
-        status="invalid" if invalid else "failed",
+    return failure_summary(
+        error=str(err) or type(err).__name__,
         exit_code=err.exit_code if isinstance(err, WorkbenchError) else 1,
-        error=first_line(message, limit=2000),
-        model_uri=summary.get("model_uri") or args.model,
+        invalid=isinstance(err, DataError),
+        model=args.model,
         current=args.current
         or (f"traffic of {args.traffic}" if getattr(args, "traffic", None) else None),
         reference=args.reference,
         report_folder=state.get("out"),
+        executed_notebook=notebook,
+        known=state.get("summary"),
     )
-    if invalid:
-        summary["reasons"] = [first_line(message, limit=2000)]
-    if notebook or "executed_notebook" not in summary:
-        summary["executed_notebook"] = str(notebook) if notebook else None
-    return summary
 
 
 def _open_store(model: str | None) -> None:
@@ -309,22 +320,10 @@ def _open_store(model: str | None) -> None:
 
 def _record(summary_file: Path, model: str | None) -> dict[str, Any]:
     """What notebook 04 does when ``record`` is True, on its saved result: the MLflow run, then
-    the retrain policy. Returns ``run_id``, ``run_url`` and ``retrain`` (the decision)."""
-    from workbench._core.unreachable import server_down, unreachable
-    from workbench.errors import MonitoringError
-    from workbench.monitoring import DriftResult, apply_retrain_policy
+    the retrain policy (:func:`~workbench.monitoring.nightly.record_saved`)."""
+    from workbench.monitoring.nightly import record_saved
 
-    result = DriftResult.load(summary_file)
-    try:
-        run_id = result.log()
-    except MonitoringError as err:
-        saved = f"The report is saved in {summary_file.parent}; no MLflow run was recorded."
-        reason = unreachable(err)
-        if reason is not None:
-            raise server_down("recording the monitoring run", reason, then=saved) from err
-        raise MonitoringError(f"{err} ({saved})") from err
-    decision = apply_retrain_policy(model)
-    return {"run_id": run_id, "run_url": result.run_url, "retrain": decision.to_dict()}
+    return record_saved(summary_file, model)
 
 
 def _input_files(args: argparse.Namespace, spark: bool) -> dict[str, str]:
@@ -332,6 +331,8 @@ def _input_files(args: argparse.Namespace, spark: bool) -> dict[str, str]:
     from workbench.errors import DataFileError, UsageError
 
     files = {}
+    if not args.reference:
+        raise UsageError("give the reference data (--reference FILE), or a plan of jobs (--plan).")
     if bool(args.current) == bool(getattr(args, "traffic", None)):
         raise UsageError(
             "give the current batch as a file (--current) or the model whose served traffic to "
@@ -379,14 +380,6 @@ def _skip_iri_grammars() -> None:
     finally:
         if sys.modules.get("rfc3987_syntax", 0) is None:
             del sys.modules["rfc3987_syntax"]
-
-
-def monitor_notebook(root: Any) -> str:
-    """Notebook 04 of the workspace, else the one shipped beside the package."""
-    own = Path(root) / "notebooks" / "04_monitor_drift.ipynb"
-    if own.exists():
-        return str(own)
-    return str(Path(__file__).resolve().parents[2] / "notebooks" / "04_monitor_drift.ipynb")
 
 
 def _data_error_named(name: str):
