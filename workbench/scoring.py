@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from workbench._core.conform import text_columns
+from workbench._core.gcpause import gc_paused
 from workbench._core.ids import integer_ids, typed_ids
 from workbench._core.progress import Progress, as_progress
 from workbench._core.remote import speaks_for_server
@@ -166,7 +167,8 @@ def score(
         return done if out is None else ScoringResult(model_uri=model_uri, **done)
     started = time.perf_counter()
     source = _Source(data, int(chunk_rows))
-    scorer = _Scorer(model_uri, allow_pickle)
+    with gc_paused():  # MLflow's, skops' and scikit-learn's imports, the model's load
+        scorer = _Scorer(model_uri, allow_pickle)
     scorer.check_columns(source.columns, source.name)
     ids = scorer.id_columns(source.columns, id_columns)
     writer = _Writer(out, source.path) if out is not None else None

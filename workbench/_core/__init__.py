@@ -10,6 +10,7 @@ do not.
 * :mod:`~workbench._core.progress`  one progress callback type and its tqdm adapter
 * :mod:`~workbench._core.profile`   the training profile and reference predictions kept with a version
 * :mod:`~workbench._core.text`      small text and identity helpers (first line, user, git commit)
+* :mod:`~workbench._core.gcpause`   the garbage collector paused over imports and a model's load
 
 Layering: ``_core`` imports only :mod:`workbench.errors` (and the libraries); everything else may
 import ``_core``.

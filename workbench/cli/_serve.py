@@ -250,7 +250,10 @@ def _trial_line(server: Any) -> str:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Score a file in chunks (or on Spark) and write the output atomically."""
-    from workbench.scoring import score
+    from workbench._core.gcpause import gc_paused
+
+    with gc_paused():  # pandas' and numpy's imports
+        from workbench.scoring import score
 
     chosen = {"out": args.out, "id_columns": args.id_column, "chunk_rows": args.chunk_rows}
     if on_spark(args):
