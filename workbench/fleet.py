@@ -120,6 +120,8 @@ def monitor_plan(
     try:
         workers = min(workers, len(in_python)) or 1
         if workers == 1:
+            if in_python:
+                _import_once()
             for job in in_python:
                 record(job, compute_job(job, outs[job.name]))
         else:
@@ -197,16 +199,25 @@ def _on_workers(
 
 def _start_worker(root: str) -> None:
     """A worker's start: the workspace opened and notebook 04's modules imported, once."""
-    import importlib
-
     from workbench.workspace import open_workspace
 
     open_workspace(root)
-    for name in ("workbench.monitoring.report", "evidently.presets", "evidently.core.report"):
-        try:
-            importlib.import_module(name)
-        except ImportError:  # reported by the job that needs it
-            pass
+    _import_once()
+
+
+def _import_once() -> None:
+    """What every job needs, imported with the garbage collector paused (it would re-traverse the
+    long-lived objects the imports make: a quarter of their time)."""
+    import importlib
+
+    from workbench._core.gcpause import gc_paused
+
+    with gc_paused():
+        for name in ("workbench.monitoring.report", "evidently.presets", "evidently.core.report"):
+            try:
+                importlib.import_module(name)
+            except ImportError:  # reported by the job that needs it
+                pass
 
 
 def _start_kernel(root: Path, with_model: bool):

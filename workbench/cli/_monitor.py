@@ -308,12 +308,15 @@ def _open_store(model: str | None) -> None:
     Never fails, nor waits on a server that does not answer (no retries): :func:`_record`
     reports what is wrong with the store."""
     try:
+        from workbench._core.gcpause import gc_paused
         from workbench._core.unreachable import quick_failures
-        from workbench.monitoring.tracking import experiment_name
-        from workbench.workspace import mlflow_client
 
-        with quick_failures():
-            mlflow_client().get_experiment_by_name(experiment_name(model))
+        with gc_paused():  # MLflow's and the store's imports (the kernel needs the other core)
+            from workbench.monitoring.tracking import experiment_name
+            from workbench.workspace import mlflow_client
+
+            with quick_failures():
+                mlflow_client().get_experiment_by_name(experiment_name(model))
     except Exception:  # noqa: S110 - reported when the run is recorded
         pass
 
