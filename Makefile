@@ -24,9 +24,10 @@ test: $(STAMP)
 	$(PY) -m pytest tests --timeout=900
 	$(PY) -m benchmarks --smoke
 
+# The fast loop: the docstring examples and tests/unit (no server, kernel, Spark or browser there).
 test-fast: $(STAMP)
 	$(PY) -m pytest workbench --doctest-modules --ignore=workbench/serving/_app.py -q
-	$(PY) -m pytest tests -m "not browser and not notebook and not server"
+	$(PY) -m pytest tests/unit -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check workbench tests benchmarks
