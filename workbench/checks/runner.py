@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from workbench._core.gcpause import gc_paused
 from workbench._core.names import (
     ARTIFACT,
     CHECKS_DIGEST_TAG,
@@ -112,7 +113,10 @@ def run_checks(
     quiet = environment({"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"})
     with quiet, tempfile.TemporaryDirectory(prefix="wb-checks-") as tmp:
         step("loading the model", 0.0)
-        context = _load_context(model_uri, x, y, Path(tmp), protected, positive_label, allow_pickle)
+        with gc_paused():  # skops' and scikit-learn's imports, both models' audit and load
+            context = _load_context(
+                model_uri, x, y, Path(tmp), protected, positive_label, allow_pickle
+            )
         if suite is None:
             suite = default_suite(
                 context.task, thresholds=thresholds, protected=context.protected, serving=serving

@@ -343,9 +343,12 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from workbench.checks import load_eval_data, run_checks
+    from workbench._core.gcpause import gc_paused
 
-    data = load_eval_data(args.data, model=args.model_uri)  # the model's text columns as text
+    with gc_paused():  # the checks', MLflow's and the store's imports (run_checks: the models')
+        from workbench.checks import load_eval_data, run_checks
+
+        data = load_eval_data(args.data, model=args.model_uri)  # the model's text columns as text
     thresholds = {
         metric: _number(value, f"--threshold {metric}") for metric, value in args.threshold
     }
