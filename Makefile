@@ -21,7 +21,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest workbench --doctest-modules --ignore=workbench/serving/_app.py -q
-	$(PY) -m pytest tests --timeout=900
+	$(PY) -m pytest tests --timeout=900 --durations=40
 	$(PY) -m benchmarks --smoke
 
 # The fast loop: the docstring examples and tests/unit (no server, kernel, Spark or browser there).
