@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # the command imports this module to start; pandas and the re
     from workbench.monitoring.nightly import FleetResult, JobOutcome
     from workbench.monitoring.plan import MonitorJob
 
-__all__ = ["MAX_WORKERS", "WARM_MODULES", "monitor_notebook", "monitor_plan"]
+__all__ = ["MAX_WORKERS", "WARM_MODULES", "headless", "monitor_notebook", "monitor_plan"]
 
 #: What notebook 04's cells import, in the order they need it: a kernel (or worker) imports them
 #: as it starts, while the caller goes on.
@@ -150,6 +150,15 @@ def monitor_notebook(root: Any) -> str:
     return str(Path(__file__).resolve().parents[1] / "notebooks" / "04_monitor_drift.ipynb")
 
 
+def headless(notebook: str | os.PathLike, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` for a scheduled run of notebook 04: the Evidently report is not shown inline
+    (``report.html`` is beside the kept notebook, 5 MB less per run), where the notebook has the
+    parameter (a workspace's older copy may not: it then runs as it is)."""
+    if "inline_report = " in Path(notebook).read_text(encoding="utf-8"):
+        return {**params, "inline_report": False}
+    return params
+
+
 def _on_workers(
     jobs: list[MonitorJob], outs: dict[str, str], workers: int, root: str, record: Callable
 ) -> None:
@@ -245,9 +254,9 @@ def _notebook_job(job: MonitorJob, out: str, root: Path, kernel: Any, timeout: f
 
     started = time.perf_counter()
     try:
-        run = run_notebook(
-            monitor_notebook(root), job.notebook_parameters(out), timeout=timeout, kernel=kernel
-        )
+        notebook = monitor_notebook(root)
+        params = headless(notebook, job.notebook_parameters(out))
+        run = run_notebook(notebook, params, timeout=timeout, kernel=kernel)
     except NotebookError as err:
         cls = error_class_named(getattr(err.__cause__, "ename", "") or err.ename or "")
         invalid = cls is not None and cls.exit_code == 2

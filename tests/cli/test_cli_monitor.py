@@ -65,6 +65,10 @@ def test_drift_exits_3_with_the_flag_and_keeps_the_executed_notebook(files, tmp_
     assert Path(summary["executed_notebook"]).exists()
     assert (out / "report.html").exists() and (out / "summary.json").exists()
     assert summary["model_uri"] is None  # no model registered: data drift only
+    # the kept notebook names the report instead of carrying a second copy of it (5 MB a run)
+    kept = Path(summary["executed_notebook"]).read_text()
+    assert "iframe" not in kept and f"the Evidently report: {out / 'report.html'}" in kept
+    assert Path(summary["executed_notebook"]).stat().st_size < 500_000
 
 
 def test_the_text_says_what_each_score_is(files, tmp_path, capsys):

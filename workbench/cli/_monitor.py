@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.cli._serve import engine_arguments, on_spark
-from workbench.fleet import WARM_MODULES, monitor_notebook
+from workbench.fleet import WARM_MODULES, headless, monitor_notebook
 
 __all__ = [
     "MODEL_WARM_MODULES",
@@ -199,6 +199,7 @@ def _monitor(
     if kernel is not None and Path(kernel.cwd).resolve() != Path(notebook).resolve().parent:
         kernel.shutdown()  # started for another notebook folder: run in a fresh kernel
         kernel = None
+    params = headless(notebook, params)
     _open_store(args.model)
     _skip_iri_grammars()
     state["ran"] = True

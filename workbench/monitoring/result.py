@@ -227,9 +227,18 @@ class DriftResult(Result):
             "failed_names": failed,
         }
 
-    def report(self) -> Any:
-        """The Evidently snapshot (displays inline in a notebook), or None for invalid data."""
-        return self._snapshot
+    def report(self, inline: bool = True) -> Any:
+        """The Evidently snapshot (displays inline in a notebook), or None for invalid data.
+
+        ``inline=False`` (a scheduled run, whose executed notebook is kept): where the saved
+        ``report.html`` is instead, as text, so the kept notebook does not carry a second copy of
+        the report's megabytes (nor render it again).
+        """
+        if inline:
+            return self._snapshot
+        if self.report_path:
+            return f"the Evidently report: {self.report_path}"
+        return None if self._snapshot is None else "the Evidently report is not saved yet"
 
     def rule(self) -> str:
         """The decision rule in one sentence."""
