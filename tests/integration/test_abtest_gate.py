@@ -153,8 +153,12 @@ def test_the_requirement_is_in_the_policy_hash(policy):
 
 def test_no_evidence_is_refused_and_forcing_is_recorded(policy):
     policy(BETTER)
-    with pytest.raises(wb.GateError, match=r"ab v1 has no A/B test on record.*workbench abtest"):
+    with pytest.raises(
+        wb.GateError, match=r"ab v1 has no A/B test on record.*workbench abtest"
+    ) as info:
         wb.promote(NAME, 1, by="ana", reason="no test")
+    assert "lacks the A/B evidence" in str(info.value)  # its checks hold: no "run the suite"
+    assert "policy's suite" not in str(info.value)
     entry = wb.promote(NAME, 1, by="ana", reason="incident", force=True)
     assert entry.forced and entry.checks_status == "passed, not by the policy"
 

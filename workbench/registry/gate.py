@@ -235,6 +235,12 @@ def _judged(
         return "passed"
     if force:
         return "passed, not by the policy"
+    if all("workbench abtest" in problem for problem in problems):  # the checks hold
+        raise GateError(
+            f"refused: {name} version {target.version} lacks the A/B evidence the gate policy "
+            f"({policy.source}, {policy.hash}) requires for @{alias}: {'; '.join(problems)}. "
+            "Each reason says what to run; or force with a reason."
+        )
     raise GateError(
         f"refused: the checks of {name} version {target.version} do not hold as the gate policy "
         f"({policy.source}, {policy.hash}) requires: {'; '.join(problems)}. Run the policy's "
