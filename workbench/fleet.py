@@ -175,7 +175,7 @@ def _on_workers(
 
     def new_pool() -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_start_worker, initargs=(root,)
+            workers, mp_context=context, initializer=_start_worker, initargs=(root, os.getpid())
         )
 
     pending, running = list(jobs), {}
@@ -206,12 +206,25 @@ def _on_workers(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _start_worker(root: str) -> None:
-    """A worker's start: the workspace opened and notebook 04's modules imported, once."""
+def _start_worker(root: str, fleet: int) -> None:
+    """A worker's start: the workspace opened and notebook 04's modules imported, once; and a
+    watch on the fleet's process, which the worker outlives by at most a second (a scheduler
+    that kills the command would otherwise leave the workers waiting for jobs forever: the
+    other workers keep the job queue open)."""
+    import threading
+
     from workbench.workspace import open_workspace
 
+    threading.Thread(target=_exit_with, args=(fleet,), daemon=True).start()
     open_workspace(root)
     _import_once()
+
+
+def _exit_with(fleet: int) -> None:
+    """Exit once this process's parent is no longer the fleet (it died, even before we began)."""
+    while os.getppid() == fleet:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _import_once() -> None:

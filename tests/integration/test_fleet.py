@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import mlflow
 import psutil
@@ -174,3 +175,37 @@ def test_a_bad_plan_runs_nothing_and_exits_2(fleet_ws):
     assert typo.returncode == 2 and "neither an http" in typo.stderr
     workers = _cli(ws, "--plan", str(good), "-j", "0")
     assert workers.returncode == 2 and "workers must be" in workers.stderr
+
+
+def test_workers_do_not_outlive_a_killed_fleet(fleet_ws):
+    """A scheduler's time-out kills the command: its workers go with it, within seconds."""
+    ws, folder = fleet_ws
+    plan = folder / "many.yaml"
+    plan.write_text(
+        "defaults: {reference: data/ref.csv}\njobs:\n"
+        + "".join(f"  - {{name: day{i}, current: data/clean.csv}}\n" for i in range(12))
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING")}
+    cmd = [sys.executable, "-m", "workbench.cli", "--workspace", str(ws.root), "monitor",
+           "--plan", str(plan), "-j", "2"]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        workers: list[psutil.Process] = []
+        while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+            workers = [
+                p for p in psutil.Process(proc.pid).children()
+                if "spawn_main" in " ".join(p.cmdline())
+            ]  # fmt: skip
+        assert len(workers) == 2, "the fleet started no workers"
+        proc.kill()
+        proc.wait(timeout=10)
+        gone, alive = psutil.wait_procs(workers, timeout=10)
+        assert alive == [], f"workers outlived the fleet: {[p.pid for p in alive]}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for p in workers:
+            if p.is_running():
+                p.kill()
