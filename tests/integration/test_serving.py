@@ -6,6 +6,7 @@ module; tests that stop or break a server start their own.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -171,13 +172,18 @@ def test_stop_mid_load_finishes_in_flight_requests_frees_the_port_and_leaves_no_
     server = wb.serve(trained.linear.model_uri, workers=2)
     pids = [p.pid for p in psutil.Process(server.pid).children(recursive=True)] + [server.pid]
     assert len(pids) >= 3  # the launcher and its two workers
-    big = wb.serving.ModelServer.connect(server.url, model_uri=trained.linear.model_uri)
     rows = trained.frame.drop(columns=["default", "application_date"])
     rows = rows.sample(30_000, replace=True, random_state=0)
+    body = encode_frame(rows)  # encoded before: on a busy machine that alone can take seconds
     answer = {}
+    sent = threading.Event()
 
     def slow_request():
-        answer["preds"] = big.predict(rows)
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        conn.request("POST", "/invocations", body, {"Content-Type": "application/json"})
+        sent.set()  # the whole body is on its way: the request is in flight
+        reply = conn.getresponse()
+        answer["preds"] = decode_predictions(reply.status, reply.read())
 
     under_load = threading.Event()
 
@@ -196,7 +202,8 @@ def test_stop_mid_load_finishes_in_flight_requests_frees_the_port_and_leaves_no_
     load.start()
     assert under_load.wait(30)
     request.start()
-    time.sleep(1.0)  # the big request is being parsed and predicted now
+    assert sent.wait(60)
+    time.sleep(0.5)  # the big request is being parsed and predicted now
     started = time.monotonic()
     code = server.stop()
     request.join(60)
