@@ -20,6 +20,7 @@ import mlflow
 import pytest
 
 import workbench as wb
+from workbench.runner import notebook_summary
 
 pytestmark = [pytest.mark.notebook, pytest.mark.server]
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,6 +83,10 @@ def test_demo_runs_the_whole_journey_and_reruns(tmp_path):
     assert list(history["new_version"]) == [1, 2, 3]
     runs = sorted((tmp_path / "runs").glob("0*/*.ipynb"))
     assert len(runs) == 8, runs  # every step's executed notebook is kept
+    checks = sorted((tmp_path / "runs" / "02_predeploy_checks").glob("*.ipynb"))
+    verdicts = [notebook_summary(path) for path in checks]  # fairness ran in every check step
+    assert len(verdicts) == 3 and all("PASS   fairness_gap" in v for v in verdicts), verdicts
+    assert all(wb.model_contract(v.model_uri).protected == ["age_band"] for v in versions.values())
     monitoring = mlflow.search_runs(experiment_names=["monitoring/credit-risk"])
     assert len(monitoring) == 7  # six days before today, and today
 
