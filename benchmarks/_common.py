@@ -72,3 +72,50 @@ def quiet_mlflow() -> None:
     warnings.filterwarnings("ignore")
     for name in ("mlflow", "alembic", "skops"):
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def clean_env() -> dict[str, str]:
+    """The user's environment for a measured child: without a tracking server or workspace of
+    theirs, no telemetry."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "WORKBENCH_WORKSPACE")
+    }
+    env.update(DO_NOT_TRACK="true", MLFLOW_DISABLE_TELEMETRY="true")
+    return env
+
+
+def store_uri(ws: str | os.PathLike) -> str:
+    """A workspace's own store, as :func:`workbench.open_workspace` names it (for plain scripts
+    that read the same registry)."""
+    from pathlib import Path
+
+    return f"sqlite:///{Path(ws).resolve() / 'mlruns' / 'mlflow.db'}"
+
+
+def check_exit(proc: Any, what: str) -> None:
+    """Raise ``RuntimeError`` with the last lines of a child that exited non-zero."""
+    if proc.returncode != 0:
+        tail = " | ".join((proc.stderr or proc.stdout or "").strip().splitlines()[-3:])
+        raise RuntimeError(f"{what} exited {proc.returncode}: {tail}")
+
+
+def register_champion(ws: str | os.PathLike, env: dict[str, str], timeout: float) -> None:
+    """The demo model (the default family, 5,000 rows) registered as ``credit-risk@champion`` in
+    workspace ``ws``, by a child process (the benchmark's own process stays unloaded)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, workbench as wb\n"
+        "from workbench.data import credit_risk\n"
+        "wb.open_workspace(sys.argv[1])\n"
+        "wb.train_and_log(credit_risk(5000, seed=1), 'default', name='credit-risk', "
+        "alias='champion')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(ws)], env=env, capture_output=True, text=True,
+        timeout=timeout,
+    )  # fmt: skip
+    check_exit(proc, "training")

@@ -39,7 +39,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import median, not_available, row, seconds_left, timed
+from benchmarks._common import (
+    check_exit,
+    clean_env,
+    median,
+    not_available,
+    row,
+    seconds_left,
+    store_uri,
+    timed,
+)
 
 NAME = "workbench check (10 checks, 2,000 rows) vs mlflow evaluate x2 + validate script"
 GOAL = 1.0
@@ -47,18 +56,6 @@ REPEATS = 3
 TIMEOUT_S = 300.0
 CANDIDATE = "models:/credit-risk/2"
 CHAMPION = "models:/credit-risk@champion"
-CHECKS = (
-    "schema_contract",
-    "metric_roc_auc",
-    "no_regression",
-    "data_quality",
-    "noise_stability",
-    "handles_missing",
-    "handles_unseen_categories",
-    "latency",
-    "reload_reproducibility",
-    "safe_artifact",
-)
 
 PLAIN_SCRIPT = """\
 import sys
@@ -104,7 +101,7 @@ def run(smoke: bool = False) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="wb-bench-check-") as tmp:
         folder = Path(tmp)
         ws = folder / "ws"
-        env = _env()
+        env = clean_env()
         script = folder / "plain_validate.py"
         script.write_text(PLAIN_SCRIPT)
         data = folder / "eval.csv"
@@ -113,7 +110,7 @@ def run(smoke: bool = False) -> list[dict]:
             from workbench.data import credit_risk
 
             credit_risk(n, seed=7).to_csv(data, index=False)
-            plain_env = {**env, "MLFLOW_TRACKING_URI": _tracking_uri(ws)}
+            plain_env = {**env, "MLFLOW_TRACKING_URI": store_uri(ws)}
             cmd = [sys.executable, "-m", "workbench.cli", "--workspace", str(ws), "check"]
             cases = {
                 "plain": ([sys.executable, str(script), CANDIDATE, CHAMPION, str(data)], plain_env),
@@ -138,22 +135,6 @@ def run(smoke: bool = False) -> list[dict]:
     return [row(NAME, value, "s", base, f"<= {GOAL}", met, ratio=ratio, note=note)]
 
 
-def _env() -> dict[str, str]:
-    """The user's environment without a tracking server or workspace of theirs; no telemetry."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "WORKBENCH_WORKSPACE")
-    }
-    env.update(DO_NOT_TRACK="true", MLFLOW_DISABLE_TELEMETRY="true")
-    return env
-
-
-def _tracking_uri(ws: Path) -> str:
-    """The workspace's own store, as :func:`workbench.open_workspace` names it."""
-    return f"sqlite:///{ws.resolve() / 'mlruns' / 'mlflow.db'}"
-
-
 def _register_models(ws: Path, env: dict[str, str], smoke: bool) -> None:
     """Version 1 (the default family) as ``@champion``, version 2 (another forest) after it."""
     code = (
@@ -167,7 +148,7 @@ def _register_models(ws: Path, env: dict[str, str], smoke: bool) -> None:
     )
     rows = "1000" if smoke else "5000"
     proc = subprocess.run([sys.executable, "-c", code, str(ws), rows], env=env, **_QUIET)
-    _check(proc, "training")
+    check_exit(proc, "training")
 
 
 _QUIET: dict[str, Any] = {"capture_output": True, "text": True, "timeout": TIMEOUT_S}
@@ -185,7 +166,7 @@ def _interleaved(
                 lambda cmd=cmd, env=env: subprocess.run(cmd, env=env, cwd=folder, **_QUIET)
             )
             if name == "plain":
-                _check(proc, name)
+                check_exit(proc, name)
                 if "VERDICT" not in proc.stdout:
                     raise RuntimeError(f"the plain script printed no verdict: {proc.stdout!r}")
             else:
@@ -195,22 +176,18 @@ def _interleaved(
     return times
 
 
-def _check(proc: subprocess.CompletedProcess, what: str) -> None:
-    if proc.returncode != 0:
-        tail = " | ".join((proc.stderr or proc.stdout or "").strip().splitlines()[-3:])
-        raise RuntimeError(f"{what} exited {proc.returncode}: {tail}")
-
-
 def _check_workbench(proc: subprocess.CompletedProcess) -> None:
     """Exit 0 or 3 (a failing check), and every one of the ten checks ran to a verdict."""
     if proc.returncode not in (0, 3):
-        _check(proc, "workbench check")
+        check_exit(proc, "workbench check")
     try:
         report = json.loads(proc.stdout)
     except json.JSONDecodeError as err:
         raise RuntimeError(f"workbench check printed no JSON: {err}") from err
     statuses = {r["name"]: r["status"] for r in report.get("results", [])}
-    missing = [name for name in CHECKS if name not in statuses]
+    from workbench.checks import default_suite
+
+    missing = [c.name for c in default_suite() if c.name not in statuses]
     broken = [name for name, status in statuses.items() if status not in ("pass", "fail", "warn")]
     if missing or broken or not report.get("run_id"):
         raise RuntimeError(

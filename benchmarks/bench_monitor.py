@@ -36,7 +36,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import median, not_available, row, seconds_left, timed
+from benchmarks._common import (
+    check_exit,
+    clean_env,
+    median,
+    not_available,
+    register_champion,
+    row,
+    seconds_left,
+    store_uri,
+    timed,
+)
 
 NAME = "workbench monitor vs plain Evidently script (1,000 vs 5,000 rows, no model)"
 NAME_MODEL = "workbench monitor --model vs plain Evidently script (1,000 vs 5,000 rows)"
@@ -94,19 +104,19 @@ def run(smoke: bool = False) -> list[dict]:
         script = folder / "plain_evidently.py"
         script.write_text(PLAIN_SCRIPT)
         ws = folder / "ws"
-        env = _env()
+        env = clean_env()
         plain = [sys.executable, str(script), str(ref), str(cur)]
         monitor = [sys.executable, "-m", "workbench.cli", "--workspace", str(ws), "monitor"]
         monitor += ["--reference", str(ref), "--current", str(cur)]
         cases = {"plain": plain, "workbench": monitor}
         if not smoke:
-            _register_model(ws, env)
+            register_champion(ws, env, TIMEOUT_S)
             model_script = folder / "plain_evidently_model.py"
             model_script.write_text(PLAIN_MODEL_SCRIPT)
             cases["plain_model"] = [sys.executable, str(model_script), str(ref), str(cur)]
             cases["model"] = [*monitor, "--model", MODEL_URI]
         try:
-            store = {"MLFLOW_TRACKING_URI": f"sqlite:///{ws / 'mlruns' / 'mlflow.db'}"}
+            store = {"MLFLOW_TRACKING_URI": store_uri(ws)}
             times = _interleaved(
                 cases, folder, env, repeats=1 if smoke else REPEATS, smoke=smoke, extra_env=store
             )
@@ -148,7 +158,7 @@ def _fleet(
     def plain_all() -> None:
         for i, cur in enumerate(currents):
             out = folder / f"plain-fleet-{i}.html"
-            _check(subprocess.run([sys.executable, str(script), str(ref), str(cur), str(out)],
+            check_exit(subprocess.run([sys.executable, str(script), str(ref), str(cur), str(out)],
                                   env=env, **_QUIET), "plain script")  # fmt: skip
 
     def fleet(workers: int) -> None:
@@ -156,7 +166,7 @@ def _fleet(
         cmd = [*monitor, "--plan", str(plan), "-j", str(workers), "--json", "--out", str(out)]
         proc = subprocess.run(cmd, env=env, **_QUIET | {"timeout": 900})
         if proc.returncode not in (0, 3):
-            _check(proc, f"monitor --plan -j {workers}")
+            check_exit(proc, f"monitor --plan -j {workers}")
         result = json.loads(proc.stdout)
         for job in result["jobs"]:
             if job["status"] not in ("ok", "drift") or not job["run_id"]:
@@ -200,29 +210,6 @@ def _demo_files(folder: Path, smoke: bool) -> tuple[Path, Path]:
     return ref, cur
 
 
-def _env() -> dict[str, str]:
-    """The user's environment without a tracking server or workspace of theirs; no telemetry."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "WORKBENCH_WORKSPACE")
-    }
-    env.update(DO_NOT_TRACK="true", MLFLOW_DISABLE_TELEMETRY="true")
-    return env
-
-
-def _register_model(ws: Path, env: dict[str, str]) -> None:
-    """A demo model (the default family) registered as ``credit-risk@champion`` in ``ws``."""
-    code = (
-        "import sys, workbench as wb\n"
-        "from workbench.data import credit_risk\n"
-        "wb.open_workspace(sys.argv[1])\n"
-        "wb.train_and_log(credit_risk(5000, seed=1), 'default', name='credit-risk', "
-        "alias='champion')\n"
-    )
-    _check(subprocess.run([sys.executable, "-c", code, str(ws)], env=env, **_QUIET), "training")
-
-
 _QUIET: dict[str, Any] = {"capture_output": True, "text": True, "timeout": TIMEOUT_S}
 
 
@@ -250,17 +237,11 @@ def _interleaved(
             seconds, proc = timed(
                 lambda full=full, run_env=run_env: subprocess.run(full, env=run_env, **_QUIET)
             )
-            _check(proc, name)
+            check_exit(proc, name)
             _check_outputs(out, name)
             if smoke or round_no > 0:
                 times[name].append(seconds)
     return times
-
-
-def _check(proc: subprocess.CompletedProcess, what: str) -> None:
-    if proc.returncode != 0:
-        tail = " | ".join((proc.stderr or proc.stdout or "").strip().splitlines()[-3:])
-        raise RuntimeError(f"{what} exited {proc.returncode}: {tail}")
 
 
 def _check_outputs(out: Path, name: str) -> None:

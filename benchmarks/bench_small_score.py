@@ -31,7 +31,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import median, not_available, row, seconds_left, timed
+from benchmarks._common import (
+    check_exit,
+    clean_env,
+    median,
+    not_available,
+    register_champion,
+    row,
+    seconds_left,
+    store_uri,
+    timed,
+)
 
 NAME = "workbench score 100 rows vs plain pyfunc script"
 NAME_10K = "workbench score 10,000 rows vs plain pyfunc script"
@@ -63,13 +73,13 @@ def run(smoke: bool = False) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="wb-bench-small-score-") as tmp:
         folder = Path(tmp)
         ws = folder / "ws"
-        env = _env()
+        env = clean_env()
         script = folder / "plain_pyfunc.py"
         script.write_text(PLAIN_SCRIPT)
         try:
-            _register_model(ws, env)
+            register_champion(ws, env, TIMEOUT_S)
             files = _demo_files(folder, sizes)
-            plain_env = {**env, "MLFLOW_TRACKING_URI": _tracking_uri(ws)}
+            plain_env = {**env, "MLFLOW_TRACKING_URI": store_uri(ws)}
             cases = {}
             for n, data in files.items():
                 cases[f"plain-{n}"] = (
@@ -103,34 +113,6 @@ def _row(name: str, times: dict[str, list[float]], n: int, what: str, load: str,
     return row(name, value, "s", base, "informational", True, ratio=ratio, note=note)
 
 
-def _env() -> dict[str, str]:
-    """The user's environment without a tracking server or workspace of theirs; no telemetry."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "WORKBENCH_WORKSPACE")
-    }
-    env.update(DO_NOT_TRACK="true", MLFLOW_DISABLE_TELEMETRY="true")
-    return env
-
-
-def _tracking_uri(ws: Path) -> str:
-    """The workspace's own store, as :func:`workbench.open_workspace` names it."""
-    return f"sqlite:///{ws.resolve() / 'mlruns' / 'mlflow.db'}"
-
-
-def _register_model(ws: Path, env: dict[str, str]) -> None:
-    """A demo model (the default family) registered as ``credit-risk@champion`` in ``ws``."""
-    code = (
-        "import sys, workbench as wb\n"
-        "from workbench.data import credit_risk\n"
-        "wb.open_workspace(sys.argv[1])\n"
-        "wb.train_and_log(credit_risk(5000, seed=1), 'default', name='credit-risk', "
-        "alias='champion')\n"
-    )
-    _check(subprocess.run([sys.executable, "-c", code, str(ws)], env=env, **_QUIET), "training")
-
-
 def _demo_files(folder: Path, sizes: list[int]) -> dict[int, Path]:
     """A CSV of ``n`` new demo rows (other seed than the training data) for each size."""
     from workbench.data import credit_risk
@@ -157,17 +139,11 @@ def _interleaved(
             seconds, proc = timed(
                 lambda full=full, env=env: subprocess.run(full, env=env, **_QUIET)
             )
-            _check(proc, name)
+            check_exit(proc, name)
             _check_output(out, name, int(name.rsplit("-", 1)[1]))
             if smoke or round_no > 0:
                 times[name].append(seconds)
     return times
-
-
-def _check(proc: subprocess.CompletedProcess, what: str) -> None:
-    if proc.returncode != 0:
-        tail = " | ".join((proc.stderr or proc.stdout or "").strip().splitlines()[-3:])
-        raise RuntimeError(f"{what} exited {proc.returncode}: {tail}")
 
 
 def _check_output(out: Path, name: str, rows: int) -> None:

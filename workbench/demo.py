@@ -31,9 +31,7 @@ from workbench.runner import SharedKernel, run_notebook
 from workbench.workspace import (
     Workspace,
     current_workspace,
-    find_root,
     open_workspace,
-    telemetry_off,
 )
 
 __all__ = ["DemoStep", "DemoSummary", "demo_steps", "run_demo", "start_kernel_early"]
@@ -351,23 +349,11 @@ def start_kernel_early(args: Any) -> None:
     it imports :data:`WARM_MODULES` while a fresh workspace's store is created. Sets
     ``args.kernel`` for :func:`run_demo`; never fails (``None``: the run starts its own). Not with
     a tracking server: each person's kernel starts with their login."""
-    import atexit
+    from workbench.prestart import start_early
 
     args.kernel = None
-    if any(getattr(args, name, None) for name in ("tracking_uri", "user", "approver")):
-        return
-    try:
-        telemetry_off()  # before the kernel inherits the environment
-        root = Path(args.workspace or os.environ.get("WORKBENCH_WORKSPACE") or find_root())
-        root = root.expanduser().resolve()
-        (root / "runs").mkdir(parents=True, exist_ok=True)
-        kernel = SharedKernel(
-            _notebooks(root), warm=WARM_MODULES, log_path=root / "runs" / "kernels.log"
-        )
-        atexit.register(kernel.shutdown)  # also when opening the workspace fails
-        args.kernel = kernel.start()
-    except Exception:  # the run starts its own kernel, and reports what is wrong with it
-        args.kernel = None
+    if not any(getattr(args, name, None) for name in ("tracking_uri", "user", "approver")):
+        args.kernel = start_early(args.workspace, _notebooks, WARM_MODULES)
 
 
 def _notebooks(root: Path) -> Path:

@@ -32,6 +32,7 @@ LAYERS = {
     "monitoring": 5,
     "runner": 6,
     "fleet": 6,
+    "prestart": 6,
     "demo": 6,
     "team": 6,
     "apps": 6,

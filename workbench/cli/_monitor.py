@@ -108,28 +108,16 @@ def monitor_arguments(p: argparse.ArgumentParser) -> None:
 def start_kernel_early(args: argparse.Namespace) -> None:
     """Start notebook 04's kernel now, before the workspace opens: it imports
     :data:`WARM_MODULES` meanwhile. Never fails: without it the run starts a fresh kernel."""
-    import atexit
-
-    from workbench.runner import SharedKernel
-    from workbench.workspace import find_root, telemetry_off
+    from workbench.prestart import start_early
 
     args.kernel = None
     if getattr(args, "plan", None):  # a plan starts the kernels its notebook jobs need
         return
-    try:
-        telemetry_off()  # before the kernel inherits the environment
-        root = Path(args.workspace or os.environ.get("WORKBENCH_WORKSPACE") or find_root())
-        root = root.expanduser().resolve()
-        (root / "runs").mkdir(parents=True, exist_ok=True)
-        kernel = SharedKernel(
-            cwd=Path(monitor_notebook(root)).parent,
-            warm=WARM_MODULES + (MODEL_WARM_MODULES if args.model else ()),
-            log_path=root / "runs" / "kernels.log",
-        )
-        atexit.register(kernel.shutdown)  # also when opening the workspace fails
-        args.kernel = kernel.start()
-    except Exception:  # the run starts its own kernel, and reports what is wrong with it
-        args.kernel = None
+    args.kernel = start_early(
+        args.workspace,
+        lambda root: Path(monitor_notebook(root)).parent,
+        WARM_MODULES + (MODEL_WARM_MODULES if args.model else ()),
+    )
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
