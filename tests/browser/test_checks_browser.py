@@ -74,9 +74,20 @@ def test_run_checks_see_the_table_and_promote(page, lab, open_notebook, checked_
 
     promote = panel.locator("button.wb-promote")
     assert promote.is_enabled()
+    promote.click()  # with the reason left empty: refused, nothing moved
+    refusal = panel.locator(".wb-status.wb-error", has_text="write a reason before promoting")
+    refusal.wait_for(timeout=60_000)
+    client = mlflow.MlflowClient()
+    assert not client.get_registered_model(MODEL).aliases  # no @champion yet
+    screenshot(panel, "stage2_empty_reason_refused")
+
+    panel.locator(".wb-reason input").fill("passed every check on the browser's eval data")
     promote.click()
     panel.locator(".wb-status.wb-ok", has_text=f"promote {MODEL}@champion").wait_for(timeout=60_000)
-    client = mlflow.MlflowClient()
     assert client.get_model_version_by_alias(MODEL, "champion").version in (1, "1")
-    panel.locator(".wb-history td", has_text="promote").first.wait_for(timeout=30_000)
+    cell = panel.locator(".wb-history td", has_text="passed every check on the browser")
+    cell.first.wait_for(timeout=30_000)
+    shortened = panel.locator(".wb-history td.wb-hash").first  # a hash: short, whole on hover
+    assert len(shortened.inner_text().strip()) <= 11
+    assert len(shortened.get_attribute("title")) == 64
     screenshot(panel, "stage2_checks_panel")

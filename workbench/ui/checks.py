@@ -12,6 +12,7 @@ from typing import Any
 import ipywidgets as w
 
 from workbench.ui._common import PanelBase, fit_labels, show_figures
+from workbench.ui._tables import audit_table_html, comparison_html
 
 __all__ = ["ChecksPanel"]
 
@@ -87,7 +88,10 @@ class ChecksPanel(PanelBase):
         if tracking_login():
             self.by.disabled = True  # on a tracking server the audit records the login
             self.by.tooltip = "the user logged in to the tracking server"
-        self.reason = w.Text(value="", placeholder="why (required to force)", description="Reason")
+        self.reason = w.Text(
+            value="", placeholder="why (required: the audit log keeps it)", description="Reason"
+        )
+        self.reason.add_class("wb-reason")
         self.force = w.Checkbox(
             value=False, description="Force despite failed checks", indent=False
         )
@@ -132,9 +136,10 @@ class ChecksPanel(PanelBase):
             self.title,
             w.HTML(
                 "Choose a version and press <b>Run checks</b>. A version may become "
-                "<code>@champion</code> (what serving uses) only when every check passes; "
-                "forcing it needs a reason and is recorded as forced. <b>Roll back</b> returns "
-                "<code>@champion</code> to the version before."
+                "<code>@champion</code> (what serving uses) only when every check passes, and "
+                "every promotion or rollback needs a reason, which the audit log keeps; forcing "
+                "is recorded as forced. <b>Roll back</b> returns <code>@champion</code> to the "
+                "version before."
             ),
             w.HBox([self.model, self.version, self.run_button]),
             w.HBox([self.protected]),
@@ -181,9 +186,12 @@ class ChecksPanel(PanelBase):
         return report
 
     def promote(self):
-        """What **Promote** does: :func:`workbench.promote` with the panel's who, why and force."""
+        """What **Promote** does: :func:`workbench.promote` with the panel's who, why and force.
+        Refused, with nothing moved, while the reason is empty."""
         from workbench.registry import promote
 
+        if not self._has_reason("promoting"):
+            return None
         try:
             entry = promote(
                 self.model.value,
@@ -203,6 +211,8 @@ class ChecksPanel(PanelBase):
         """What **Roll back** does: :func:`workbench.rollback` (a reason is required)."""
         from workbench.registry import rollback
 
+        if not self._has_reason("rolling back"):
+            return None
         try:
             entry = rollback(
                 self.model.value,
@@ -228,11 +238,22 @@ class ChecksPanel(PanelBase):
         if log.empty:
             self.history.value = "<i>no promotions or rollbacks yet</i>"
             return
-        shown = log.drop(columns=["model", "run_id"]).iloc[::-1].astype(object)
-        shown = shown.where(shown.notna(), "none")
-        self.history.value = shown.to_html(index=False, classes="wb-history-table")
+        self.history.value = audit_table_html(log)
 
     # ----------------------------------------------------------------- display
+
+    def _has_reason(self, doing: str) -> bool:
+        """Whether the reason field says something; if not, the panel says what to write."""
+        if self.reason.value.strip():
+            self.reason.remove_class("wb-missing")
+            return True
+        self.reason.add_class("wb-missing")
+        self.set_status(
+            f"write a reason before {doing} {self.model.value}: the audit log keeps who moved "
+            "@champion and why (nothing was changed)",
+            "error",
+        )
+        return False
 
     def _after_move(self) -> None:
         self._load_versions(self.version.value)
@@ -294,7 +315,7 @@ class ChecksPanel(PanelBase):
         bad = report.failed
         self.detail_choice.value = bad[0] if bad else report.names()[0] if report.names() else None
         self._show_detail()
-        self.compare.value = _comparison_html(report)
+        self.compare.value = comparison_html(report)
         if report.passed:
             self.set_status(
                 f"all checks passed on version {report.version}: it may be promoted", "ok"
@@ -327,17 +348,3 @@ class ChecksPanel(PanelBase):
         forcing = self.force.value and bool(self.reason.value.strip())
         self.promote_button.disabled = not (passed or forcing)
         self.rollback_button.disabled = self.version.value is None
-
-
-def _comparison_html(report) -> str:
-    frame = report.comparison
-    if frame is None or frame.empty:
-        return ""
-    champion = f"@champion v{report.champion_version}" if report.champion_version else "no champion"
-    shown = frame.astype({"candidate": float, "champion": float, "delta": float}).rename(
-        columns={"candidate": f"candidate v{report.version}", "champion": champion}
-    )
-    table = shown.to_html(
-        index=False, float_format=lambda v: f"{v:.4f}", na_rep="-", classes="wb-compare-table"
-    )
-    return f"<h4 style='margin:4px 0'>Candidate vs champion (same eval data)</h4>{table}"
