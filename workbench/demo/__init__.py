@@ -15,18 +15,18 @@ written into a notebook), so the audit log records who did what.
 from __future__ import annotations
 
 import html
-import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench._core.names import TAG
+from workbench._core.names import CHECKS_STATUS_TAG, TAG
 from workbench._core.process import environment
 from workbench._core.progress import Progress, as_progress
-from workbench._core.remote import server_refusal
-from workbench.errors import ModelNotFoundError, UsageError
+from workbench.demo._logins import logins_of
+from workbench.errors import ModelNotFoundError
 from workbench.runner import SharedKernel, run_notebook
 from workbench.workspace import (
     Workspace,
@@ -79,6 +79,7 @@ class DemoStep:
     output_path: str | None = None
     seconds: float = 0.0
     user: str | None = None  # the login it ran as, on a shared tracking server
+    outcome: str = ""  # what it did, with the real version numbers ("logged credit-risk v12")
 
 
 @dataclass
@@ -115,6 +116,8 @@ class DemoSummary:
         for step in self.steps:
             who = f"  [{step.user}]" if step.user else ""
             lines.append(f"  {step.seconds:5.1f} s  {step.title}{who}")
+            if step.outcome:
+                lines.append(f"           {step.outcome}")
             lines.append(f"           executed notebook: {step.output_path}")
         lines.append("")
         for v in self.versions:
@@ -153,17 +156,17 @@ class DemoSummary:
 def demo_steps(ws: Workspace, quick: bool = False, rerun: bool = False) -> list[DemoStep]:
     """The journey as notebook runs, in order.
 
-    On a rerun (the model already has a champion) the baseline cannot pass the gate against the
-    better champion, so its promotion is forced, with that reason in the audit log. The check and
-    promote steps are the approver's; on a shared server the audit records the login, so they name
-    no one (``approved_by`` None).
+    On a rerun (the model already has a champion) the baseline is checked against that better
+    champion and the gate keeps the champion: nothing is forced. The check and promote steps are
+    the approver's; on a shared server the audit records the login, so they name no one
+    (``approved_by`` None).
     """
     recent = str(ws.runs_dir / "demo" / "recent_batches.csv")
     trees = 40 if quick else 100
     approved_by = None if ws.shared else "demo"
     steps = [
         DemoStep(
-            "train a baseline: a small random forest (v1)",
+            "train a baseline: a small random forest",
             "01_train_and_log.ipynb",
             {
                 "model_name": MODEL,
@@ -174,7 +177,9 @@ def demo_steps(ws: Workspace, quick: bool = False, rerun: bool = False) -> list[
             },
         ),
         DemoStep(
-            "check the baseline and promote it as the first @champion",
+            "check the baseline against the @champion: the gate keeps the better one"
+            if rerun
+            else "check the baseline and promote it as the first @champion",
             "02_predeploy_checks.ipynb",
             {
                 "model_name": MODEL,
@@ -182,14 +187,14 @@ def demo_steps(ws: Workspace, quick: bool = False, rerun: bool = False) -> list[
                 "protected": list(PROTECTED),
                 "approve": True,
                 "approved_by": approved_by,
-                "reason": "demo rerun: start the journey again from a baseline"
+                "reason": "demo rerun: the baseline, if it beats the champion"
                 if rerun
                 else "first champion: the baseline",
-                "force": rerun,
+                "fail_on_gate": not rerun,  # on a rerun, the gate's refusal is the lesson
             },
         ),
         DemoStep(
-            "train a better challenger: gradient boosting (v2)",
+            "train a better challenger: gradient boosting",
             "01_train_and_log.ipynb",
             {
                 "model_name": MODEL,
@@ -234,7 +239,7 @@ def demo_steps(ws: Workspace, quick: bool = False, rerun: bool = False) -> list[
             },
         ),
         DemoStep(
-            "retrain on the recent batches (v3)",
+            "retrain on the recent batches",
             "01_train_and_log.ipynb",
             {
                 "model_name": MODEL,
@@ -273,6 +278,7 @@ def run_demo(
     approver: str | None = None,
     credentials: str | os.PathLike | None = None,
     kernel: SharedKernel | None = None,
+    echo: Callable[[str], None] | None = None,
 ) -> DemoSummary:
     """Run the whole journey headless through the notebooks and summarise it.
 
@@ -292,6 +298,9 @@ def run_demo(
         kernel: A kernel started before the workspace opened (:func:`start_kernel_early`), for
             the journey on the workspace's own store; with logins it is stopped, each person gets
             a kernel started with their login.
+        echo: Called with a line as each step starts and as it ends (``workbench demo`` prints
+            them): ``[2/8] check the baseline ...`` then ``[2/8] done in 4.1 s: v12 checks
+            passed; promoted to @champion``.
 
     Returns:
         A :class:`DemoSummary` (``print(summary.text())``).
@@ -302,8 +311,9 @@ def run_demo(
         NotebookError: a step failed; the message names the notebook, the cell and its exception.
     """
     report = as_progress(progress)
+    say = echo or (lambda _line: None)
     ws = open_workspace(workspace) if workspace else current_workspace()
-    logins = _logins(ws, tracking_uri, user, approver, credentials)
+    logins = logins_of(ws, tracking_uri, user, approver, credentials)
     notebooks = _notebooks(ws.root)
     (ws.runs_dir / "demo").mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -330,8 +340,14 @@ def run_demo(
                 each = kernels.get(step.actor, kernels["scientist"])
                 step.user = (logins.get(step.actor) or {}).get("MLFLOW_TRACKING_USERNAME")
                 params = {**step.parameters, "workspace": str(ws.root)}
+                say(f"[{index + 1}/{len(steps)}] {step.title} ...")
                 run = run_notebook(notebooks / step.notebook, params, kernel=each)
                 step.output_path, step.seconds = run.output_path, run.seconds
+                step.outcome = _outcome(step)
+                done = f"done in {step.seconds:.1f} s" + (
+                    f": {step.outcome}" if step.outcome else ""
+                )
+                say(f"[{index + 1}/{len(steps)}] {done}")
             finished = True
         finally:  # a finished journey does not wait the second or two a kernel takes to exit;
             for each in kernels.values():  # a failed one waits (its exit hooks stop servers)
@@ -359,80 +375,7 @@ def start_kernel_early(args: Any) -> None:
 def _notebooks(root: Path) -> Path:
     """The workspace's own ``notebooks/``, else the ones shipped with the workbench."""
     own = root / "notebooks"
-    return own if own.is_dir() else Path(__file__).resolve().parents[1] / "notebooks"
-
-
-def _logins(
-    ws: Workspace,
-    tracking_uri: str | None,
-    user: str | None,
-    approver: str | None,
-    credentials: str | os.PathLike | None,
-) -> dict[str, dict[str, str]]:
-    """Each actor's login as environment variables; empty on the workspace's own store."""
-    uri = (tracking_uri or "").strip() or (ws.tracking_uri if ws.shared else "")
-    if not uri.startswith(("http://", "https://")):
-        if tracking_uri or user or approver:
-            raise UsageError(
-                f"--tracking-uri {tracking_uri!r} is not a tracking server (http://host:port): "
-                "the demo runs as named users only against a server, such as `workbench team up`'s."
-                if tracking_uri
-                else "--user and --approver need --tracking-uri (a shared tracking server)."
-            )
-        return {}
-    file = Path(credentials) if credentials else ws.root / "team" / "credentials.json"
-    passwords: dict[str, str] = {}
-    if credentials or file.exists():
-        try:
-            passwords = {str(k): str(v) for k, v in json.loads(file.read_text()).items()}
-        except (OSError, ValueError, AttributeError) as err:
-            raise UsageError(
-                f"cannot read the credentials file {file}: {err}. Give a JSON object "
-                '{"user": "password"} (`workbench team up` writes one in <workspace>/team/).'
-            ) from err
-    env_user = os.environ.get("MLFLOW_TRACKING_USERNAME", "").strip()
-    if env_user and os.environ.get("MLFLOW_TRACKING_PASSWORD"):
-        passwords.setdefault(env_user, os.environ["MLFLOW_TRACKING_PASSWORD"])
-    scientist = user or env_user or ("ds1" if "ds1" in passwords else "")
-    approver = approver or ("approver" if "approver" in passwords else scientist)
-    if not scientist:
-        raise UsageError(
-            f"who runs the demo on {uri}? Give --user NAME with a credentials file, or set "
-            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD."
-        )
-    logins = {}
-    for actor, name in (("scientist", scientist), ("approver", approver)):
-        if name not in passwords:
-            raise UsageError(
-                f"no password for {actor} {name!r}: add it to {file} or set "
-                "MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD for that user."
-            )
-        logins[actor] = {
-            "MLFLOW_TRACKING_URI": uri,
-            "MLFLOW_TRACKING_USERNAME": name,
-            "MLFLOW_TRACKING_PASSWORD": passwords[name],
-        }
-        _check_login(uri, name, passwords[name])
-    return logins
-
-
-def _check_login(uri: str, user: str, password: str) -> None:
-    """Fail before the first notebook when the server does not accept ``user``."""
-    import requests
-
-    try:
-        answer = requests.post(
-            f"{uri.rstrip('/')}/api/2.0/mlflow/experiments/search",
-            json={"max_results": 1}, auth=(user, password), timeout=30,
-        )  # fmt: skip
-    except requests.RequestException as err:
-        raise UsageError(
-            f"the tracking server {uri} does not answer ({type(err).__name__}): start it "
-            "(`workbench team up`) or check the URI."
-        ) from err
-    if answer.status_code in (401, 403):
-        err = requests.HTTPError(str(answer.status_code), response=answer)
-        raise server_refusal(err, "running the demo", user=user, server=uri) or err
+    return own if own.is_dir() else Path(__file__).resolve().parents[2] / "notebooks"
 
 
 def _has_champion() -> bool:
@@ -443,6 +386,37 @@ def _has_champion() -> bool:
     except ModelNotFoundError:
         return False
     return True
+
+
+def _outcome(step: DemoStep) -> str:
+    """What a finished step did, with the real version numbers (a courtesy: empty on failure)."""
+    from workbench.registry import versions
+
+    try:
+        found = versions(MODEL)  # newest first, with aliases and tags
+    except Exception:
+        return ""
+    champion = next((v for v in found if "champion" in v.aliases), None)
+    holds = f"@champion is v{champion.version}" if champion else "no @champion yet"
+    if step.notebook.startswith("01_") and found:
+        return f"logged {MODEL} v{found[0].version} (@challenger)"
+    if step.notebook.startswith("02_"):
+        checked = next((v for v in found if "challenger" in v.aliases), None)
+        if checked is None:
+            return holds
+        status = checked.tags.get(CHECKS_STATUS_TAG, "not checked")
+        moved = champion is not None and champion.version == checked.version
+        return f"v{checked.version} checks {status}; " + (
+            "promoted to @champion" if moved else f"not promoted, {holds}"
+        )
+    if step.notebook.startswith("03_") and champion:
+        return f"served and load-tested @champion v{champion.version}"
+    if step.notebook.startswith("04_") and champion:
+        flagged = str(champion.tags.get(TAG.RETRAIN_REQUESTED, "")).lower() == "true"
+        return f"monitored @champion v{champion.version}" + (
+            ": drift, retrain requested" if flagged else ""
+        )
+    return ""
 
 
 def _promoters() -> dict[int, str]:

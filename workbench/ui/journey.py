@@ -8,6 +8,10 @@ import ipywidgets as w
 
 from workbench.ui._common import PanelBase
 
+#: What the button promises: ``make bench``'s figure for the whole journey (``bench_demo``: a
+#: 30.6 s median on a quiet 2-core machine), and what load does to it.
+JOURNEY_TIME = "about 30 s on a quiet 2-core machine, two to four times that while other work runs"
+
 NOTEBOOKS = (
     ("01_train_and_log.ipynb", "1. Train and log"),
     ("02_predeploy_checks.ipynb", "2. Pre-deployment checks"),
@@ -62,15 +66,25 @@ class JourneyPanel(PanelBase):
         if step != "done":
             self.steps.value += f"<div class='wb-journey-step'>&#9654; {html.escape(step)}</div>"
 
+    def report_done(self, line: str) -> None:
+        """Add what a finished step did, with its real version numbers, under its title."""
+        if "] done in " in line:
+            said = html.escape(line.split("] ", 1)[1])
+            self.steps.value += (
+                f"<div class='wb-journey-done' style='margin-left:1.5em'>{said}</div>"
+            )
+
     def run(self):
         """What the button does: run the journey, show the summary or the error."""
         from workbench.demo import run_demo
 
         self.run_button.disabled = True
         self.steps.value = ""
-        self.set_status("running the journey: about a minute...", "info")
+        self.set_status(f"running the journey: {JOURNEY_TIME}...", "info")
         try:
-            self.summary = run_demo(quick=self.quick.value, progress=self.report_progress)
+            self.summary = run_demo(
+                quick=self.quick.value, progress=self.report_progress, echo=self.report_done
+            )
         except Exception as err:  # the failing step's notebook is kept under runs/
             self.show_error(err)
             return None
