@@ -9,6 +9,12 @@
   ``as_user(name)`` points MLflow and the workbench at it as that team member. Skipped without
   PostgreSQL, unless CI=true: then a missing PostgreSQL is a failure.
 * ``spark``: a real local SparkSession for the session (skipped without PySpark/Java unless CI=true).
+
+Under pytest-xdist (``make test`` runs ``-n auto --dist loadgroup``) each worker has its own
+temporary folders, keys and session workspace, and tests pick free ports. Tests that share a
+session-wide service run on one worker, so it is started once: the browser tests (one JupyterLab),
+the team-server tests (one PostgreSQL and MLflow server) and the tests on the session's
+SparkSession (one JVM); see :func:`pytest_collection_modifyitems`.
 """
 
 from __future__ import annotations
@@ -37,6 +43,22 @@ logging.getLogger("alembic").setLevel(logging.WARNING)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
+
+
+#: Session fixtures (by name) whose tests run on one xdist worker, so each starts once.
+SHARED_SERVICES = {"lab": "browser", "_team_root": "team", "spark": "spark"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into the node ids
+def pytest_collection_modifyitems(config, items):
+    """Group the tests of one shared service on one xdist worker (``--dist loadgroup``)."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        group = next((g for fixture, g in SHARED_SERVICES.items() if fixture in names), None)
+        if group is None and "tests/browser/" in item.nodeid:
+            group = "browser"
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session", autouse=True)
