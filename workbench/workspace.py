@@ -15,6 +15,8 @@ from pathlib import Path
 from workbench.errors import WorkspaceError
 
 __all__ = [
+    "EXPERIMENT_KIND",
+    "EXPERIMENT_KIND_TAG",
     "TELEMETRY_OPT_IN",
     "Workspace",
     "current_workspace",
@@ -24,10 +26,16 @@ __all__ = [
     "telemetry_off",
 ]
 
+#: The experiment tag MLflow's UI (3.x) reads to choose an experiment's view, and the value of its
+#: "Machine learning" view (runs, metrics, models) rather than the GenAI overview (traces). The
+#: values are the UI bundle's ``ExperimentKind`` enum (``mlflow/server/js``).
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
 _MARKERS = ("mlruns", "pyproject.toml")
 _OWN = "WORKBENCH_SET_"  # marks environment values the workbench itself exported
 _lock = threading.Lock()
 _current: Workspace | None = None
+_kinds_seen: set[tuple[str, str]] = set()  # (tracking URI, experiment id): kind checked here
 
 
 @dataclass(frozen=True)
@@ -63,14 +71,18 @@ class Workspace:
         client = mlflow.MlflowClient(self.tracking_uri)
         exp = client.get_experiment_by_name(name)
         if exp is not None:
+            _ensure_kind(client, self.tracking_uri, exp)
             return exp.experiment_id
         location = None if self.shared else (self.artifact_root / _slug(name)).as_uri()
         try:
-            return client.create_experiment(name, artifact_location=location)
+            return client.create_experiment(
+                name, artifact_location=location, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND}
+            )
         except Exception:  # another process created it between our two calls
             exp = client.get_experiment_by_name(name)
             if exp is None:
                 raise
+            _ensure_kind(client, self.tracking_uri, exp)
             return exp.experiment_id
 
     def ui_command(self) -> str:
@@ -95,6 +107,24 @@ class Workspace:
     def model_url(self, name: str, version: str | int) -> str:
         """The MLflow UI address of a registered model version."""
         return f"{self.ui_base()}/#/models/{name}/versions/{version}"
+
+
+def _ensure_kind(client, tracking_uri: str, exp) -> None:
+    """Tag an experiment that has no ``mlflow.experimentKind`` (made before the workbench set it,
+    or by someone else) with the classic training view; once per experiment and process. A kind
+    someone chose is left alone; a refusal (a protected experiment on a team server, a viewer's
+    login) is ignored: the tag only picks the UI's view."""
+    key = (tracking_uri, str(exp.experiment_id))
+    with _lock:
+        if key in _kinds_seen:
+            return
+        _kinds_seen.add(key)
+    if (exp.tags or {}).get(EXPERIMENT_KIND_TAG):
+        return
+    try:
+        client.set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+    except Exception:
+        pass
 
 
 def find_root(start: str | os.PathLike | None = None) -> Path:

@@ -417,13 +417,16 @@ def _log_run(report: CheckReport, context: CheckContext) -> tuple[str, str]:
         TAG.USER: user_name(),
         CHECKS_STATUS_TAG: report.status,
         CHECKS_DIGEST_TAG: report.digest,
+        CHECKS_FAILED_TAG: ",".join(report.failed),
         MLFLOW_RUN_NOTE: f"Pre-deployment checks of {name} version {version}: {report.status}.",
     }
     if context.champion_version:
         tags[TAG.CHAMPION_VERSION] = str(context.champion_version)
     where = SERVER_CHECKS_EXPERIMENT if signer == keys.SERVER_SIGNER else name  # only it writes
     experiment_id = current_workspace().experiment_id(where)
-    run = client.create_run(experiment_id, run_name=f"checks-{name}-v{version}", tags=tags)
+    run_name = f"check-v{version}-{time.strftime('%Y-%m-%d', time.gmtime())}"
+    run_name += f"-{name}" if where != name else ""  # the server's experiment: every model's
+    run = client.create_run(experiment_id, run_name=run_name, tags=tags)
     run_id = report.run_id = run.info.run_id
     try:
         now = int(time.time() * 1000)
@@ -474,17 +477,20 @@ def _data_hash(data: pd.DataFrame) -> str:
 
 def _tag_version(report: CheckReport, run_id: str, sealed: str) -> None:
     """Status "pending" first, the verdict last: a half-done update never reads "passed". The
-    version records the run, the SHA-256 of its ``checks.json`` and the digest it judged."""
+    version records what the gate reads, the run and its ``checks.json``'s SHA-256 (the rest is
+    on the run: at most 4 ``workbench.*`` version tags)."""
     from workbench.workspace import mlflow_client
 
     client = mlflow_client()
     name, version = report.name, str(report.version)
     try:
         client.set_model_version_tag(name, version, CHECKS_STATUS_TAG, "pending")
+        legacy = client.get_model_version(name, version).tags or {}
+        for key in (CHECKS_DIGEST_TAG, CHECKS_FAILED_TAG):  # written by earlier workbenches
+            if key in legacy:
+                client.delete_model_version_tag(name, version, key)
         client.set_model_version_tag(name, version, CHECKS_RUN_TAG, run_id)
         client.set_model_version_tag(name, version, CHECKS_SHA_TAG, sealed)
-        client.set_model_version_tag(name, version, CHECKS_DIGEST_TAG, report.digest)
-        client.set_model_version_tag(name, version, CHECKS_FAILED_TAG, ",".join(report.failed))
         if report.allow_pickle:  # the user let an unsafe format load: the version says so
             client.set_model_version_tag(name, version, TAG.ALLOW_PICKLE, "true")
         client.set_model_version_tag(name, version, CHECKS_STATUS_TAG, report.status)

@@ -70,7 +70,7 @@ def log_result(result: DriftResult, experiment: str | None = None) -> str:
     try:
         exp_id = ws.experiment_id(name)
         metrics = {k: v for k, v in _metrics(result).items() if np.isfinite(v)}
-        with mlflow.start_run(experiment_id=exp_id, run_name=f"drift-{result.created_at}") as run:
+        with mlflow.start_run(experiment_id=exp_id, run_name=_run_name(result)) as run:
             mlflow.set_tags(_tags(result))
             mlflow.log_metrics(metrics)
             _log_reports(result)
@@ -120,8 +120,16 @@ def _metrics(result: DriftResult) -> dict[str, float]:
     return metrics
 
 
+def _run_name(result: DriftResult) -> str:
+    """``monitor-NAME-vN-<UTC time>`` (``monitor-data-...`` without a model)."""
+    name = result.model_name or model_name_of(result.model_uri) or NO_MODEL
+    version = f"-v{result.model_version}" if result.model_version else ""
+    return f"monitor-{name}{version}-{str(result.created_at).replace('+00:00', 'Z')}"
+
+
 def _tags(result: DriftResult) -> dict[str, str]:
     tags = {
+        TAG.KIND: "monitor",
         TAG.STATUS: result.status,
         TAG.USER: user_name(),
         TAG.DRIFTED_COLUMNS: ",".join(c.column for c in result.drifted_columns)[:500],

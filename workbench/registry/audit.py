@@ -21,7 +21,13 @@ from typing import Any
 
 import pandas as pd
 
-from workbench._core.names import AUDIT_EXPERIMENT, AUDIT_HEAD_TAG, AUDIT_PREFIX, KEY_TAG_PREFIX
+from workbench._core.names import (
+    AUDIT_EXPERIMENT,
+    AUDIT_HEAD_TAG,
+    AUDIT_PREFIX,
+    KEY_TAG_PREFIX,
+    TAG,
+)
 from workbench._core.remote import speaks_for_server
 from workbench.registry import keys
 from workbench.registry.chain import AuditCheck, entry_hash, signed_message, verify_entries
@@ -198,8 +204,10 @@ def record(client: Any, entry: AuditEntry, head: tuple[int, str] | None) -> str:
     tags = {AUDIT_PREFIX + k: "" if v is None else str(v) for k, v in entry.to_dict().items()}
     tags.pop(AUDIT_PREFIX + "run_id")
     tags["mlflow.note.content"] = entry.summary()
+    tags[TAG.KIND] = "audit"  # outside the entry's own tags: not part of what is hashed
     old = f"v{entry.old_version}" if entry.old_version is not None else "none"
-    run_name = f"{entry.action} {entry.model}@{entry.alias} {old}->v{entry.new_version}"
+    run_name = f"{entry.action}-{entry.model}@{entry.alias}-{old}-to-v{entry.new_version}"
+    run_name += f"-{str(entry.time)[:10]}"  # promote-credit-risk@champion-v11-to-v12-2026-12-06
     run = client.create_run(experiment_id, run_name=run_name, tags=tags)
     client.set_terminated(run.info.run_id)
     client.set_registered_model_tag(entry.model, AUDIT_HEAD_TAG, f"{entry.seq}:{entry.hash}")

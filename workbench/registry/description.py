@@ -1,7 +1,9 @@
 """The version's story in MLflow's own page: its description, rebuilt from its tags and the audit.
 
 MLflow's UI renders a model version's description as markdown. The workbench writes its part
-between two markers and keeps everything else the user wrote by hand. The part is rebuilt whole
+between two markers and keeps everything else the user wrote by hand. The part's first line is
+the verdict (what the registry's lists show of a description), with the begin marker, an HTML
+comment, at that line's end; the end marker closes the part. The part is rebuilt whole
 from the version's tags, its check run and the audit log each time (after logging, checks,
 promote and rollback), so two check runs never leave two paragraphs.
 
@@ -36,15 +38,19 @@ __all__ = [
     "abtest_line",
     "build_section",
     "card_link",
+    "failed_checks",
     "merge_description",
     "plain",
     "refresh_description",
 ]
 
-#: The markers around the workbench's part of a description (HTML comments: not shown).
+#: The markers around the workbench's part of a description (HTML comments: not shown). The
+#: part starts at the beginning of the line that holds BEGIN (the verdict's line).
 BEGIN = "<!-- workbench:begin (rebuilt by the workbench; write your own text outside) -->"
 END = "<!-- workbench:end -->"
-_PART = re.compile(r"<!-- workbench:begin[^>]*-->.*?<!-- workbench:end -->", re.DOTALL)
+_PART = re.compile(
+    r"^[^\n]*<!-- workbench:begin[^>]*-->.*?<!-- workbench:end -->", re.DOTALL | re.MULTILINE
+)
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")
 
 
@@ -73,7 +79,7 @@ def build_section(facts: Mapping[str, Any]) -> str:
     ``abtest`` (the A/B test line, :func:`abtest_line`), ``abtest_run``, ``entries`` (audit
     entries of this version as dicts, oldest first).
     """
-    lines = ["### Workbench record", ""]
+    lines = [f"{_verdict(facts)} {BEGIN}", "", "**Workbench record**", ""]
     logged = []
     if facts.get("logged_by"):
         logged.append(f"by **{plain(facts['logged_by'])}**")
@@ -83,24 +89,6 @@ def build_section(facts: Mapping[str, Any]) -> str:
         logged.append(f"evaluated on {plain(facts['trained_on'], 120)}")
     if logged:
         lines.append("- **Logged** " + ", ".join(logged) + ".")
-    status = facts.get("checks_status")
-    if not status:
-        lines.append("- **Checks:** none on record yet (run `workbench check`).")
-    else:
-        verdict = {"passed": "PASSED", "failed": "FAILED", "pending": "PENDING"}.get(
-            status, plain(status).upper()
-        )
-        text = f"- **Checks: {verdict}** against the gate policy"
-        if facts.get("policy_hash"):
-            text += f" `{plain(facts['policy_hash'], 40)}`"
-        failed = [f for f in facts.get("checks_failed") or [] if f]
-        if failed:
-            text += "; failing: " + ", ".join(plain(f, 60) for f in failed)
-        if facts.get("data_hash"):
-            text += f"; checked on data `{plain(facts['data_hash'], 40)}`"
-        if facts.get("checks_run"):
-            text += f" (run `{plain(facts['checks_run'], 64)}`)"
-        lines.append(text + ".")
     if facts.get("abtest"):
         run = f" (run `{plain(facts['abtest_run'], 64)}`)" if facts.get("abtest_run") else ""
         lines.append(f"- {plain(facts['abtest'])}{run}.")
@@ -108,7 +96,28 @@ def build_section(facts: Mapping[str, Any]) -> str:
         lines.append("- " + _entry_line(entry, facts.get("version")))
     if facts.get("card_url"):
         lines.append(f"- [Model card]({facts['card_url']}) (HTML, with the check run).")
-    return "\n".join([BEGIN, *lines, END])
+    return "\n".join([*lines, END])
+
+
+def _verdict(facts: Mapping[str, Any]) -> str:
+    """The first line: the checks' verdict, the policy, what failed, the data and the run."""
+    status = facts.get("checks_status")
+    if not status:
+        return "**Checks: none on record yet** (run `workbench check`)."
+    verdict = {"passed": "PASSED", "failed": "FAILED", "pending": "PENDING"}.get(
+        status, plain(status).upper()
+    )
+    text = f"**Checks: {verdict}** against the gate policy"
+    if facts.get("policy_hash"):
+        text += f" `{plain(facts['policy_hash'], 40)}`"
+    failed = [f for f in facts.get("checks_failed") or [] if f]
+    if failed:
+        text += "; failing: " + ", ".join(plain(f, 60) for f in failed)
+    if facts.get("data_hash"):
+        text += f"; checked on data `{plain(facts['data_hash'], 40)}`"
+    if facts.get("checks_run"):
+        text += f" (run `{plain(facts['checks_run'], 64)}`)"
+    return text + "."
 
 
 def _entry_line(entry: Mapping[str, Any], version: Any) -> str:
@@ -218,7 +227,7 @@ def _facts(client: Any, name: str, mv: Any) -> dict[str, Any]:
         "version": mv.version,
         "source_run": mv.run_id or "",
         "checks_status": tags.get(CHECKS_STATUS_TAG, ""),
-        "checks_failed": [f for f in tags.get(CHECKS_FAILED_TAG, "").split(",") if f],
+        "checks_failed": [f for f in tags.get(CHECKS_FAILED_TAG, "").split(",") if f],  # legacy
         "checks_run": tags.get(CHECKS_RUN_TAG, ""),
     }
     if mv.run_id:
@@ -244,6 +253,8 @@ def _check_run_facts(client: Any, facts: dict[str, Any]) -> None:
     try:
         run = client.get_run(run_id)
         facts["card_url"] = card_link(run.info.experiment_id, run_id)
+        if CHECKS_FAILED_TAG in run.data.tags:  # the run says what failed (the version did once)
+            facts["checks_failed"] = [f for f in run.data.tags[CHECKS_FAILED_TAG].split(",") if f]
         with tempfile.TemporaryDirectory() as tmp:
             path = client.download_artifacts(run_id, ARTIFACT.CHECKS_JSON, tmp)
             with open(path) as f:
@@ -252,6 +263,20 @@ def _check_run_facts(client: Any, facts: dict[str, Any]) -> None:
         facts["data_hash"] = report.get("data_hash", "")
     except Exception:
         pass
+
+
+def failed_checks(run_id: str, client: Any | None = None) -> str:
+    """The failing checks a check run recorded, comma-separated ("" when it cannot be read)."""
+    if not run_id:
+        return ""
+    try:
+        if client is None:
+            from workbench.workspace import mlflow_client
+
+            client = mlflow_client()
+        return str(client.get_run(run_id).data.tags.get(CHECKS_FAILED_TAG) or "")
+    except Exception:
+        return ""
 
 
 def _abtest_facts(client: Any, name: str, mv: Any, facts: dict[str, Any]) -> None:

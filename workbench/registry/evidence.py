@@ -100,7 +100,9 @@ def record_abtest(name: str, result: dict[str, Any], *, by: str | None = None) -
     client = mlflow_client()
     where = SERVER_CHECKS_EXPERIMENT if signer == keys.SERVER_SIGNER else name
     experiment_id = current_workspace().experiment_id(where)
-    run = client.create_run(experiment_id, run_name=f"abtest-{name}-v{version}", tags=tags)
+    run_name = f"abtest-v{version}-{time.strftime('%Y-%m-%d', time.gmtime())}"
+    run_name += f"-{name}" if where != name else ""  # the server's experiment: every model's
+    run = client.create_run(experiment_id, run_name=run_name, tags=tags)
     run_id = run.info.run_id
     try:
         comparison = result.get("comparison") or {}
@@ -120,8 +122,7 @@ def record_abtest(name: str, result: dict[str, Any], *, by: str | None = None) -
             f"saving the A/B test of {name} version {version} failed: {err}. The run {run_id} is "
             "marked FAILED and the version's tags were not changed."
         ) from err
-    client.set_model_version_tag(name, version, ABTEST_SHA_TAG, sha)
-    client.set_model_version_tag(name, version, ABTEST_VERDICT_TAG, verdict)
+    client.set_model_version_tag(name, version, ABTEST_SHA_TAG, sha)  # the verdict: on the run
     client.set_model_version_tag(name, version, ABTEST_RUN_TAG, run_id)
     refresh_description(name, version, client)
     return run_id

@@ -46,7 +46,7 @@ from workbench.registry.audit import (
 )
 from workbench.registry.audit_lock import audit_lock
 from workbench.registry.contracts import model_contract
-from workbench.registry.description import refresh_description
+from workbench.registry.description import failed_checks, refresh_description
 from workbench.registry.digest import short
 from workbench.registry.evidence import abtest_evidence, abtest_problems
 from workbench.registry.model_version import ModelVersion
@@ -378,8 +378,8 @@ def _refusal(name: str, target: ModelVersion, alias: str, status: str) -> str:
             f"refused: {name} version {target.version} has no checks on record. Run them first "
             f"(workbench check {uri} --data FILE --target COL), or force with a reason."
         )
-    failed = target.tags.get(CHECKS_FAILED_TAG) or "unknown"
     run = target.tags.get(CHECKS_RUN_TAG, "")
+    failed = failed_checks(run) or target.tags.get(CHECKS_FAILED_TAG) or "unknown"  # run's first
     return (
         f"refused: the latest checks of {name} version {target.version} did not pass "
         f"(failing: {failed.replace(',', ', ')}; run {run}). Fix them and run the checks again "

@@ -57,7 +57,7 @@ from workbench.registry.trust import (
 )
 from workbench.registry.trust import trusted_types as types_to_trust
 from workbench.registry.versions import register_version
-from workbench.workspace import Workspace, current_workspace
+from workbench.workspace import Workspace, current_workspace, mlflow_client
 
 __all__ = ["log_model"]
 
@@ -159,7 +159,11 @@ def log_model(
         contract=contract,
         held_out=held_out is not None,
     )
-    version = register_version(name, logged_uri, run_id, alias, run_tags, description)
+    version = register_version(
+        name, logged_uri, run_id, alias, _version_tags(run_tags), description
+    )
+    with suppress(Exception):  # a display name: never fatal
+        mlflow_client().update_run(run_id, name=_run_name(name, version))
     return ModelVersion(
         name=name,
         version=int(version),
@@ -229,10 +233,27 @@ def _estimator_params(model: Any) -> dict[str, Any]:
     return params
 
 
+def _run_name(name: str, version: Any = None) -> str:
+    """``train-NAME-vN-YYYY-MM-DD`` (UTC; without the version while none is registered)."""
+    import time
+
+    number = f"-v{version}" if version is not None else ""
+    return f"train-{name}{number}-{time.strftime('%Y-%m-%d', time.gmtime())}"
+
+
+def _version_tags(run_tags: dict[str, str]) -> dict[str, str]:
+    """What the version carries of its run's tags: the user's own, the digest of the files as
+    logged and the types the logger declared trusted (read when it is loaded). The workbench's
+    other facts stay on the run, so a version holds at most four ``workbench.*`` tags."""
+    kept = (TAG.DIGEST, TAG.TRUSTED_TYPES)
+    return {k: v for k, v in run_tags.items() if k in kept or not k.startswith("workbench.")}
+
+
 def _run_tags(
     ws: Workspace, task: str, eval_on_train: bool, extra: dict[str, Any] | None, y: pd.Series
 ) -> dict[str, str]:
     tags = {
+        TAG.KIND: "train",
         TAG.VERSION: VERSION,
         TAG.USER: user_name(),
         TAG.TASK: task,
@@ -306,7 +327,7 @@ def _log_run(
                 _run_files, model, sig_frame, x_eval, contract, reference_pred, held_out
             )
             with mlflow.start_run(
-                experiment_id=experiment_id, run_name=f"train-{name}", tags=tags
+                experiment_id=experiment_id, run_name=_run_name(name), tags=tags
             ) as run:
                 try:
                     logged = log_logged_model(

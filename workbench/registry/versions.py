@@ -100,23 +100,32 @@ def registered_model(client: Any, name: str) -> Any:
 
 
 def to_version(client: Any, mv: Any) -> ModelVersion:
-    """A :class:`ModelVersion` of the registry's version ``mv``, with its run's eval metrics."""
+    """A :class:`ModelVersion` of the registry's version ``mv``, with its run's eval metrics.
+
+    The task and the metric average come from the run (versions logged before they left the
+    version's tags carry them there); no other run tag is taken: the gate reads only what the
+    version itself says."""
     metrics: dict[str, float] = {}
+    tags = dict(mv.tags or {})
+    run_tags: dict[str, str] = {}
     if mv.run_id:
         try:
             run = client.get_run(mv.run_id)
             metrics = {k: v for k, v in run.data.metrics.items() if not k.startswith("train_")}
+            run_tags = dict(run.data.tags or {})
         except Exception:
             metrics = {}
+    if TAG.METRIC_AVERAGE not in tags and run_tags.get(TAG.METRIC_AVERAGE):
+        tags[TAG.METRIC_AVERAGE] = run_tags[TAG.METRIC_AVERAGE]  # a display label, never judged
     return ModelVersion(
         name=mv.name,
         version=int(mv.version),
         model_uri=version_uri(mv.name, mv.version),
         run_id=mv.run_id,
         metrics=metrics,
-        task=(mv.tags or {}).get(TAG.TASK),
+        task=tags.get(TAG.TASK) or run_tags.get(TAG.TASK),
         aliases=sorted(getattr(mv, "aliases", []) or []),
-        tags=dict(mv.tags or {}),
+        tags=tags,
     )
 
 

@@ -26,7 +26,8 @@ CHECKED = {
 
 def test_verdict_names_failing_checks_policy_data_and_card():
     text = build_section(CHECKED)
-    assert text.startswith(BEGIN) and text.endswith(END)
+    first = text.splitlines()[0]
+    assert first.startswith("**Checks: FAILED**") and first.endswith(BEGIN) and text.endswith(END)
     assert "Checks: FAILED" in text and "metric\\_roc\\_auc" in text and "no\\_regression" in text
     assert "sha256:deadbeef" in text and "0123456789abcdef" in text and "by **ana**" in text
     assert "[Model card](#/experiments/7/runs/run42/artifacts/model_card.html)" in text
@@ -85,3 +86,11 @@ def test_hand_written_text_is_kept_and_rebuild_is_idempotent():
     assert "Checks: PASSED" in second and "FAILED" not in second
     assert "My notes: *keep me*." in second and second.endswith("Added later by hand.")
     assert merge_description(None, build_section(passed)) == build_section(passed)
+
+
+def test_a_part_written_with_the_marker_first_is_replaced_whole():
+    """Descriptions written before the verdict led keep the marker on a line of its own."""
+    legacy = f"Mine.\n\n{BEGIN}\n### Workbench record\n\n- **Checks:** none on record yet.\n{END}"
+    merged = merge_description(legacy + "\n\nLater.", build_section(CHECKED))
+    assert merged.startswith("Mine.\n\n**Checks: FAILED**") and merged.endswith("Later.")
+    assert merged.count(BEGIN) == 1 and "### Workbench record" not in merged
