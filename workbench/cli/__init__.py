@@ -1,29 +1,53 @@
+# PYTHON_ARGCOMPLETE_OK  (argcomplete's global completion looks for this in the first 1024 bytes)
 """The ``workbench`` command: the same functions the notebooks and panels call.
 
 Exit codes: 0 ok, 1 failed to run, 2 bad usage or bad input, 3 the gate said no (or drift, with
 ``--fail-on-drift``). Errors are one line on stderr, without a traceback (set ``WORKBENCH_DEBUG=1``
-for one).
+for one); with ``--json`` they are also a JSON document on stdout (``_conventions.py``, which
+also holds ``--version``, "did you mean" and shell completion; docs/cli.md).
 
-The parser and every command live here, except ``serve`` and ``score`` (``_serve.py``: their
-arguments are checked at parsing). ``python -m workbench.cli`` runs ``__main__.py``.
+The parser and most commands live here; ``serve`` and ``score`` in ``_serve.py`` (their arguments
+are checked at parsing), ``lab`` and ``dashboard`` in ``_apps.py``, ``monitor``, ``team``,
+``abtest`` in modules of their own.
+``python -m workbench.cli`` runs ``__main__.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from workbench._core.remote import server_refusal
+from workbench.cli._apps import cmd_dashboard, cmd_lab, dashboard_arguments, lab_arguments
+from workbench.cli._conventions import (
+    CommandLineError,
+    Parser,
+    VersionAction,
+    add_json_options,
+    autocomplete,
+    cmd_completion,
+    completion_arguments,
+    json_stdout,
+    print_json,
+    report_error,
+    wants_json,
+)
 from workbench.cli._monitor import cmd_monitor, monitor_arguments
 from workbench.cli._serve import cmd_score, cmd_serve, score_arguments, serve_arguments
 from workbench.cli._team import cmd_team, team_arguments
 from workbench.errors import WorkbenchError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_GATE = 0, 1, 2, 3
+
+#: The commands that report something: each takes ``--json`` (one JSON document on stdout).
+REPORTING_COMMANDS = (
+    "demo", "run", "check", "promote", "rollback", "feedback", "abtest", "history", "score",
+    "team", "monitor",
+)  # fmt: skip
+#: The others: servers and apps that run until Ctrl-C, and shell code for completion.
+NON_REPORTING_COMMANDS = ("lab", "dashboard", "serve", "completion")
 
 
 def console() -> None:
@@ -57,40 +81,62 @@ def console() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI with ``argv`` (default ``sys.argv[1:]``) and return its exit code."""
+    """Run the CLI with ``argv`` (default ``sys.argv[1:]``) and return its exit code.
+
+    A command line the parser refuses raises ``SystemExit(2)`` once it is reported (as
+    ``--help`` and ``--version`` exit 0), as argparse does.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    as_json, stdout = wants_json(argv), sys.stdout
     parser = build_parser()
-    args = parser.parse_args(argv)
+    parser.json_mode = as_json
+    autocomplete(parser)  # a completion request from the shell ends here
+    try:
+        args = parser.parse_args(argv)
+    except CommandLineError as err:
+        report_error(err, exit_code=EXIT_USAGE, as_json=as_json, stream=stdout, prefix=err.prog)
+        raise SystemExit(EXIT_USAGE) from None
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
+    as_json = bool(getattr(args, "json", False))
+    args.json_stream = stdout  # the JSON document's stream (print_json); the rest: stderr
+
+    def fail(err: BaseException, code: int, prefix: str = "error") -> int:
+        report_error(err, exit_code=code, as_json=as_json, stream=stdout, prefix=prefix)
+        return code
+
     try:
-        if getattr(args, "before_open", None):  # monitor, demo: a kernel starts while this opens
-            args.before_open(args)
-        _open(args)
-        return int(args.handler(args) or EXIT_OK)
+        with json_stdout(as_json):
+            if getattr(args, "before_open", None):  # monitor, demo: a kernel starts meanwhile
+                args.before_open(args)
+            if getattr(args, "opens_workspace", True):
+                _open(args)
+            return int(args.handler(args) or EXIT_OK)
     except WorkbenchError as err:
-        _fail(err)
-        return err.exit_code
+        return fail(err, err.exit_code)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        return fail(KeyboardInterrupt("interrupted"), 130, "")
     except Exception as err:  # one clear line, never a traceback, unless asked
         command = " ".join(["workbench", getattr(args, "command_name", "")]).strip()
         refusal = server_refusal(err, f"`{command}`")
         if refusal is not None:
-            _fail(refusal)
-            return refusal.exit_code
-        _fail(err, unexpected=True)
-        return EXIT_FAILED
+            return fail(refusal, refusal.exit_code)
+        return fail(err, EXIT_FAILED, f"error ({type(err).__name__})")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every command (cheap: imports nothing heavy)."""
-    parser = argparse.ArgumentParser(
+def build_parser() -> Parser:
+    """The argument parser of every command (cheap: imports nothing heavy).
+
+    Each command in :data:`REPORTING_COMMANDS` gets ``--json``; every positional has a help.
+    """
+    parser = Parser(
         prog="workbench",
         description="Deploy Workbench: train, check, promote, serve and monitor scikit-learn "
         "models with MLflow.",
-        epilog="Exit codes: 0 ok, 1 failed to run, 2 bad usage or input, 3 gate refused / drift.",
+        epilog="Exit codes: 0 ok, 1 failed to run, 2 bad usage or input, 3 gate refused / drift. "
+        "--json (commands that report): one JSON document on stdout, errors too. Shell "
+        "completion: workbench completion bash|zsh|fish. More: docs/cli.md.",
     )
     workspace_help = (
         "workspace folder (env WORKBENCH_WORKSPACE; default: nearest folder with mlruns/ "
@@ -99,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--workspace", default=os.environ.get("WORKBENCH_WORKSPACE"), help=workspace_help
     )
-    common = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--version", action=VersionAction)
+    common = Parser(add_help=False)
     common.add_argument("--workspace", default=argparse.SUPPRESS, help=workspace_help)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -127,16 +174,17 @@ def build_parser() -> argparse.ArgumentParser:
         help='JSON file {"user": "password"} (default <workspace>/team/credentials.json)',
     )
 
-    p = command("lab", _cmd_lab, "JupyterLab on notebooks/ (127.0.0.1) with the MLflow UI")
-    p.add_argument("--port", type=int, default=8888)
-    p.add_argument("--mlflow-port", type=int, default=5000)
-    p.add_argument("--no-mlflow", action="store_true", help="do not start the MLflow UI")
-
-    p = command("dashboard", _cmd_dashboard, "the monitoring dashboard as a Voila app, 127.0.0.1")
-    p.add_argument("--port", type=int, default=8866)
+    lab_arguments(
+        command("lab", cmd_lab, "JupyterLab on notebooks/ (127.0.0.1) with the MLflow UI")
+    )
+    dashboard_arguments(
+        command("dashboard", cmd_dashboard, "the monitoring dashboard as a Voila app, 127.0.0.1")
+    )
 
     p = command("run", _cmd_run, "run a notebook with papermill; output kept under runs/")
-    p.add_argument("notebook")
+    p.add_argument(
+        "notebook", help="the notebook to run (.ipynb), e.g. notebooks/04_monitor_drift.ipynb"
+    )
     p.add_argument(
         "-p",
         "--parameter",
@@ -147,11 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a parameter (VALUE parsed as JSON when it parses, else a string; a relative path "
         "is read from the current folder, not the notebook's)",
     )
-    p.add_argument("--output-dir")
+    p.add_argument("--output-dir", help="folder for the executed copy (default runs/NOTEBOOK/)")
     p.add_argument("--timeout", type=float, default=900, help="seconds a cell may run")
 
     p = command("check", _cmd_check, "the pre-deployment suite; exit 3 when it fails")
-    p.add_argument("model_uri")
+    p.add_argument("model_uri", help="models:/NAME@ALIAS, models:/NAME/VERSION, runs:/... or path")
     p.add_argument("--data", required=True, help="eval data, CSV or Parquet")
     p.add_argument("--target", required=True, help="target column")
     p.add_argument("--protected", action="append", help="repeatable; default: the contract's")
@@ -181,23 +229,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="load the model although its format can run code when loaded (recorded)",
     )
     p.add_argument("--out", help="also write checks.json, checks.html and the model card here")
-    p.add_argument("--json", action="store_true")
 
     p = command("promote", _cmd_promote, "point an alias at a version whose checks passed")
-    p.add_argument("name")
-    p.add_argument("version")
-    p.add_argument("--alias", default="champion")
+    p.add_argument("name", help="the registered model's name")
+    p.add_argument("version", help="the version to promote, e.g. 4")
+    p.add_argument("--alias", default="champion", help="the alias to move (default champion)")
     p.add_argument("--by", help="who promotes (default: you; on a team server, the logged-in user)")
-    p.add_argument("--reason", required=True)
+    p.add_argument("--reason", required=True, help="why, for the audit log")
     p.add_argument("--force", action="store_true", help="promote despite failed checks")
 
     p = command("rollback", _cmd_rollback, "return an alias to its previous version")
-    p.add_argument("name")
-    p.add_argument("--alias", default="champion")
+    p.add_argument("name", help="the registered model's name")
+    p.add_argument("--alias", default="champion", help="the alias to move back (default champion)")
     p.add_argument(
         "--by", help="who rolls back (default: you; on a team server, the logged-in user)"
     )
-    p.add_argument("--reason", required=True)
+    p.add_argument("--reason", required=True, help="why, for the audit log")
     p.add_argument("--force", action="store_true", help="roll back despite a broken audit chain")
 
     p = command("feedback", _cmd_feedback, "record labels that came back for served predictions")
@@ -209,20 +256,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="request_id (the id the server answered with) or a contract id column",
     )
     p.add_argument("--label-column", help="the label column (default: the contract's target)")
-    p.add_argument("--json", action="store_true")
 
     from workbench.cli._abtest import abtest_arguments, cmd_abtest
 
     abtest_arguments(command("abtest", cmd_abtest, "champion against challenger on served traffic"))
 
     p = command("history", _cmd_history, "the audit log of promotions and rollbacks")
-    p.add_argument("name")
+    p.add_argument("name", help="the registered model's name")
     p.add_argument(
         "--verify",
         action="store_true",
         help="check the audit chain and the aliases; exit 3 when it is broken",
     )
-    p.add_argument("--json", action="store_true")
 
     p = command("serve", cmd_serve, "serve a model behind the workbench's edge (Ctrl-C stops)")
     serve_arguments(p)
@@ -237,6 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("monitor", cmd_monitor, "drift report on a batch; exit 3 on drift with the flag")
     monitor_arguments(p)
+
+    p = command("completion", cmd_completion, "print the shell code that completes workbench")
+    completion_arguments(p)
+    add_json_options(parser, REPORTING_COMMANDS)
     return parser
 
 
@@ -247,20 +296,6 @@ def _open(args: argparse.Namespace) -> None:
     from workbench.workspace import open_workspace
 
     open_workspace(args.workspace)
-
-
-def _fail(err: BaseException, unexpected: bool = False) -> None:
-    if os.environ.get("WORKBENCH_DEBUG"):
-        import traceback
-
-        traceback.print_exception(err)
-    message = " ".join(str(err).split()) or type(err).__name__
-    prefix = f"error ({type(err).__name__})" if unexpected else "error"
-    print(f"{prefix}: {message}", file=sys.stderr)
-
-
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, default=str))
 
 
 def _number(text: str, what: str) -> float:
@@ -288,12 +323,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
     except NotebookError as err:
         if err.summary:
-            print(err.summary)
+            print(err.summary)  # with --json, on stderr
         cls = _error_class_named(err.ename or "")
         if cls is not None and cls.exit_code in (EXIT_USAGE, EXIT_GATE):
-            _fail(err)
-            return cls.exit_code
+            err.exit_code = cls.exit_code  # the cell's verdict: 3 gate said no, 2 bad input
         raise
+    if args.json:
+        print_json(args, run.to_dict())
+        return EXIT_OK
     if run.summary:
         print(run.summary)
     print(f"ran {run.notebook} in {run.seconds:.1f} s; executed notebook: {run.output_path}")
@@ -317,38 +354,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         approver=args.approver,
         credentials=args.credentials,
         kernel=getattr(args, "kernel", None),
+        echo=lambda line: print(line, flush=True),  # each step as it starts and ends
     )
-    print(summary.text())
+    if args.json:
+        print_json(args, summary.to_dict())
+    else:
+        print(summary.text())
     return EXIT_OK
-
-
-def _cmd_lab(args: argparse.Namespace) -> int:
-    from workbench.apps import start_lab, start_mlflow_ui, stop_all, wait_forever
-    from workbench.workspace import current_workspace
-
-    ws = current_workspace()
-    apps = []
-    try:
-        apps.append(start_lab(port=args.port))
-        if ws.shared:  # a team's tracking server has its own UI
-            print(f"MLflow UI: {ws.ui_command()}", flush=True)
-        elif not args.no_mlflow:
-            apps.append(start_mlflow_ui(port=args.mlflow_port))
-    except BaseException:
-        stop_all(apps)
-        raise
-    for app in apps:
-        print(f"{app.name}: {app.url}", flush=True)
-    print("Ctrl-C stops them all.", flush=True)
-    return wait_forever(apps)
-
-
-def _cmd_dashboard(args: argparse.Namespace) -> int:
-    from workbench.apps import start_dashboard, wait_forever
-
-    app = start_dashboard(port=args.port)
-    print(f"dashboard: {app.url}  (Ctrl-C stops it)", flush=True)
-    return wait_forever([app])
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -376,7 +388,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.out:
         report.save(args.out)
     if args.json:
-        _print_json(report.to_dict() | {"promotable": report.promotable, "gate": report.gate})
+        document = report.to_dict() | {"promotable": report.promotable, "gate": report.gate}
+        print_json(args, document)
     else:
         print(report.summary())  # its last line is the gate's verdict
     return EXIT_OK if report.promotable else EXIT_GATE
@@ -388,7 +401,10 @@ def _cmd_promote(args: argparse.Namespace) -> int:
     entry = promote(
         args.name, args.version, alias=args.alias, by=args.by, reason=args.reason, force=args.force
     )
-    print(entry.summary())
+    if args.json:
+        print_json(args, entry.to_dict())
+    else:
+        print(entry.summary())
     return EXIT_OK
 
 
@@ -396,7 +412,10 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     from workbench.registry import rollback
 
     entry = rollback(args.name, alias=args.alias, by=args.by, reason=args.reason, force=args.force)
-    print(entry.summary())
+    if args.json:
+        print_json(args, entry.to_dict())
+    else:
+        print(entry.summary())
     return EXIT_OK
 
 
@@ -408,7 +427,7 @@ def _cmd_feedback(args: argparse.Namespace) -> int:
         args.name, args.data, id_column=args.id_column, label_column=args.label_column
     )
     if args.json:
-        _print_json(result.to_dict())
+        print_json(args, result.to_dict())
     else:
         print(result.summary())
         for key, reason in result.refused:
@@ -424,7 +443,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
     check = verify_history(args.name)
     if args.json:
         records = log.astype(object).where(log.notna(), None).to_dict("records")
-        _print_json({"entries": records, "verification": check.to_dict()})
+        print_json(args, {"entries": records, "verification": check.to_dict()})
     else:
         if log.empty:
             print(f"no promotions or rollbacks of {args.name} yet")

@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK  (argcomplete's completion of `python -m workbench.cli` looks for it)
 """``python -m workbench.cli``: the ``workbench`` command."""
 
 from workbench.cli import console

@@ -4,7 +4,8 @@ experiment (:mod:`workbench.monitoring.abtest`). Exit code 3 when the challenger
 from __future__ import annotations
 
 import argparse
-import json
+
+from workbench.cli._conventions import print_json
 
 __all__ = ["abtest_arguments", "cmd_abtest"]
 
@@ -26,7 +27,6 @@ def abtest_arguments(p: argparse.ArgumentParser) -> None:
         "--no-record", action="store_true", help="do not log the verdict to MLflow (the gate)"
     )
     p.add_argument("--by", help="who records it (default: you)")
-    p.add_argument("--json", action="store_true")
 
 
 def cmd_abtest(args: argparse.Namespace) -> int:
@@ -38,7 +38,7 @@ def cmd_abtest(args: argparse.Namespace) -> int:
         min_effect=args.min_effect, record=not args.no_record, by=args.by,
     )  # fmt: skip
     if args.json:
-        print(json.dumps({**result.to_dict(), "exit_code": result.exit_code}, indent=2))
+        print_json(args, {**result.to_dict(), "exit_code": result.exit_code})
     else:
         print(result.summary())
     return result.exit_code

@@ -32,6 +32,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from workbench.cli._conventions import print_json
 from workbench.cli._serve import engine_arguments, on_spark
 from workbench.fleet import WARM_MODULES, headless, monitor_notebook
 
@@ -84,7 +85,6 @@ def monitor_arguments(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="with --plan: run the Python jobs on N worker processes (default 1)",
     )
-    p.add_argument("--json", action="store_true")
     p.add_argument(
         "--notify",
         action="append",
@@ -220,7 +220,7 @@ def _monitor(
     if args.json:
         if targets:
             summary["notifications"] = [d.to_dict() for d in deliveries]
-        print(json.dumps(summary, indent=2, default=str))
+        print_json(args, summary)
     if summary["status"] == "invalid":
         print(
             "error: invalid data, no drift verdict: " + " | ".join(summary["reasons"]),

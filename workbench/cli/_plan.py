@@ -9,8 +9,9 @@ that cannot be read exits 2 before any job runs.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+
+from workbench.cli._conventions import print_json
 
 __all__ = ["cmd_plan"]
 
@@ -52,7 +53,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         progress=shown,
     )
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2, default=str))
+        print_json(args, result.to_dict())
     else:
         print(result.text().splitlines()[-1])
         print(f"summary: {result.folder}/{result.FILE_NAME}")

@@ -10,10 +10,11 @@ with exit code 2 unless ``--allow-pickle``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from typing import Any
+
+from workbench.cli._conventions import print_json
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -139,7 +140,6 @@ def score_arguments(p: argparse.ArgumentParser) -> None:
     engine_arguments(
         p, "pandas: this process, in chunks (default); spark: on Spark (needs PySpark and Java)"
     )
-    p.add_argument("--json", action="store_true")
 
 
 def engine_arguments(p: argparse.ArgumentParser, engine_help: str) -> None:
@@ -265,5 +265,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         allow_pickle=args.allow_pickle,
         **chosen,
     )
-    print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
+    if args.json:
+        print_json(args, result.to_dict())
+    else:
+        print(result.summary())
     return EXIT_OK

@@ -9,7 +9,8 @@ approvers, protected aliases and bars. ``--json`` prints the machine-readable st
 from __future__ import annotations
 
 import argparse
-import json
+
+from workbench.cli._conventions import print_json
 
 __all__ = ["cmd_team", "team_arguments"]
 
@@ -35,7 +36,6 @@ def team_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--check-timeout", type=float, help="policy: seconds a server-run suite may take"
     )
-    p.add_argument("--json", action="store_true")
 
 
 def cmd_team(args: argparse.Namespace) -> int:
@@ -55,7 +55,10 @@ def cmd_team(args: argparse.Namespace) -> int:
     else:
         server = team_status(root)
         text = server.summary()
-    print(json.dumps(server.to_dict(), indent=2, default=str) if args.json else text)
+    if args.json:
+        print_json(args, server.to_dict())
+    else:
+        print(text)
     return 0
 
 
@@ -73,7 +76,7 @@ def _policy(root, args: argparse.Namespace) -> int:
         check_timeout=args.check_timeout,
     )
     if args.json:
-        print(json.dumps(held, indent=2, default=str))
+        print_json(args, held)
         return 0
     policy, settings = held.get("policy") or {}, held.get("settings") or {}
     print(

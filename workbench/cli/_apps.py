@@ -1,0 +1,51 @@
+"""The ``lab`` and ``dashboard`` commands: apps on 127.0.0.1 that run until Ctrl-C
+(:mod:`workbench.apps`). They report nothing, so they take no ``--json``."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["cmd_dashboard", "cmd_lab", "dashboard_arguments", "lab_arguments"]
+
+
+def lab_arguments(p: argparse.ArgumentParser) -> None:
+    """The ``lab`` command's arguments."""
+    p.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
+    p.add_argument("--mlflow-port", type=int, default=5000, help="the MLflow UI's (5000)")
+    p.add_argument("--no-mlflow", action="store_true", help="do not start the MLflow UI")
+
+
+def dashboard_arguments(p: argparse.ArgumentParser) -> None:
+    """The ``dashboard`` command's arguments."""
+    p.add_argument("--port", type=int, default=8866, help="the dashboard's port (default 8866)")
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    """JupyterLab, and the MLflow UI unless the workspace is a team's; until Ctrl-C."""
+    from workbench.apps import start_lab, start_mlflow_ui, stop_all, wait_forever
+    from workbench.workspace import current_workspace
+
+    ws = current_workspace()
+    apps = []
+    try:
+        apps.append(start_lab(port=args.port))
+        if ws.shared:  # a team's tracking server has its own UI
+            print(f"MLflow UI: {ws.ui_command()}", flush=True)
+        elif not args.no_mlflow:
+            apps.append(start_mlflow_ui(port=args.mlflow_port))
+    except BaseException:
+        stop_all(apps)
+        raise
+    for app in apps:
+        print(f"{app.name}: {app.url}", flush=True)
+    print("Ctrl-C stops them all.", flush=True)
+    return wait_forever(apps)
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """The monitoring dashboard as a Voila app; until Ctrl-C."""
+    from workbench.apps import start_dashboard, wait_forever
+
+    app = start_dashboard(port=args.port)
+    print(f"dashboard: {app.url}  (Ctrl-C stops it)", flush=True)
+    return wait_forever([app])
