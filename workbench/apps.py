@@ -16,7 +16,7 @@ from pathlib import Path
 
 from workbench._core.process import HOST, ManagedProcess, free_port, python_bin_path
 from workbench.errors import WorkbenchError
-from workbench.workspace import Workspace, current_workspace, telemetry_off
+from workbench.workspace import UI_FILE, Workspace, current_workspace, telemetry_off
 
 #: The notebooks that come with the workbench (the dashboard's, when a workspace has none).
 _PROJECT_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
@@ -59,6 +59,14 @@ class AppProcess(ManagedProcess):
         """The ``subprocess.Popen`` of the app's leader process."""
         return self.popen
 
+    def stop(self, grace: float = 15.0) -> int | None:
+        """Stop the app (its process family), then forget what it recorded in the workspace."""
+        try:
+            return super().stop(grace)
+        finally:
+            for forget in self.extra.pop("on_stop", []):
+                forget()
+
     @property
     def log(self) -> Path | None:
         """The app's log file."""
@@ -88,7 +96,28 @@ def start_mlflow_ui(ws: Workspace | None = None, port: int = 5000) -> AppProcess
         "--host", HOST, "--port", str(port),
     ]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    return _launch("mlflow-ui", cmd, ws, url, ready_url=f"{url}/health")
+    app = _launch("mlflow-ui", cmd, ws, url, ready_url=f"{url}/health")
+    _record_ui(app, ws.root / "mlruns" / UI_FILE)
+    return app
+
+
+def _record_ui(app: AppProcess, record: Path) -> None:
+    """Tell every panel, report and dashboard of the workspace where this UI answers (the
+    record names the process, so a UI that died is not linked to), until the app stops."""
+    import json
+
+    part = record.with_name(f".{record.name}.{os.getpid()}")
+    part.write_text(json.dumps({"url": app.url, "pid": app.process.pid}))
+    part.replace(record)
+
+    def forget() -> None:
+        try:
+            if json.loads(record.read_text()).get("pid") == app.process.pid:
+                record.unlink()
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    app.extra.setdefault("on_stop", []).append(forget)
 
 
 def start_lab(

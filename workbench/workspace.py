@@ -18,6 +18,9 @@ __all__ = [
     "EXPERIMENT_KIND",
     "EXPERIMENT_KIND_TAG",
     "TELEMETRY_OPT_IN",
+    "TRAINING_VIEW",
+    "UI_ENV",
+    "UI_FILE",
     "Workspace",
     "current_workspace",
     "find_root",
@@ -31,6 +34,15 @@ __all__ = [
 #: values are the UI bundle's ``ExperimentKind`` enum (``mlflow/server/js``).
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
+#: MLflow 3.17's UI chooses its view from the page address (else the browser's last choice,
+#: GenAI by default), not from the tag: every link the workbench makes asks for training's.
+TRAINING_VIEW = "workflowType=machine_learning"
+#: The one setting for the MLflow UI that links point at (``http://host:port``). Without it: the
+#: UI the workbench started on this workspace (``mlruns/UI_FILE``, while it runs), the tracking
+#: server, or ``http://127.0.0.1:5000``.
+UI_ENV = "WORKBENCH_MLFLOW_UI"
+#: Written by :func:`workbench.apps.start_mlflow_ui` while its UI runs: ``{"url", "pid"}``.
+UI_FILE = "mlflow-ui.json"
 _MARKERS = ("mlruns", "pyproject.toml")
 _OWN = "WORKBENCH_SET_"  # marks environment values the workbench itself exported
 _lock = threading.Lock()
@@ -95,18 +107,71 @@ class Workspace:
         )
 
     def ui_base(self) -> str:
-        """Base address of the MLflow UI for links (the shared server, or the local ``mlflow ui``)."""
-        if self.tracking_uri.startswith("http"):
-            return self.tracking_uri.rstrip("/")
-        return "http://127.0.0.1:5000"
+        """Base address of the MLflow UI for links: ``$WORKBENCH_MLFLOW_UI``, else the UI the
+        workbench runs on this workspace (``workbench lab``, ``workbench dashboard``), else the
+        tracking server (without a login), else ``http://127.0.0.1:5000``."""
+        given = os.environ.get(UI_ENV, "").strip()
+        if given:
+            return given.rstrip("/")
+        if self.tracking_uri.startswith(("http://", "https://")):
+            return _without_login(self.tracking_uri).rstrip("/")
+        return running_ui(self.root / "mlruns" / UI_FILE) or "http://127.0.0.1:5000"
 
-    def run_url(self, experiment_id: str, run_id: str) -> str:
-        """The MLflow UI address of a run."""
-        return f"{self.ui_base()}/#/experiments/{experiment_id}/runs/{run_id}"
+    def ui_link(self, route: str) -> str:
+        """The MLflow UI address of ``route`` (``/experiments/1``), in its training view.
+
+        Example:
+            >>> ws = Workspace(Path("/w"), "sqlite:////w/mlruns/mlflow.db", Path("/w/a"),
+            ...                Path("/w/r"), Path("/w/x"))
+            >>> os.environ[UI_ENV] = "http://127.0.0.1:5011/"
+            >>> ws.model_url("credit risk", 3)
+            'http://127.0.0.1:5011/#/models/credit%20risk/versions/3?workflowType=machine_learning'
+            >>> del os.environ[UI_ENV]
+        """
+        return f"{self.ui_base()}/#{route}?{TRAINING_VIEW}"
+
+    def experiment_url(self, experiment_id: str) -> str:
+        """The MLflow UI address of an experiment (its runs)."""
+        return self.ui_link(f"/experiments/{experiment_id}")
+
+    def run_url(self, experiment_id: str, run_id: str, artifact: str | None = None) -> str:
+        """The MLflow UI address of a run (of one of its artifacts: ``monitoring/report.html``)."""
+        route = f"/experiments/{experiment_id}/runs/{run_id}"
+        return self.ui_link(route + (f"/artifacts/{artifact}" if artifact else ""))
 
     def model_url(self, name: str, version: str | int) -> str:
         """The MLflow UI address of a registered model version."""
-        return f"{self.ui_base()}/#/models/{name}/versions/{version}"
+        from urllib.parse import quote
+
+        return self.ui_link(f"/models/{quote(str(name), safe='')}/versions/{version}")
+
+
+def running_ui(record: Path) -> str | None:
+    """The address in a UI record (:data:`UI_FILE`) while the process it names runs, else None."""
+    import json
+
+    try:
+        data = json.loads(record.read_text())
+        url, pid = str(data["url"]), int(data["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(pid, 0)  # still there (signal 0 only checks)
+    except PermissionError:  # there, but another user's
+        return url
+    except (OSError, ValueError):
+        return None
+    return url
+
+
+def _without_login(uri: str) -> str:
+    """``http://ana:secret@host:5000`` -> ``http://host:5000``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    if "@" not in parts.netloc:
+        return uri
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def _ensure_kind(client, tracking_uri: str, exp) -> None:

@@ -48,8 +48,27 @@ def test_version_page_shows_verdict_promotion_and_card(page, mlflow_ui):
         link.click()
     card = opened.value
     card.wait_for_load_state()
-    assert "/runs/" in card.url and card.url.endswith("/artifacts/model_card.html"), card.url
+    assert "/runs/" in card.url and "/artifacts/model_card.html?" in card.url, card.url
+    assert card.url.endswith("workflowType=machine_learning"), card.url  # the training view
     card.get_by_text("model_card.html", exact=False).first.wait_for(timeout=30_000)
     body = card.frame_locator("iframe").first.locator("body")  # the artifact viewer's frame
     body.get_by_text("story-ui", exact=False).first.wait_for(timeout=30_000)
     card.close()
+
+
+def test_the_experiment_opens_in_the_training_view(page, mlflow_ui):
+    """The workbench's links open MLflow's training view (the runs table, each run named for what
+    it is), not the GenAI overview (traces, "Detect Issues") MLflow 3.17 opens by default; the
+    links point at the UI that runs (its port is recorded), not at a fixed 5000."""
+    import mlflow
+
+    experiment = mlflow.MlflowClient().get_experiment_by_name("story-ui")
+    assert experiment.tags.get("mlflow.experimentKind") == "custom_model_development"
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(wb.current_workspace().experiment_url(experiment.experiment_id))
+    training = page.get_by_text("train-story-ui-v1-", exact=False).first
+    training.wait_for(timeout=60_000)
+    assert page.get_by_text("check-v1-", exact=False).first.is_visible()
+    assert "/traces" not in page.url and "overview" not in page.url.lower(), page.url
+    assert page.get_by_text("Detect Issues", exact=False).count() == 0
+    screenshot(page.locator("body"), "mlflow_experiment", max_height=900)

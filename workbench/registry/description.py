@@ -67,8 +67,11 @@ def plain(text: Any, limit: int = 300) -> str:
 
 
 def card_link(experiment_id: str, run_id: str, path: str = ARTIFACT.MODEL_CARD_HTML) -> str:
-    """The MLflow UI's address (relative to the UI's page) of a run's artifact."""
-    return f"#/experiments/{experiment_id}/runs/{run_id}/artifacts/{path}"
+    """The MLflow UI's address (relative to the UI's page) of a run's artifact, in the UI's
+    training view."""
+    from workbench.workspace import TRAINING_VIEW
+
+    return f"#/experiments/{experiment_id}/runs/{run_id}/artifacts/{path}?{TRAINING_VIEW}"
 
 
 def build_section(facts: Mapping[str, Any]) -> str:

@@ -20,7 +20,10 @@ class PanelBase:
     css_class = "wb-panel"
 
     def __init__(self, title: str):
-        self.title = w.HTML(f"<h3 style='margin:4px 0'>{html.escape(title)}</h3>")
+        from workbench.plots.theme import theme_style  # plots follow a dark page (CSS only)
+
+        heading = f"<h3 style='margin:4px 0'>{html.escape(title)}</h3>"
+        self.title = w.HTML(theme_style() + heading)
         self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, layout=w.Layout(width="60%"))
         self.progress_label = w.Label("")
         self.status = w.HTML("")
@@ -46,10 +49,21 @@ class PanelBase:
         self.progress.value = max(0.0, min(1.0, float(done)))
         self.progress_label.value = step
 
-    def set_status(self, text: str, kind: str = "info") -> None:
+    def set_status(
+        self, text: str, kind: str = "info", link: str | None = None, link_text: str = ""
+    ) -> None:
+        """Show ``text`` in the status line; ``link``: where it can be seen (a run, a version
+        page in the MLflow UI), shown as ``link_text`` after it."""
         colour = {"info": "#555", "ok": "#1a7f37", "error": "#cf222e", "warn": "#9a6700"}[kind]
+        after = ""
+        if link:
+            after = (
+                f" &middot; <a class='wb-status-link' href='{html.escape(link, quote=True)}' "
+                f"target='_blank'>{html.escape(link_text or 'open in MLflow')}</a>"
+            )
         self.status.value = (
             f"<span class='wb-status wb-{kind}' style='color:{colour}'>{html.escape(text)}</span>"
+            + after
         )
 
     def show_error(self, err: BaseException) -> None:
@@ -76,3 +90,28 @@ def show_figures(area: w.Output, figures: list[Any]) -> None:
         {"output_type": "display_data", "data": figure_bundle(fig), "metadata": {}}
         for fig in figures
     )
+
+
+def version_link(name: str, version: int | str | None) -> str | None:
+    """The MLflow UI page of a model version (None when there is no open workspace)."""
+    if version is None:
+        return None
+    try:
+        from workbench.workspace import current_workspace
+
+        return current_workspace().model_url(name, version)
+    except Exception:  # a panel without a workspace: no link
+        return None
+
+
+def run_link(run_id: str | None) -> str | None:
+    """The MLflow UI page of a run (None when it cannot be found)."""
+    if not run_id:
+        return None
+    try:
+        from workbench.workspace import current_workspace, mlflow_client
+
+        experiment = mlflow_client().get_run(run_id).info.experiment_id
+        return current_workspace().run_url(experiment, run_id)
+    except Exception:  # a run this store does not know: no link
+        return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -42,10 +43,17 @@ def _missing(value: Any) -> bool:
         return False
 
 
-def _cell(column: str, value: Any) -> str:
+def _cell(column: str, value: Any, link: Callable[[Any], str | None] | None = None) -> str:
     if _missing(value):
         return "<td style='color:#888'>-</td>"
     text = str(value)
+    if link is not None and column in ("old_version", "new_version"):
+        href = link(value)
+        if href:
+            return (
+                f"<td><a href='{html.escape(href, quote=True)}' target='_blank'>"
+                f"v{html.escape(text)}</a></td>"
+            )
     if column == "time":
         text = short_time(text)
     if column in _SHORTENED and len(text) > _SHORT + 1:
@@ -54,8 +62,9 @@ def _cell(column: str, value: Any) -> str:
     return f"<td style='{_WRAP}'>{html.escape(text)}</td>"
 
 
-def audit_table_html(log: pd.DataFrame) -> str:
-    """The audit log (``wb.history()``), newest first, as a table that fits the panel.
+def audit_table_html(log: pd.DataFrame, link: Callable[[Any], str | None] | None = None) -> str:
+    """The audit log (``wb.history()``), newest first, as a table that fits the panel; with
+    ``link`` (a version -> its MLflow UI page), each version is a link.
 
     Example:
         >>> log = pd.DataFrame([{"time": "2026-12-07T14:21:03.5+00:00", "action": "promote",
@@ -67,7 +76,7 @@ def audit_table_html(log: pd.DataFrame) -> str:
     shown = [c for c in log.columns if c not in _HIDDEN]
     head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in shown)
     rows = "".join(
-        "<tr>" + "".join(_cell(c, row[c]) for c in shown) + "</tr>"
+        "<tr>" + "".join(_cell(c, row[c], link) for c in shown) + "</tr>"
         for _, row in log.iloc[::-1].iterrows()
     )
     return (

@@ -11,7 +11,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from workbench.ui._common import PanelBase, fit_labels, show_figures
+from workbench.ui._common import PanelBase, fit_labels, run_link, show_figures, version_link
 from workbench.ui._tables import audit_table_html, comparison_html
 
 __all__ = ["ChecksPanel"]
@@ -204,7 +204,12 @@ class ChecksPanel(PanelBase):
             self.show_error(err)
             return None
         self._after_move()
-        self.set_status(entry.summary(), "warn" if entry.forced else "ok")
+        self.set_status(
+            entry.summary(),
+            "warn" if entry.forced else "ok",
+            version_link(entry.model, entry.new_version),
+            f"version {entry.new_version} in MLflow",
+        )
         return entry
 
     def rollback(self):
@@ -223,7 +228,12 @@ class ChecksPanel(PanelBase):
             self.show_error(err)
             return None
         self._after_move()
-        self.set_status(entry.summary(), "ok")
+        self.set_status(
+            entry.summary(),
+            "ok",
+            version_link(entry.model, entry.new_version),
+            f"version {entry.new_version} in MLflow",
+        )
         return entry
 
     def refresh_history(self) -> None:
@@ -238,7 +248,7 @@ class ChecksPanel(PanelBase):
         if log.empty:
             self.history.value = "<i>no promotions or rollbacks yet</i>"
             return
-        self.history.value = audit_table_html(log)
+        self.history.value = audit_table_html(log, link=lambda v: version_link(self.model.value, v))
 
     # ----------------------------------------------------------------- display
 
@@ -316,15 +326,21 @@ class ChecksPanel(PanelBase):
         self.detail_choice.value = bad[0] if bad else report.names()[0] if report.names() else None
         self._show_detail()
         self.compare.value = comparison_html(report)
+        where = run_link(report.run_id)
         if report.passed:
             self.set_status(
-                f"all checks passed on version {report.version}: it may be promoted", "ok"
+                f"all checks passed on version {report.version}: it may be promoted",
+                "ok",
+                where,
+                "the check run in MLflow",
             )
         else:
             self.set_status(
                 f"version {report.version} failed: {', '.join(report.failed)}. It may not be "
                 "promoted unless forced with a reason.",
                 "error",
+                where,
+                "the check run in MLflow",
             )
         self._sync()
 

@@ -7,7 +7,7 @@ from typing import Any
 import ipywidgets as w
 
 from workbench.training import FAMILIES
-from workbench.ui._common import PanelBase, fit_labels, show_figures
+from workbench.ui._common import PanelBase, fit_labels, show_figures, version_link
 
 #: Order of the evaluation plots in the result card.
 _PLOT_ORDER = (
@@ -198,7 +198,12 @@ class TrainPanel(PanelBase):
         finally:
             self.train_button.disabled = False
         self.last_version = mv
-        self.set_status(f"logged {mv.name} version {mv.version} as @challenger", "ok")
+        self.set_status(
+            f"logged {mv.name} version {mv.version} as @challenger",
+            "ok",
+            version_link(mv.name, mv.version),
+            f"version {mv.version} in MLflow",
+        )
         self.result.value = mv._repr_html_()
         self.contract_view.value = model_contract(mv.model_uri)._repr_html_()
         self.show_plots(mv)

@@ -75,3 +75,10 @@ def test_an_empty_reason_is_refused_and_nothing_moves(trained):
     assert "write a reason before rolling back credit-risk" in panel.status.value
     assert "wb-error" in panel.status.value and "wb-missing" in panel.reason._dom_classes
     assert len(history("credit-risk")) == before
+
+
+def test_the_audit_table_links_each_version_to_its_page():
+    log = pd.DataFrame([{"time": "2026-12-07T14:21:03+00:00", "old_version": 1, "new_version": 2}])
+    page = audit_table_html(log, link=lambda v: f"http://ui/#/models/m/versions/{v}")
+    assert "href='http://ui/#/models/m/versions/2'" in page and ">v2</a>" in page
+    assert "href='http://ui/#/models/m/versions/1'" in page
