@@ -14,6 +14,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import mlflow
@@ -90,6 +91,27 @@ def test_demo_runs_the_whole_journey_and_reruns(tmp_path):
     monitoring = mlflow.search_runs(experiment_names=["monitoring/credit-risk"])
     assert len(monitoring) == 7  # six days before today, and today
 
-    second = _demo(tmp_path, "--quick")
-    assert second.returncode == 0, second.stderr[-3000:]
-    assert "Champion: version 6" in second.stdout
+    steps = [line for line in out.splitlines() if line.startswith("[")]
+    assert steps[0] == "[1/8] train a baseline: a small random forest ..."
+    assert steps[1].startswith("[1/8] done in ") and steps[1].endswith(
+        "logged credit-risk v1 (@challenger)"
+    )
+    assert "[4/8] done in" in out and "v2 checks passed; promoted to @champion" in out
+
+    started = time.monotonic()
+    rerun = subprocess.Popen(
+        [sys.executable, "-m", "workbench.cli", "--workspace", str(tmp_path), "demo", "--quick"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "WORKBENCH_SET_"))},
+    )  # fmt: skip
+    seen = [(time.monotonic() - started, line.rstrip("\n")) for line in rerun.stdout]
+    assert rerun.wait(timeout=600) == 0, rerun.stderr.read()[-3000:]
+    ended = time.monotonic() - started
+    first_done = next(t for t, line in seen if line.startswith("[1/8] done in"))
+    assert ended - first_done > 5, "each step is printed as it ends, not at the end"
+    text = "\n".join(line for _, line in seen)
+    assert "[2/8] check the baseline against the @champion: the gate keeps the better one" in text
+    assert "v4 checks failed; not promoted, @champion is v3" in text  # the rerun forces nothing
+    assert "Champion: version 6" in text
+    log = wb.history("credit-risk")
+    assert list(log["new_version"]) == [1, 2, 3, 5, 6] and not any(log["forced"])
