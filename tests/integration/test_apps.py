@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from workbench.apps import free_port
+from workbench.workspace import UI_FILE, Workspace, running_ui
 
 
 def _alive(pid: int) -> bool:
@@ -63,6 +64,11 @@ def test_lab_and_mlflow_ui_start_and_stop_together(tmp_path):
             assert r.status == 200
         with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/health") as r:
             assert r.status == 200
+        record = tmp_path / "mlruns" / UI_FILE  # every link of the workspace points at this port
+        assert running_ui(record) == f"http://127.0.0.1:{ui_port}"
+        ws = Workspace(tmp_path, "sqlite:///x", tmp_path, tmp_path, tmp_path)
+        with urllib.request.urlopen(ws.experiment_url("0")) as r:  # the training view's address
+            assert r.status == 200
         apps[:] = _pgrep("-P", proc.pid)  # JupyterLab and the MLflow UI, each its own session
         assert len(apps) == 2, apps
         for pid in apps:  # the token is not on any command line, which every local user can read
@@ -75,6 +81,7 @@ def test_lab_and_mlflow_ui_start_and_stop_together(tmp_path):
             time.sleep(0.2)
         leftovers = [pid for pid in children if _alive(pid)]
         assert leftovers == [], f"processes left behind: {leftovers}"
+        assert not record.exists()  # a stopped UI is not linked to
     finally:  # a failed assertion must not leave the apps behind (each has its own session)
         for pgid in [proc.pid, *(apps or _pgrep("-P", proc.pid))]:
             try:

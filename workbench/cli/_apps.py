@@ -18,6 +18,10 @@ def lab_arguments(p: argparse.ArgumentParser) -> None:
 def dashboard_arguments(p: argparse.ArgumentParser) -> None:
     """The ``dashboard`` command's arguments."""
     p.add_argument("--port", type=int, default=8866, help="the dashboard's port (default 8866)")
+    p.add_argument(
+        "--mlflow-port", type=int, default=5000, help="the MLflow UI's, when none runs (5000)"
+    )
+    p.add_argument("--no-mlflow", action="store_true", help="do not start the MLflow UI")
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
@@ -43,9 +47,25 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    """The monitoring dashboard as a Voila app; until Ctrl-C."""
-    from workbench.apps import start_dashboard, wait_forever
+    """The monitoring dashboard as a Voila app, with the MLflow UI its links open: the one that
+    runs on the workspace already (``workbench lab``'s), else one started beside it; until
+    Ctrl-C."""
+    from workbench.apps import start_dashboard, start_mlflow_ui, stop_all, wait_forever
+    from workbench.workspace import UI_FILE, current_workspace, running_ui
 
-    app = start_dashboard(port=args.port)
-    print(f"dashboard: {app.url}  (Ctrl-C stops it)", flush=True)
-    return wait_forever([app])
+    ws = current_workspace()
+    apps = []
+    try:
+        running = None if ws.shared else running_ui(ws.root / "mlruns" / UI_FILE)
+        if ws.shared or running or args.no_mlflow:
+            print(f"MLflow UI: {ws.ui_base()}", flush=True)
+        else:  # before the dashboard, so its links point at this UI's port
+            apps.append(start_mlflow_ui(ws, port=args.mlflow_port))
+        apps.append(start_dashboard(port=args.port))
+    except BaseException:
+        stop_all(apps)
+        raise
+    for app in apps:
+        print(f"{app.name}: {app.url}", flush=True)
+    print("Ctrl-C stops them all.", flush=True)
+    return wait_forever(apps)
