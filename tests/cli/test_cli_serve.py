@@ -4,6 +4,8 @@ is exit 2, and ``--port 0`` serves on a free port and says which."""
 from __future__ import annotations
 
 import os
+import pty
+import select
 import signal
 import subprocess
 import sys
@@ -44,7 +46,7 @@ def test_bad_arguments_exit_2_before_anything_starts(capsys, argv, fragment):
 def test_a_missing_model_exits_2(capsys, trained):
     code, _, err = _serve(capsys, trained, "models:/credit-risk/99", "--workers", "1")
     assert code == 2 and err.startswith("error: ") and "credit-risk/99" in err
-    assert "Traceback" not in err
+    assert "Traceback" not in err and "starting the model server" not in err  # not a terminal
 
 
 def test_a_pickled_model_exits_2_and_nothing_is_unpickled(capsys, trained, tmp_path, monkeypatch):
@@ -63,10 +65,12 @@ def test_port_0_picks_a_free_port_and_reports_it(trained):
     env = dict(os.environ, WORKBENCH_WORKSPACE=str(trained.ws.root))
     cmd = [sys.executable, "-m", "workbench.cli", "serve", trained.linear.model_uri,
            "--port", "0", "--workers", "1", "--max-request-mb", "2"]  # fmt: skip
+    terminal, stderr = pty.openpty()  # stderr a terminal: the start shows a progress line
     proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cmd, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True,
         start_new_session=True,
     )  # fmt: skip
+    os.close(stderr)
     try:
         first = proc.stdout.readline()
         edge = proc.stdout.readline()
@@ -79,7 +83,18 @@ def test_port_0_picks_a_free_port_and_reports_it(trained):
         assert HttpClient(url).pings()
         os.kill(proc.pid, signal.SIGINT)
         assert proc.wait(timeout=30) == 0
+        shown = b""
+        while select.select([terminal], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(terminal, 65536)
+            except OSError:  # the other end closed
+                break
+            if not chunk:
+                break
+            shown += chunk
+        assert f"\rstarting the model server for {trained.linear.model_uri}...".encode() in shown
     finally:
+        os.close(terminal)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()

@@ -319,7 +319,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     params = parameters_from_text(args.notebook, dict(args.parameter))
     try:
         run = run_notebook(
-            args.notebook, params, output_dir=args.output_dir, timeout=args.timeout, progress=True
+            args.notebook,
+            params,
+            output_dir=args.output_dir,
+            timeout=args.timeout,
+            progress=sys.stderr.isatty() and not args.json,  # a bar on a terminal only
         )
     except NotebookError as err:
         if err.summary:

@@ -152,6 +152,7 @@ def _monitor(
     from workbench._core.names import ARTIFACT
     from workbench._core.results import timestamped_folder
     from workbench._core.text import first_line
+    from workbench._core.ticker import ticking
     from workbench.errors import NotebookError, UsageError, WorkbenchError
     from workbench.runner import run_notebook
     from workbench.workspace import current_workspace
@@ -192,7 +193,8 @@ def _monitor(
     _skip_iri_grammars()
     state["ran"] = True
     try:
-        run = run_notebook(notebook, params, timeout=args.timeout, kernel=kernel)
+        with ticking("monitoring: notebook 04 runs", enabled=not args.json):
+            run = run_notebook(notebook, params, timeout=args.timeout, kernel=kernel)
     except NotebookError as err:
         data_error = _data_error_named(getattr(err.__cause__, "ename", ""))
         if data_error is not None:  # bad input found inside the notebook: exit 2, not 1

@@ -161,20 +161,9 @@ def on_spark(args: argparse.Namespace) -> bool:
     return args.engine == "spark"
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    """Serve in the foreground until Ctrl-C or SIGTERM; 1 when the server exits by itself."""
-    import signal
-    import time
-
-    from workbench.serving import serve
-    from workbench.serving.experiment import cut_record
-
-    def interrupt(signum, frame):  # SIGTERM stops the server as Ctrl-C does
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-    hosts = [name for names in args.allow_host for name in names]
-    server = serve(
+def _start(args: argparse.Namespace, serve: Callable[..., Any], hosts: list[str]) -> Any:
+    """The server the arguments ask for, started and ready."""
+    return serve(
         args.model_uri,
         port=args.port,
         workers=args.workers,
@@ -189,6 +178,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
         metrics=not args.no_metrics,
         **_trial(args),
     )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve in the foreground until Ctrl-C or SIGTERM; 1 when the server exits by itself."""
+    import signal
+    import time
+
+    from workbench._core.ticker import ticking
+    from workbench.serving import serve
+    from workbench.serving.experiment import cut_record
+
+    def interrupt(signum, frame):  # SIGTERM stops the server as Ctrl-C does
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    hosts = [name for names in args.allow_host for name in names]
+    with ticking(f"starting the model server for {args.model_uri}"):
+        server = _start(args, serve, hosts)
     try:
         version = f" (version {server.version})" if server.version else ""
         edge = (
