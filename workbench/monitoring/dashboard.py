@@ -18,7 +18,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlparse
@@ -29,7 +29,7 @@ import pandas as pd
 from workbench._core.names import ARTIFACT, TAG
 from workbench._core.results import Result, jsonable, plain, utc_now
 from workbench.errors import ModelNotFoundError, WorkbenchError
-from workbench.monitoring.history import MonitoringHistory, monitoring_history
+from workbench.monitoring.history import MonitoringHistory, monitoring_history, run_filter
 from workbench.monitoring.tracking import ARTIFACT_FOLDER, experiment_name
 from workbench.plots.drift import performance_metrics
 
@@ -64,6 +64,8 @@ class ModelHealth:
             empty when the model keeps no inference log.
         metric_average: ``macro`` for a multiclass model (its precision, recall, F1 and ROC AUC
             are means over its classes, and its figures say so); empty otherwise.
+        live_changes: Every move of ``@champion`` in the audit log, oldest first (``time``,
+            ``old_version``, ``new_version``): marked on the plots as "v7 -> v8".
         history: The runs as a :class:`~workbench.monitoring.history.MonitoringHistory` (plots).
     """
 
@@ -81,12 +83,71 @@ class ModelHealth:
     retrain_reason: str = ""
     metric_average: str = ""
     traffic: list[dict[str, Any]] = field(default_factory=list)
+    live_changes: list[dict[str, Any]] = field(default_factory=list)
     history: MonitoringHistory | None = field(default=None, repr=False, compare=False)
 
     @property
     def latest(self) -> dict[str, Any] | None:
         """The latest monitoring run (None: never monitored)."""
         return self.runs[-1] if self.runs else None
+
+    @property
+    def latest_version(self) -> str:
+        """The version the latest run monitored ("" when it names none or there is no run)."""
+        run = self.latest
+        return _version_text(run.get("model_version")) if run else ""
+
+    def live_monitored(self) -> bool:
+        """Whether the latest run monitored the live version (True without a champion: there is
+        nothing else to compare with)."""
+        if self.live_version is None or not self.runs:
+            return True
+        return self.latest_version == str(self.live_version)
+
+    def monitoring_note(self) -> str:
+        """What the latest batch is NOT, in plain words: "v10 (live since ...) has no monitoring
+        run yet; the latest batch shown is v5's" ("" when the latest run is the live version's,
+        or there is no champion or no run)."""
+        if self.live_monitored():
+            return ""
+        live = str(self.live_version)
+        since = f" (live since {_short(self.live_since)} UTC)" if self.live_since else " (live)"
+        shown = f"v{self.latest_version}'s" if self.latest_version else "of no named version"
+        own = [r for r in self.runs if _version_text(r.get("model_version")) == live]
+        if not own:
+            return f"v{live}{since} has no monitoring run yet; the latest batch shown is {shown}"
+        return (
+            f"the latest batch shown is {shown}, not the live v{live}{since}: v{live} was last "
+            f"monitored {_short(own[-1]['time'])} UTC"
+        )
+
+    def monitored_versions(self) -> list[str]:
+        """The versions the runs monitored, as text, newest version first."""
+        found = {_version_text(r.get("model_version")) for r in self.runs} - {""}
+        return sorted(found, key=lambda v: (not v.isdigit(), -int(v) if v.isdigit() else 0, v))
+
+    def filtered(self, version: Any = None, since: Any = None, until: Any = None) -> ModelHealth:
+        """The same model with only the runs of ``version`` (None: all) between ``since`` and
+        ``until`` (inclusive; timestamps, ISO text or dates; None: open): what the panel's
+        filters show in the plots and the run table.
+
+        Example:
+            >>> m = ModelHealth("m", runs=[{"time": "2026-11-01T00:00:00+00:00",
+            ...     "model_version": "4"}, {"time": "2026-11-20T00:00:00+00:00",
+            ...     "model_version": "5"}])
+            >>> [r["model_version"] for r in m.filtered(since="2026-11-10").runs]
+            ['5']
+        """
+        keep = run_filter(
+            [r.get("time") for r in self.runs],
+            [r.get("model_version") for r in self.runs],
+            version,
+            since,
+            until,
+        )
+        view = replace(self, runs=[r for r, k in zip(self.runs, keep, strict=True) if k])
+        view.history = self._history().filtered(version, since, until)
+        return view
 
     def verdict(self) -> str:
         """The latest batch's verdict in plain words."""
@@ -124,7 +185,7 @@ class ModelHealth:
                 frame["time"] = pd.to_datetime(frame["time"], utc=True)
             if "drifted_columns" in frame:
                 frame["drifted_columns"] = [",".join(c or []) for c in frame["drifted_columns"]]
-            self.history = MonitoringHistory(self.name, frame)
+            self.history = MonitoringHistory(self.name, frame, list(self.live_changes))
         return self.history
 
     def _repr_html_(self) -> str:
@@ -236,6 +297,7 @@ def monitoring_dashboard(model: str | None = None, max_runs: int = 200) -> Dashb
         averages = {(mv.tags or {}).get(TAG.METRIC_AVERAGE) for mv in found}
         health.metric_average = "macro" if "macro" in averages else ""
         health.history = monitoring_history(name, max_runs=max_runs)
+        health.history.moves = list(health.live_changes)
         health.runs = _runs(client, ws, name, health.history)
         health.traffic = _traffic(name)
         models.append(health)
@@ -262,6 +324,14 @@ def _live(health: ModelHealth, found: list[Any]) -> None:
     except WorkbenchError as err:
         health.live_note = f"since when is unknown: the audit log could not be read ({err})"
         return
+    health.live_changes = [
+        {
+            "time": str(row["time"]),
+            "old_version": None if pd.isna(row["old_version"]) else int(row["old_version"]),
+            "new_version": None if pd.isna(row["new_version"]) else int(row["new_version"]),
+        }
+        for row in log.to_dict("records")
+    ]
     if not len(log) or int(log["new_version"].iloc[-1]) != live.version:
         health.live_note = (
             f"@{LIVE_ALIAS} was moved outside the workbench: not in the audit log "
@@ -272,6 +342,18 @@ def _live(health: ModelHealth, found: list[Any]) -> None:
     health.live_since = str(last["time"])
     health.live_by, health.live_reason = str(last["by"]), str(last["reason"])
     health.live_forced = bool(last["forced"])
+
+
+def _version_text(version: Any) -> str:
+    if version is None or (isinstance(version, float) and version != version):
+        return ""
+    text = str(version).strip()
+    return text[1:] if text[:1] in ("v", "V") else text
+
+
+def _short(value: Any) -> str:
+    text = str(value or "")
+    return text[:16].replace("T", " ") if len(text) >= 16 else text
 
 
 def _traffic(name: str) -> list[dict[str, Any]]:
@@ -320,7 +402,11 @@ def _runs(client: Any, ws: Any, name: str, hist: MonitoringHistory) -> list[dict
         report = _report_file(artifacts, record["run_id"])
         row["report_path"] = str(report) if report else None
         file = report.name if report else ARTIFACT.REPORT_HTML
-        row["report_url"] = f"{row['run_url']}/artifacts/{ARTIFACT_FOLDER}/{file}" if exp else None
+        row["report_url"] = (
+            ws.run_url(exp.experiment_id, record["run_id"], f"{ARTIFACT_FOLDER}/{file}")
+            if exp
+            else None
+        )
         rows.append(row)
     return rows
 

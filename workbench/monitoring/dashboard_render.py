@@ -78,14 +78,23 @@ def model_card(m: ModelHealth) -> str:
         )
     else:
         retrain = "<span class='wb-dash-retrain'>no retraining requested</span>"
-    rows = [
-        ("Live", live + note),
-        ("Latest batch", verdict),
-        ("Retrain", retrain),
-    ]
+    rows = [("Live", live + note)]
+    batch, perf_label = "Latest batch", "Performance"
+    gap = m.monitoring_note()
+    if gap:  # the latest verdict is another version's: never shown as the live version's
+        rows.append(
+            (
+                "Monitoring",
+                "<span class='wb-dash-unmonitored' style='color:#9a6700;font-weight:600'>"
+                f"&#9888; {_e(gap)}</span>",
+            )
+        )
+        shown = f"v{m.latest_version}" if m.latest_version else "no version"
+        batch, perf_label = f"Latest batch ({_e(shown)}, not live)", f"Performance ({_e(shown)})"
+    rows += [(batch, verdict), ("Retrain", retrain)]
     perf = _performance(m)
     if perf:
-        rows.append(("Performance", perf))
+        rows.append((perf_label, perf))
     body = "".join(
         f"<tr><th style='text-align:left;vertical-align:top;padding-right:14px;white-space:nowrap'>"
         f"{k}</th><td>{v}</td></tr>"
@@ -98,9 +107,11 @@ def model_card(m: ModelHealth) -> str:
 
 
 def runs_table(m: ModelHealth, last: int = 30) -> str:
-    """The latest runs, newest first: time, version, data, verdict, drifted columns, links."""
+    """The latest runs, newest first: time, version, data, verdict, drifted columns, links (the
+    live version's runs marked "live")."""
     if not m.runs:
         return ""
+    live = str(m.live_version) if m.live_version is not None else None
     metrics = [k for k in m.runs[-1] if k.startswith(("est.", "perf.")) and k.count(".") == 1]
     macro = m.metric_average == "macro"
     shown = [k.split(".")[0] + "." + metric_label(k.split(".", 1)[1], macro) for k in metrics]
@@ -115,7 +126,8 @@ def runs_table(m: ModelHealth, last: int = 30) -> str:
             links.append(f"<a href='{_e(run['run_url'])}' target='_blank'>MLflow run</a>")
         cells = [
             _e(_short_time(run["time"])),
-            _e(run.get("model_version") or "-"),
+            _e(run.get("model_version") or "-")
+            + (" <small>(live)</small>" if live and str(run.get("model_version")) == live else ""),
             _e(run.get("current") or ""),
             f"<b style='color:{colour}'>{_e(run['status'])}</b>",
             _e(", ".join(run["drifted_columns"])),

@@ -4,7 +4,8 @@ time: what :func:`~workbench.monitoring.retrain.apply_retrain_policy` decides on
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from workbench._core.results import jsonable
 from workbench.monitoring.tracking import NO_MODEL, experiment_name, metric_key
 from workbench.plots.drift import STATUS_COLOURS
 
-__all__ = ["MonitoringHistory", "monitoring_history"]
+__all__ = ["MonitoringHistory", "monitoring_history", "run_filter"]
 
 _COLUMNS = ["time", "run_id", "status", "drift_detected", "drifted_share", "model_version"]
 
@@ -30,6 +31,8 @@ class MonitoringHistory:
         frame: One row per run: ``time``, ``run_id``, ``status``, ``drift_detected``,
             ``drifted_share``, ``model_version``, ``current``, ``drifted_columns``, the per-column
             drift scores ``drift.<column>`` and the ``perf.*`` metrics.
+        moves: When the live alias moved (``time``, ``old_version``, ``new_version``, from the
+            audit log), marked on the plots; without them, the runs' own version changes are.
 
     Example:
         >>> import pandas as pd
@@ -39,6 +42,58 @@ class MonitoringHistory:
 
     model: str
     frame: pd.DataFrame
+    moves: list[dict[str, Any]] = field(default_factory=list)
+
+    def filtered(
+        self, version: Any = None, since: Any = None, until: Any = None
+    ) -> MonitoringHistory:
+        """The runs of one version (``5``, ``"5"`` or ``"v5"``; None: all) between two times
+        (``since``/``until`` inclusive: timestamps, ISO text or dates, a date ``until`` meaning
+        that whole day; None: open), as a new history with the same moves.
+
+        Example:
+            >>> h = MonitoringHistory("m", pd.DataFrame({"time": pd.to_datetime(
+            ...     ["2026-11-01", "2026-11-20"], utc=True), "model_version": ["4", "5"]}))
+            >>> len(h.filtered(version="v5").frame), len(h.filtered(since="2026-11-10").frame)
+            (1, 1)
+        """
+        f = self.frame
+        keep = run_filter(
+            f["time"] if "time" in f else [None] * len(f),
+            f["model_version"] if "model_version" in f else [None] * len(f),
+            version,
+            since,
+            until,
+        )
+        return MonitoringHistory(self.model, f[keep].reset_index(drop=True), list(self.moves))
+
+    def version_marks(self) -> list[tuple[float, str]]:
+        """Where the version changed on the run axis: ``(position, "v7 -> v8")``, the position
+        half-way between the last run before the change and the first run after it (after the
+        last run: its right edge). From :attr:`moves` (the audit log) when there are any, else
+        from the runs' own ``model_version``; a change before the first run shown is left out."""
+        f = self.frame
+        if not len(f):
+            return []
+        marks: dict[float, list[str]] = {}
+        if self.moves:
+            times = [pd.Timestamp(t) for t in f["time"]]
+            for move in self.moves:
+                when = _utc(move.get("time"))
+                if when is None:
+                    continue
+                j = sum(1 for t in times if t < when)
+                if j == 0:
+                    continue
+                old, new = move.get("old_version"), move.get("new_version")
+                label = f"v{_v(old)} -> v{_v(new)}" if _v(old) else f"v{_v(new)} live"
+                marks.setdefault(j - 0.5, []).append(label)
+        elif "model_version" in f:
+            versions = [_v(v) for v in f["model_version"]]
+            for j in range(1, len(versions)):
+                if versions[j] and versions[j - 1] and versions[j] != versions[j - 1]:
+                    marks.setdefault(j - 0.5, []).append(f"v{versions[j - 1]} -> v{versions[j]}")
+        return [(pos, ", ".join(labels)) for pos, labels in sorted(marks.items())]
 
     def plot(self) -> Any:
         """A plotly figure of the runs: drifted share (markers coloured by status: red drift,
@@ -48,7 +103,10 @@ class MonitoringHistory:
 
         f = self.frame
         return history_lines(
-            f, self.run_labels(), title=f"Monitoring history: {self.model} ({len(f)} runs)"
+            f,
+            self.run_labels(),
+            title=f"Monitoring history: {self.model} ({len(f)} runs)",
+            marks=self.version_marks(),
         )
 
     def heatmap(self) -> Any:
@@ -64,7 +122,12 @@ class MonitoringHistory:
         ]
         invalid = [s == "invalid" for s in f["status"]] if len(f) else []
         return drift_heatmap(
-            scores, drifted, f"Drift by column: {self.model}", hover=hover, invalid=invalid
+            scores,
+            drifted,
+            f"Drift by column: {self.model}",
+            hover=hover,
+            invalid=invalid,
+            marks=self.version_marks(),
         )
 
     def run_labels(self) -> list[str]:
@@ -139,8 +202,10 @@ class MonitoringHistory:
         from IPython.display import HTML, display
 
         from workbench.plots.drift import figure_bundle
+        from workbench.plots.theme import theme_style
 
         if len(self.frame):
+            display(HTML(theme_style()))
             display(figure_bundle(self.plot()), raw=True)
             if any(str(c).startswith("drift.") for c in self.frame.columns):
                 display(figure_bundle(self.heatmap()), raw=True)
@@ -173,7 +238,47 @@ def monitoring_history(model: str | None = None, max_runs: int = 500) -> Monitor
     return MonitoringHistory(name, frame)
 
 
+def run_filter(
+    times: Any, versions: Any, version: Any = None, since: Any = None, until: Any = None
+) -> list[bool]:
+    """One flag per run: its version is ``version`` (None: any) and its time lies between
+    ``since`` and ``until`` (inclusive; None: open; a date ``until`` means the whole day)."""
+    want = _v(version) if version is not None else None
+    low, high = _utc(since), _utc(until, end_of_day=True)
+    keep = []
+    for t, v in zip(times, versions, strict=True):
+        ok = want is None or _v(v) == want
+        when = _utc(t)
+        if low is not None:
+            ok = ok and when is not None and when >= low
+        if high is not None:
+            ok = ok and when is not None and when <= high
+        keep.append(ok)
+    return keep
+
+
 # --------------------------------------------------------------------------- helpers
+
+
+def _v(version: Any) -> str:
+    """A version as text without a leading ``v`` ("" for none)."""
+    if version is None or version is pd.NA or (isinstance(version, float) and np.isnan(version)):
+        return ""
+    text = str(version).strip()
+    return text[1:] if text[:1] in ("v", "V") else text
+
+
+def _utc(value: Any, end_of_day: bool = False) -> pd.Timestamp | None:
+    """``value`` (timestamp, ISO text, date) as a UTC timestamp; a plain date ``until`` is the
+    end of that day; None stays None."""
+    if value is None or value is pd.NaT or (isinstance(value, str) and not value.strip()):
+        return None
+    whole_day = isinstance(value, date) and not isinstance(value, datetime)
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    if whole_day and end_of_day:
+        stamp += pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    return stamp
 
 
 def _row(run: Any) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import DataError
+from workbench.plots.theme import themed
 
 #: Candidate, champion, then more series; the limit line is red.
 PALETTE = ["#0969da", "#8c959f", "#8250df", "#bf8700", "#1b7c83", "#bc4c00"]
@@ -72,7 +73,8 @@ def same_length(**arrays: np.ndarray) -> None:
 
 
 def style(fig: Any, title: str, x: str, y: str, height: int = 360) -> Any:
-    """The workbench's look: white, a title, axis names, a legend under the plot."""
+    """The workbench's look: transparent (the page's theme shows through), a title, axis
+    names, a legend under the plot."""
     fig.update_layout(
         title={"text": title, "x": 0.01},
         xaxis_title=x,
@@ -83,4 +85,4 @@ def style(fig: Any, title: str, x: str, y: str, height: int = 360) -> Any:
         margin={"l": 60, "r": 20, "t": 50, "b": 50},
         legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
     )
-    return fig
+    return themed(fig)

@@ -23,11 +23,14 @@ from typing import Any
 import pandas as pd
 
 from workbench.plots._common import text
+from workbench.plots.theme import themed
 
-__all__ = ["STATUS_COLOURS", "drift_heatmap", "figure_bundle", "history_lines"]
+__all__ = ["STATUS_COLOURS", "VERSION_COLOUR", "drift_heatmap", "figure_bundle", "history_lines"]
 
 #: Colour of a run's status: drift red, ok green, invalid data grey.
 STATUS_COLOURS = {"drift": "#cf222e", "ok": "#1a7f37", "invalid": "#8c959f"}
+#: The dashed line where the live version changed.
+VERSION_COLOUR = "#8250df"
 _PALETTE = ["#0969da", "#8250df", "#bf8700", "#1b7c83", "#bc4c00", "#6e7781"]
 _MAX_TEXT_RUNS = 20  # scores written in the cells up to this many runs (hover beyond)
 _FONT = {"family": "Liberation Sans, Arial, sans-serif", "size": 12}
@@ -39,6 +42,7 @@ def drift_heatmap(
     title: str = "Drift by column and run",
     hover: list[str] | None = None,
     invalid: list[bool] | None = None,
+    marks: list[tuple[float, str]] | None = None,
 ) -> Any:
     """Columns (rows) by monitoring runs (columns): red where the column drifted, green where it
     was tested and did not, blank where it was not tested (invalid data, a column not there then).
@@ -51,6 +55,7 @@ def drift_heatmap(
         title: The figure's title (drawn as plain text, like every name here).
         hover: One extra line per run for the hover text (the data's name, the version).
         invalid: One flag per run: invalid data (drawn as a grey column, no verdict).
+        marks: Version changes, ``(position, "v7 -> v8")``: a dashed line between two runs.
 
     Returns:
         A ``plotly.graph_objects.Figure``.
@@ -101,37 +106,44 @@ def drift_heatmap(
                 x0=j - 0.5, x1=j + 0.5, fillcolor=STATUS_COLOURS["invalid"], opacity=0.35,
                 line_width=0, annotation_text="invalid", annotation_position="top",
             )  # fmt: skip
+    top = 75 if marks else 50
+    end_mark = any(pos > len(runs) - 1 for pos, _ in marks or [])  # drawn just right of the cells
     fig.update_layout(
         title=text(title),
         font=_FONT,
-        height=max(220, 60 + 26 * len(columns)),
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        plot_bgcolor="white",
+        height=max(220, top + 10 + 26 * len(columns)),
+        margin={"l": 10, "r": 10, "t": top, "b": 10},
     )
     fig.update_xaxes(
         tickmode="array", tickvals=list(range(len(runs))), ticktext=runs, side="bottom",
-        automargin=True,
+        automargin=True, range=[-0.5, len(runs) - (0.4 if end_mark else 0.5)] if runs else None,
     )  # fmt: skip
     fig.update_yaxes(automargin=True, autorange="reversed")
-    return fig
+    _mark_versions(fig, marks, len(runs), label_y=(1, "paper"))
+    themed(fig).update_xaxes(showgrid=False, zeroline=False)
+    return fig.update_yaxes(showgrid=False, zeroline=False)
 
 
 def history_lines(
     frame: pd.DataFrame,
     labels: list[str] | None = None,
     title: str = "Monitoring history",
+    marks: list[tuple[float, str]] | None = None,
 ) -> Any:
-    """Drifted share per run (markers coloured by status; none on invalid data) and, on a second panel, performance:
-    estimated (``est.<metric>``, with its interval ``est.<metric>.low``/``.high`` as a band) and
-    measured when labels came (``perf.<metric>``, dashed).
+    """Small multiples over the runs: the drifted share (markers coloured by status; none on
+    invalid data) on top, then one panel per metric: its estimate (``est.<metric>``, a line,
+    with its interval ``est.<metric>.low``/``.high`` as a band) and its measurement when labels
+    came (``perf.<metric>``, diamonds), so that each estimate is read against its own
+    measurement, not against eight other lines.
 
     Args:
         frame: One row per run with ``status``, ``drifted_share`` and any ``est.*``/``perf.*``.
         labels: The x-axis label of each run (default: its position).
         title: The figure's title (drawn as plain text).
+        marks: Version changes, ``(position, "v7 -> v8")``: a dashed line across every panel.
 
     Returns:
-        A ``plotly.graph_objects.Figure`` (one panel without performance columns, two with).
+        A ``plotly.graph_objects.Figure`` (one panel, plus one per metric).
     """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -139,10 +151,11 @@ def history_lines(
     labels = [text(v) for v in labels] if labels else [str(i + 1) for i in range(len(frame))]
     x = list(range(len(frame)))
     metrics = performance_metrics(frame)
-    rows = 2 if metrics else 1
+    rows = 1 + len(metrics)
     fig = make_subplots(
-        rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.12,
-        subplot_titles=["drifted share of tested columns", "performance"][:rows],
+        rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.3 / rows,
+        row_heights=[1.4] + [1.0] * len(metrics),
+        subplot_titles=["drifted share of tested columns"] + [text(m) for m in metrics],
     )  # fmt: skip
     status = list(frame["status"]) if "status" in frame else [""] * len(frame)
     share = list(frame["drifted_share"]) if "drifted_share" in frame else [None] * len(frame)
@@ -156,47 +169,88 @@ def history_lines(
         ),
         row=1, col=1,
     )  # fmt: skip
+    est_colour, perf_colour = _PALETTE[0], _PALETTE[4]
     for i, metric in enumerate(metrics):
-        colour = _PALETTE[i % len(_PALETTE)]
+        row, shown = i + 2, text(metric)
         est, low, high = (f"est.{metric}", *_band_columns(frame, metric))
-        if low and high:
+        if low and high:  # over the runs that have an interval (a gap would drop the band)
+            lows, highs = list(frame[low]), list(frame[high])
+            both = [j for j in x if pd.notna(lows[j]) and pd.notna(highs[j])]
             fig.add_trace(
                 go.Scatter(
-                    x=x + x[::-1],
-                    y=list(frame[high]) + list(frame[low])[::-1],
-                    fill="toself", fillcolor=_rgba(colour, 0.15), line={"width": 0},
-                    hoverinfo="skip", name=f"{metric} interval", showlegend=False,
+                    x=both + both[::-1],
+                    y=[highs[j] for j in both] + [lows[j] for j in both[::-1]],
+                    fill="toself", fillcolor=_rgba(est_colour, 0.18), line={"width": 0},
+                    mode="lines",
+                    hoverinfo="skip", name=f"{shown} interval", showlegend=False,
                 ),
-                row=2, col=1,
+                row=row, col=1,
             )  # fmt: skip
         if est in frame:
             fig.add_trace(
                 go.Scatter(
-                    x=x, y=list(frame[est]), mode="lines+markers", name=f"{metric} (estimated)",
-                    line={"color": colour}, connectgaps=False,
+                    x=x, y=list(frame[est]), mode="lines+markers", name=f"{shown} (estimated)",
+                    line={"color": est_colour}, connectgaps=False, legendgroup="estimated",
+                    hovertext=[f"{lab}: {shown} estimated" for lab in labels],
+                    showlegend=False,
                 ),
-                row=2, col=1,
+                row=row, col=1,
             )  # fmt: skip
         if f"perf.{metric}" in frame:
             fig.add_trace(
                 go.Scatter(
                     x=x, y=list(frame[f"perf.{metric}"]), mode="lines+markers",
-                    name=f"{metric} (measured)", line={"color": colour, "dash": "dash"},
-                    marker={"symbol": "diamond"}, connectgaps=False,
+                    name=f"{shown} (measured)", line={"color": perf_colour, "dash": "dot"},
+                    marker={"symbol": "diamond", "size": 9}, connectgaps=True,
+                    legendgroup="measured", showlegend=False,
+                    hovertext=[f"{lab}: {shown} measured" for lab in labels],
+                ),
+                row=row, col=1,
+            )  # fmt: skip
+    if metrics:  # one legend for every panel: the colours mean the same in each
+        for name, colour, symbol in (
+            ("estimated (band: its interval)", est_colour, "circle"),
+            ("measured (labels came back)", perf_colour, "diamond"),
+        ):
+            fig.add_trace(
+                go.Scatter(
+                    x=[None], y=[None], mode="lines+markers", name=name,
+                    line={"color": colour}, marker={"symbol": symbol}, hoverinfo="skip",
                 ),
                 row=2, col=1,
             )  # fmt: skip
-    fig.update_yaxes(range=[-0.05, 1.05], row=1, col=1)
+    fig.update_yaxes(range=[-0.05, 1.3 if marks else 1.05], tickvals=[0, 0.5, 1], row=1, col=1)
     fig.update_xaxes(tickmode="array", tickvals=x, ticktext=labels, automargin=True)
+    fig.update_xaxes(showticklabels=True, row=rows, col=1)
+    _mark_versions(fig, marks, len(x), label_y=(1, "y domain"))
     fig.update_layout(
         title=text(title),
         font=_FONT,
-        height=300 if rows == 1 else 520,
+        height=260 + 150 * len(metrics),
         margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        legend={"orientation": "h", "y": -0.12},
-        plot_bgcolor="white",
+        legend={"orientation": "h", "y": -0.6 / rows if metrics else -0.12},
     )
-    return fig
+    return themed(fig)
+
+
+def _mark_versions(
+    fig: Any, marks: list[tuple[float, str]] | None, runs: int, label_y: tuple
+) -> None:
+    """A dashed line at each version change across the whole figure, labelled once (to its
+    left when it is after the last run)."""
+    y, yref = label_y
+    for pos, label in marks or []:
+        last = pos > runs - 1
+        fig.add_shape(
+            type="line", x0=pos, x1=pos, xref="x", y0=0, y1=1, yref="paper",
+            line={"color": VERSION_COLOUR, "width": 2, "dash": "dash"},
+        )  # fmt: skip
+        fig.add_annotation(
+            x=pos, xref="x", y=y, yref=yref, text=text(label), showarrow=False,
+            xanchor="right" if last else "left", xshift=-3 if last else 3,
+            yanchor="top" if yref != "paper" else "bottom",
+            name="version change",
+        )  # fmt: skip
 
 
 def performance_metrics(frame: pd.DataFrame) -> list[str]:

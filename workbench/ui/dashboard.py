@@ -1,7 +1,8 @@
 """The monitoring dashboard: pick a model, read its card (live version and since when, the latest
 verdict, the retrain flag, performance), its drift heatmap, its history lines and its runs with their
-links. Refresh reads the store again. It calls
-:func:`workbench.monitoring.dashboard.monitoring_dashboard` only."""
+links; narrow the plots and the runs to one version and a period. Refresh reads the store again. It
+calls :func:`workbench.monitoring.dashboard.monitoring_dashboard` and
+:meth:`~workbench.monitoring.dashboard.ModelHealth.filtered` only."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import ipywidgets as w
 from workbench.ui._common import PanelBase
 
 _NONE = "(no models yet)"
+_ALL = ""
+#: The period choices: label, days back from now (0: all).
+PERIODS = [("all time", 0), ("last 7 days", 7), ("last 30 days", 30), ("last 90 days", 90)]
 
 
 class DashboardPanel(PanelBase):
@@ -44,6 +48,22 @@ class DashboardPanel(PanelBase):
         )
         self.refresh_button.add_class("wb-dash-refresh")
         self.refresh_button.on_click(lambda _: self.refresh())
+        self.version = w.Dropdown(
+            options=[("all versions", _ALL)],
+            description="Version",
+            style={"description_width": "initial"},
+            layout=w.Layout(width="auto", min_width="200px"),
+        )
+        self.version.add_class("wb-dash-version")
+        self.period = w.Dropdown(
+            options=PERIODS,
+            value=0,
+            description="Period",
+            style={"description_width": "initial"},
+            layout=w.Layout(width="auto", min_width="200px"),
+        )
+        self.period.add_class("wb-dash-period")
+
         self.read_at = w.HTML("")
         self.card = w.HTML("")
         self.card.add_class("wb-dash-card-view")
@@ -53,10 +73,13 @@ class DashboardPanel(PanelBase):
         self.runs.add_class("wb-dash-runs-view")
         self._quiet = False
         self.model.observe(lambda _: None if self._quiet else self.show_model(), names="value")
+        for control in (self.version, self.period):
+            control.observe(lambda _: None if self._quiet else self.show_runs(), names="value")
         self.root.layout = w.Layout(width="100%")
         self.root.children = [
             self.title,
             w.HBox([self.model, self.refresh_button, self.read_at]),
+            w.HBox([self.version, self.period]),
             self.status,
             self.card,
             self.plots,
@@ -81,7 +104,8 @@ class DashboardPanel(PanelBase):
             self.refresh_button.disabled = False
         self.board = board
         self.read_at.value = (
-            f"<span class='wb-dash-read-at' style='color:#57606a'>read {board.read_at} UTC from "
+            "<span class='wb-dash-read-at' style='color:var(--jp-ui-font-color2, #57606a)'>"
+            f"read {board.read_at} UTC from "
             f"{'the tracking server' if board.shared else 'the local store'}</span>"
         )
         names = board.names() or [_NONE]
@@ -96,9 +120,9 @@ class DashboardPanel(PanelBase):
         return board
 
     def show_model(self) -> None:
-        """Show the selected model's card, plots and runs."""
-        from workbench.monitoring.dashboard_render import dashboard_html, model_card, runs_table
-        from workbench.plots.drift import figure_bundle
+        """Show the selected model's card, then its plots and runs under the filters (the version
+        filter offers the versions this model's runs monitored)."""
+        from workbench.monitoring.dashboard_render import dashboard_html, model_card
 
         board = self.board
         self.plots.outputs = ()
@@ -110,12 +134,57 @@ class DashboardPanel(PanelBase):
             return
         health = board.model(self.model.value)
         self.card.value = model_card(health)
-        self.runs.value = runs_table(health)
-        if health.runs:  # set, not captured: the same with or without a kernel
-            self.plots.outputs = tuple(
-                {"output_type": "display_data", "data": figure_bundle(fig), "metadata": {}}
-                for fig in (health.heatmap(), health.plot())
-            )
+        live = str(health.live_version) if health.live_version is not None else None
+        choices = [("all versions", _ALL)] + [
+            (f"v{v} (live)" if v == live else f"v{v}", v) for v in health.monitored_versions()
+        ]
+        self._quiet = True
+        try:
+            kept = self.version.value
+            self.version.options = choices
+            self.version.value = kept if kept in dict(choices).values() else _ALL
+        finally:
+            self._quiet = False
         status = health.latest["status"] if health.latest else ""
         kind = {"drift": "error", "invalid": "warn", "ok": "ok"}.get(status, "info")
-        self.set_status(f"{health.name}: {health.verdict()}", kind)
+        gap = health.monitoring_note()
+        if gap:
+            self.set_status(f"{health.name}: {gap} ({health.verdict()})", "warn")
+        else:
+            self.set_status(f"{health.name}: {health.verdict()}", kind)
+        self.show_runs()
+
+    def view(self):
+        """The selected model under the filters (:meth:`ModelHealth.filtered`), None without one."""
+        import pandas as pd
+
+        board = self.board
+        if board is None or not board.models or self.model.value not in board.names():
+            return None
+        days = int(self.period.value or 0)
+        since = pd.Timestamp.now(tz="UTC") - pd.Timedelta(days=days) if days else None
+        return board.model(self.model.value).filtered(self.version.value or None, since=since)
+
+    def show_runs(self) -> None:
+        """Draw the plots and the run table of the selected model under the filters."""
+        from workbench.monitoring.dashboard_render import runs_table
+        from workbench.plots.drift import figure_bundle
+
+        view = self.view()
+        self.plots.outputs = ()
+        if view is None:
+            return
+        self.runs.value = runs_table(view)
+        full = self.board.model(self.model.value)
+        if full.runs and not view.runs:
+            label = dict((v, k) for k, v in self.version.options)[self.version.value]
+            period = dict((v, k) for k, v in PERIODS)[self.period.value]
+            self.runs.value = (
+                f"<p class='wb-dash-no-runs'>No monitoring runs of {label} in {period}: "
+                "widen the filters.</p>"
+            )
+        if view.runs:  # set, not captured: the same with or without a kernel
+            self.plots.outputs = tuple(
+                {"output_type": "display_data", "data": figure_bundle(fig), "metadata": {}}
+                for fig in (view.heatmap(), view.plot())
+            )

@@ -54,7 +54,8 @@ def test_the_lines_draw_the_interval_band_and_measured_performance():
     fig = _history().plot()
     names = [t.name for t in fig.data]
     assert names == ["drifted share", "accuracy interval", "accuracy (estimated)",
-                     "accuracy (measured)"]  # fmt: skip
+                     "accuracy (measured)", "estimated (band: its interval)",
+                     "measured (labels came back)"]  # fmt: skip
     band = fig.data[1]
     assert band.fill == "toself" and list(band.y[:2]) == [0.83, 0.75]
     assert fig.data[0].y[2] is None  # no drifted share on invalid data
