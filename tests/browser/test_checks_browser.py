@@ -9,6 +9,7 @@ import mlflow
 import nbformat
 import pytest
 
+import workbench as wb
 from tests.browser.conftest import screenshot
 from tests.browser.test_train_browser import assert_no_cut_labels
 
@@ -41,11 +42,27 @@ def checked_notebook(lab):
     return name
 
 
+@pytest.fixture(scope="module")
+def mlflow_ui(lab, checked_notebook):
+    """The MLflow UI beside the lab, on a port that is not 5000 (as `workbench lab` starts it
+    when 5000 is taken): the panel's links must find it there."""
+    from workbench.apps import free_port, start_mlflow_ui
+
+    app = start_mlflow_ui(wb.open_workspace(lab.workspace), port=free_port())
+    assert not app.url.endswith(":5000")
+    try:
+        yield app
+    finally:
+        app.stop(grace=10)
+
+
 def _checks_run_id() -> str | None:
     return mlflow.MlflowClient().get_model_version(MODEL, "1").tags.get("workbench.checks.run_id")
 
 
-def test_run_checks_see_the_table_and_promote(page, lab, open_notebook, checked_notebook):
+def test_run_checks_see_the_table_and_promote(
+    page, lab, open_notebook, checked_notebook, mlflow_ui
+):
     open_notebook(page, checked_notebook)
     panel = page.locator(".wb-checks-panel")
     panel.wait_for(timeout=180_000)
@@ -91,3 +108,17 @@ def test_run_checks_see_the_table_and_promote(page, lab, open_notebook, checked_
     assert len(shortened.inner_text().strip()) <= 11
     assert len(shortened.get_attribute("title")) == 64
     screenshot(panel, "stage2_checks_panel")
+
+    # every link the panel shows opens the MLflow UI that runs, in its training view
+    links = [a.get_attribute("href") for a in panel.locator("a[href^='http://']").all()]
+    assert len(links) >= 2, links  # the promoted version, and the versions in the audit table
+    for href in links:
+        assert href.startswith(f"{mlflow_ui.url}/#/"), href
+        assert href.endswith("?workflowType=machine_learning"), href
+        opened = page.context.new_page()
+        try:
+            opened.goto(href)
+            opened.get_by_text(MODEL, exact=False).first.wait_for(timeout=60_000)
+            assert opened.get_by_text("not found", exact=False).count() == 0, href
+        finally:
+            opened.close()
