@@ -31,7 +31,7 @@ def _monitor(day: int, scenario: str, n: int = 400) -> None:
 
 def test_dashboard_shows_live_version_verdict_heatmap_and_refreshes(page, lab):
     import workbench as wb
-    from workbench.apps import start_dashboard
+    from workbench.apps import free_port, start_dashboard, start_mlflow_ui
     from workbench.data import credit_risk
 
     ws = wb.open_workspace(lab.workspace)
@@ -41,6 +41,7 @@ def test_dashboard_shows_live_version_verdict_heatmap_and_refreshes(page, lab):
     for day, scenario in [(1, "none"), (2, "gradual_shift"), (3, "null_surge")]:
         _monitor(day, scenario)
 
+    ui = start_mlflow_ui(ws, port=free_port())  # not 5000: as `workbench lab` when 5000 is taken
     app = start_dashboard(ws)
     try:
         page.set_default_timeout(180_000)
@@ -75,8 +76,20 @@ def test_dashboard_shows_live_version_verdict_heatmap_and_refreshes(page, lab):
         text = panel.locator(".wb-dash-card").inner_text()
         assert "DRIFT" in text and "income" in text and "day 4" in text
         assert "retraining requested" in text
-        link = panel.locator(".wb-dash-runs a", has_text="MLflow run").first
-        assert link.get_attribute("href").startswith("http://127.0.0.1:5000/#/experiments/")
+        links = [a.get_attribute("href") for a in panel.locator("a[href^='http://']").all()]
+        assert len(links) >= 9, links  # the version page, and each run's report and MLflow run
+        assert any("/artifacts/" in href for href in links)
+        for href in links:  # each opens the MLflow UI that runs, in its training view
+            assert href.startswith(f"{ui.url}/#/"), href
+            assert href.endswith("?workflowType=machine_learning"), href
+        for href in {links[0], links[-1], next(h for h in links if "/artifacts/" in h)}:
+            opened = page.context.new_page()
+            try:
+                assert opened.goto(href).status == 200
+                opened.get_by_text(MODEL, exact=False).first.wait_for(timeout=60_000)
+                assert opened.get_by_text("not found", exact=False).count() == 0, href
+            finally:
+                opened.close()
         _no_cut_labels(panel)
         page.wait_for_timeout(500)
         screenshot(panel, "dashboard", max_height=1600)
@@ -84,6 +97,7 @@ def test_dashboard_shows_live_version_verdict_heatmap_and_refreshes(page, lab):
         assert external == [], f"the dashboard page asked the internet for {external}"
     finally:
         app.stop()
+        ui.stop(grace=10)
     assert app.process.poll() is not None
 
 
