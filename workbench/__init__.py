@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 from workbench._core.text import VERSION as __version__
 from workbench.errors import (
     ArtifactChangedError,
+    BackupError,
     CheckError,
     ConflictError,
+    DamagedArchiveError,
     DataError,
     DataFileError,
     DataQualityError,
@@ -36,6 +38,7 @@ from workbench.errors import (
     ServerRequestError,
     ServerUnavailableError,
     ServingError,
+    StoreNotEmptyError,
     TeamError,
     UnsafeModelError,
     UntrustedTypeError,
@@ -113,12 +116,19 @@ _LAZY = {
     "run_demo": "workbench.demo",
     "FleetResult": "workbench.monitoring.nightly",
     "monitor_plan": "workbench.fleet",
+    # backups
+    "BackupResult": "workbench.backups",
+    "RestoreResult": "workbench.backups",
+    "backup": "workbench.backups",
+    "restore": "workbench.backups",
 }
 
 __all__ = [
     "ABTest",
     "ArtifactChangedError",
     "AuditEntry",
+    "BackupError",
+    "BackupResult",
     "Check",
     "CheckContext",
     "CheckError",
@@ -127,6 +137,7 @@ __all__ = [
     "CheckResult",
     "ColumnDrift",
     "ComparisonResult",
+    "DamagedArchiveError",
     "DataError",
     "DataFileError",
     "DataQualityError",
@@ -151,6 +162,7 @@ __all__ = [
     "NotebookRun",
     "RegistryError",
     "ResolvedModel",
+    "RestoreResult",
     "RetrainDecision",
     "SchemaMismatchError",
     "ScoringResult",
@@ -158,6 +170,7 @@ __all__ = [
     "ServerUnavailableError",
     "ServingError",
     "SharedKernel",
+    "StoreNotEmptyError",
     "TeamError",
     "TrainingTable",
     "UnsafeModelError",
@@ -170,6 +183,7 @@ __all__ = [
     "__version__",
     "abtest",
     "apply_retrain_policy",
+    "backup",
     "batches",
     "check_status",
     "compare_servers",
@@ -194,6 +208,7 @@ __all__ = [
     "production_batch",
     "promote",
     "resolve",
+    "restore",
     "rollback",
     "run_checks",
     "run_demo",
@@ -232,6 +247,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from workbench.backups import BackupResult, RestoreResult, backup, restore
     from workbench.checks import (
         Check,
         CheckContext,

@@ -28,7 +28,10 @@ subclass to handle one kind of failure::
     ├── MonitoringError                 a drift report could not be built
     │   └── DriftAlert                  drift found and fail-on-drift asked (exit code 3)
     ├── NotebookError                   a notebook run failed (names the cell and its exception)
-    └── TeamError                       the team server (PostgreSQL, MLflow server) failed
+    ├── TeamError                       the team server (PostgreSQL, MLflow server) failed
+    └── BackupError                     a backup could not be written or restored
+        ├── DamagedArchiveError         an archive is damaged or tampered with: nothing restored (2)
+        └── StoreNotEmptyError          restore refused: the target holds a store (exit code 2)
 
 Every message says what went wrong, names the column, file, model or version concerned, and says what to
 do next. A step that raises leaves nothing half-written behind it.
@@ -46,11 +49,13 @@ from __future__ import annotations
 
 __all__ = [
     "ArtifactChangedError",
+    "BackupError",
     "CheckError",
     "ConflictError",
     "DataError",
     "DataFileError",
     "DataQualityError",
+    "DamagedArchiveError",
     "DriftAlert",
     "GateError",
     "MissingColumnError",
@@ -65,6 +70,7 @@ __all__ = [
     "ServerRequestError",
     "ServerUnavailableError",
     "ServingError",
+    "StoreNotEmptyError",
     "TeamError",
     "UnsafeModelError",
     "UntrustedTypeError",
@@ -223,6 +229,36 @@ class NotebookError(WorkbenchError):
 
 class TeamError(WorkbenchError):
     """The team server (PostgreSQL or the MLflow tracking server) failed to start, answer or stop."""
+
+
+class BackupError(WorkbenchError):
+    """A backup could not be written, or an archive could not be restored."""
+
+
+class DamagedArchiveError(BackupError):
+    """A backup archive is damaged or was tampered with; nothing was restored (exit code 2).
+
+    ``archive`` is the archive's path and ``member`` the file inside it that failed (``None``
+    when the archive as a whole cannot be read).
+    """
+
+    exit_code = 2
+
+    def __init__(self, archive: str, member: str | None, why: str):
+        self.archive = str(archive)
+        self.member = member
+        where = f"{self.archive}" + (f" (member {member})" if member else "")
+        super().__init__(
+            f"the backup archive {where} is damaged or was tampered with: {why}. Nothing was "
+            "restored; restore another backup, or make a new one with `workbench backup`."
+        )
+
+
+class StoreNotEmptyError(BackupError):
+    """Restore refused: the target workspace already holds a store (exit code 2); nothing was
+    written. ``--force`` replaces it (the replaced store is kept beside it)."""
+
+    exit_code = 2
 
 
 def error_class_named(name: str) -> type[WorkbenchError] | None:

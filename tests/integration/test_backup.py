@@ -24,9 +24,9 @@ import pandas as pd
 import pytest
 
 import workbench as wb
-from workbench.backup import DamagedArchiveError, StoreNotEmptyError, backup, restore
-from workbench.backup.archive import manifest_checksum
-from workbench.backup.create import LAST_BACKUP_FILE, last_backup
+from workbench.backups import DamagedArchiveError, StoreNotEmptyError, backup, restore
+from workbench.backups.archive import manifest_checksum
+from workbench.backups.create import LAST_BACKUP_FILE, last_backup
 
 FEATURES_ROWS = 200
 
@@ -305,7 +305,7 @@ def test_a_substitution_with_the_record_fixed_up_too_disagrees_with_the_signed_c
         contents[f"{folder}/model.skops"] = forest
         files = {**manifest["files"], f"{folder}/model.skops": {
             "size": len(forest), "sha256": hashlib.sha256(forest).hexdigest()}}  # fmt: skip
-        from workbench.backup.archive import folder_digest_of
+        from workbench.backups.archive import folder_digest_of
 
         for model in manifest["record"]["models"].values():
             for meta in model["versions"].values():
@@ -414,8 +414,8 @@ def test_a_team_server_is_dumped_from_one_snapshot_without_secrets(
 ):
     from sklearn.dummy import DummyClassifier
 
-    from workbench.backup.archive import ArchiveWriter
-    from workbench.backup.team import dump_team
+    from workbench.backups.archive import ArchiveWriter
+    from workbench.backups.team import dump_team
     from workbench.data import credit_risk, split_xy
     from workbench.team.postgres import find_pg_bin
 
@@ -440,7 +440,7 @@ def test_a_team_server_is_dumped_from_one_snapshot_without_secrets(
     assert model["versions"]["1"]["digest"], "the version's files were not archived"
     assert manifest["store"]["kind"] == "postgresql" and manifest["record"]["locks"] == []
     stage = tmp_path / "x"
-    from workbench.backup.archive import extract_verified
+    from workbench.backups.archive import extract_verified
 
     extract_verified(result.archive, stage)
     for dump in ("mlflow", "mlflow_auth"):

@@ -36,7 +36,7 @@ LAYERS = {
     "demo": 6,
     "team": 6,
     "apps": 6,
-    "backup": 6,
+    "backups": 6,
     "ui": 7,
     "cli": 7,
 }

@@ -44,7 +44,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_GATE = 0, 1, 2, 3
 #: The commands that report something: each takes ``--json`` (one JSON document on stdout).
 REPORTING_COMMANDS = (
     "demo", "run", "check", "promote", "rollback", "feedback", "abtest", "history", "score",
-    "team", "monitor",
+    "team", "monitor", "backup", "restore",
 )  # fmt: skip
 #: The others: servers and apps that run until Ctrl-C, and shell code for completion.
 NON_REPORTING_COMMANDS = ("lab", "dashboard", "serve", "completion")
@@ -282,6 +282,18 @@ def build_parser() -> Parser:
 
     p = command("monitor", cmd_monitor, "drift report on a batch; exit 3 on drift with the flag")
     monitor_arguments(p)
+
+    from workbench.cli._backup import (
+        backup_arguments,
+        cmd_backup,
+        cmd_restore,
+        restore_arguments,
+    )
+
+    backup_arguments(command("backup", cmd_backup, "one verified archive of the workspace"))
+    restore_arguments(
+        command("restore", cmd_restore, "restore an archive into --workspace DIR, verified")
+    )
 
     p = command("completion", cmd_completion, "print the shell code that completes workbench")
     completion_arguments(p)

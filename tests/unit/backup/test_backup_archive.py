@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.backup.archive import (
+from workbench.backups.archive import (
     MANIFEST,
     ArchiveWriter,
     DamagedArchiveError,
@@ -20,7 +20,7 @@ from workbench.backup.archive import (
     manifest_checksum,
     safe_name,
 )
-from workbench.backup.create import ARCHIVE_PATTERN, prune
+from workbench.backups.create import ARCHIVE_PATTERN, prune
 from workbench.errors import UsageError, WorkbenchError
 from workbench.registry.digest import folder_digest
 
@@ -242,7 +242,7 @@ def test_the_manifest_checksum_covers_everything_but_itself():
     ],
 )
 def test_schedule_lines(every, cron, calendar, tmp_path):
-    from workbench.backup import schedule
+    from workbench.backups import schedule
 
     text = schedule("/backups/", keep=7, every=every, workspace=tmp_path)
     first = text.splitlines()[0]
@@ -253,7 +253,7 @@ def test_schedule_lines(every, cron, calendar, tmp_path):
 
 @pytest.mark.parametrize("every", ["5h", "2d", "1m", "", "d"])
 def test_schedule_refuses_what_cron_cannot_say(every):
-    from workbench.backup import schedule
+    from workbench.backups import schedule
 
     with pytest.raises(UsageError, match="--every"):
         schedule("/b/", every=every)

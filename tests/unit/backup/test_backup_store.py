@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from workbench.backup import StoreNotEmptyError, backup, last_backup, restore
-from workbench.backup.restore import store_is_empty
-from workbench.backup.snapshot import (
+from workbench.backups import StoreNotEmptyError, backup, last_backup, restore
+from workbench.backups.restore import store_is_empty
+from workbench.backups.snapshot import (
     copy_store,
     integrity_problem,
     local_path,
@@ -98,7 +98,7 @@ def test_refusals_before_any_archive_is_read(workspace, tmp_path):
 
 
 def test_version_folders_in_the_archive():
-    from workbench.backup.checks import version_folder
+    from workbench.backups.checks import version_folder
 
     root = "/w/mlruns/artifacts"
     local = {"location": "file:///w/mlruns/artifacts/e/models/m-1/artifacts"}

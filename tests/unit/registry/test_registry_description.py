@@ -30,7 +30,10 @@ def test_verdict_names_failing_checks_policy_data_and_card():
     assert first.startswith("**Checks: FAILED**") and first.endswith(BEGIN) and text.endswith(END)
     assert "Checks: FAILED" in text and "metric\\_roc\\_auc" in text and "no\\_regression" in text
     assert "sha256:deadbeef" in text and "0123456789abcdef" in text and "by **ana**" in text
-    assert "[Model card](#/experiments/7/runs/run42/artifacts/model_card.html?workflowType=machine_learning)" in text
+    assert (
+        "[Model card](#/experiments/7/runs/run42/artifacts/model_card.html?workflowType=machine_learning)"
+        in text
+    )
 
 
 def test_no_checks_says_so():

@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from workbench.backup.archive import FORMAT, ArchiveWriter, mlflow_version
-from workbench.backup.snapshot import record_from
+from workbench.backups.archive import FORMAT, ArchiveWriter, mlflow_version
+from workbench.backups.snapshot import record_from
 from workbench.errors import ConflictError, TeamError
 
 __all__ = ["LOCK_WAIT", "dump_team", "restore_team", "team_record"]
@@ -190,7 +190,7 @@ def restore_team(staging: Path, manifest: dict[str, Any], root: Path, force: boo
     """
     import shutil
 
-    from workbench.backup.archive import StoreNotEmptyError
+    from workbench.backups.archive import StoreNotEmptyError
     from workbench.team import team_status
     from workbench.team.postgres import ROLE, find_pg_bin
     from workbench.team.state import TeamPaths, read_json

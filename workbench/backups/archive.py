@@ -32,7 +32,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
-from workbench.errors import WorkbenchError
+from workbench.errors import DamagedArchiveError, StoreNotEmptyError
 
 __all__ = [
     "FORMAT",
@@ -55,32 +55,6 @@ MANIFEST = "manifest.json"
 TOP_LEVEL = ("store", "artifacts", "workspace")
 _CHUNK = 1 << 20
 _SPOOL = 8 << 20  # files up to this size are held in memory while hashed
-
-
-class DamagedArchiveError(WorkbenchError):
-    """A backup archive is damaged or was tampered with; nothing was restored (exit code 2).
-
-    ``archive`` is the archive's path and ``member`` the file inside it that failed (``None``
-    when the archive as a whole cannot be read).
-    """
-
-    exit_code = 2
-
-    def __init__(self, archive: str | os.PathLike, member: str | None, why: str):
-        self.archive = str(archive)
-        self.member = member
-        where = f"{self.archive}" + (f" (member {member})" if member else "")
-        super().__init__(
-            f"the backup archive {where} is damaged or was tampered with: {why}. Nothing was "
-            "restored; restore another backup, or make a new one with `workbench backup`."
-        )
-
-
-class StoreNotEmptyError(WorkbenchError):
-    """Restore refused: the target workspace already holds a store (exit code 2); nothing was
-    written. ``--force`` replaces it (the replaced store is kept beside it)."""
-
-    exit_code = 2
 
 
 def safe_name(name: str) -> bool:

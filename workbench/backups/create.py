@@ -27,9 +27,9 @@ from typing import Any, ClassVar
 
 from workbench._core.results import Result, atomic_write, stamp, utc_now
 from workbench._core.text import VERSION
-from workbench.backup.archive import FORMAT, ArchiveWriter, folder_digest_of, mlflow_version
-from workbench.backup.checks import chain_check, version_folder
-from workbench.backup.snapshot import copy_store, promotions_paused, store_record
+from workbench.backups.archive import FORMAT, ArchiveWriter, folder_digest_of, mlflow_version
+from workbench.backups.checks import chain_check, version_folder
+from workbench.backups.snapshot import copy_store, promotions_paused, store_record
 from workbench.errors import UsageError, WorkspaceError
 
 __all__ = [
@@ -138,7 +138,7 @@ def backup(
         ConflictError: on a team server: a promotion held its audit lock for a minute.
 
     Example:
-        >>> import workbench.backup as wbb
+        >>> import workbench.backups as wbb
         >>> wbb.backup("/backups/", keep=7).summary()  # doctest: +SKIP
         'backup /backups/workbench-backup-20261207T...tar.gz: 1 models, ...'
     """
@@ -302,7 +302,7 @@ def _team(
     writer: ArchiveWriter, root: Path, staging: Path
 ) -> tuple[str, dict[str, Any], list[str]]:
     """The team server: its PostgreSQL dumped from one snapshot, then artifacts, policy, keys."""
-    from workbench.backup.team import dump_team, team_manifest
+    from workbench.backups.team import dump_team, team_manifest
 
     created = utc_now("microseconds")
     record, fields = dump_team(writer, root, staging)

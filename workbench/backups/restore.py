@@ -36,14 +36,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from workbench._core.results import Result, stamp
-from workbench.backup.archive import (
+from workbench.backups.archive import (
     DamagedArchiveError,
     StoreNotEmptyError,
     extract_verified,
     mlflow_version,
 )
-from workbench.backup.checks import chain_check, record_problems, versions_problems
-from workbench.backup.snapshot import (
+from workbench.backups.checks import chain_check, record_problems, versions_problems
+from workbench.backups.snapshot import (
     copy_store,
     integrity_problem,
     move_locations,
@@ -146,7 +146,7 @@ def restore(
     """Restore a backup archive into the workspace folder ``workspace``, verified.
 
     Args:
-        archive: An archive written by :func:`~workbench.backup.backup`.
+        archive: An archive written by :func:`~workbench.backups.backup`.
         workspace: The folder to restore into (made when missing); for a team server's archive,
             the workspace where its ``team up`` ran. It becomes the open workspace.
         force: Replace a workspace that already holds a store (the old one is moved aside).
@@ -165,7 +165,7 @@ def restore(
         WorkspaceError: the workspace cannot be written.
 
     Example:
-        >>> import workbench.backup as wbb
+        >>> import workbench.backups as wbb
         >>> print(wbb.restore("b.tar.gz", "/srv/ws-restored"))  # doctest: +SKIP
         restored b.tar.gz into /srv/ws-restored: 1 models, ... verified: ...
     """
@@ -190,7 +190,7 @@ def restore(
                     f"{source} is a team server's backup (PostgreSQL): restore it into the "
                     f"workspace of a running team server (`workbench team up` there first), not {root}."
                 )
-            from workbench.backup.team import restore_team, team_record
+            from workbench.backups.team import restore_team, team_record
 
             notes = restore_team(staging, manifest, root, force)
             record = team_record(root)

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from workbench.backup.archive import folder_digest_of
-from workbench.backup.snapshot import audit_entries, local_path, store_record
+from workbench.backups.archive import folder_digest_of
+from workbench.backups.snapshot import audit_entries, local_path, store_record
 from workbench.registry.chain import verify_entries
 from workbench.registry.keys import SERVER_SIGNER, registered_keys
 
@@ -68,7 +68,7 @@ def chain_check(
         db: The SQLite copy.
         keys_root: The folder whose ``keys/`` holds the registered public keys.
         model: Registered model name.
-        info: The model's entry of :func:`~workbench.backup.snapshot.store_record`.
+        info: The model's entry of :func:`~workbench.backups.snapshot.store_record`.
         digests: Version (as text) -> the digest of its files (None: not archived).
         witness: This account's witness of the model in the store restored to, if any.
 
