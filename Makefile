@@ -9,7 +9,7 @@ PORT   ?= 8888
 # The benchmarks run on tiny sizes inside it (tests/integration/test_benchmarks_smoke.py).
 TEST_WORKERS ?= auto
 
-.PHONY: demo test test-fast lint format lab team bench bench-smoke lock clean upgrade-check
+.PHONY: demo test test-fast lint format lab team bench bench-smoke lock clean upgrade-check drill
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ lock:
 # tests/unit/test_vendor_private.py and tests/unit, with the versions tried and the result.
 upgrade-check:
 	$(PYTHON) tools/upgrade_check.py
+
+# The disaster drill: back up during a journey, lose the workspace, restore, prove it whole
+# (tools/drill.py; each step's time is printed).
+drill: $(STAMP)
+	$(PY) tools/drill.py
 
 clean:
 	rm -rf $(VENV) reports runs mlruns/mlflow.db mlruns/artifacts

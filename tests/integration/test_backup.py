@@ -388,6 +388,12 @@ def test_an_older_backup_forced_over_the_same_store_is_restored_but_not_intact(a
     assert Path(again.replaced, "artifacts").is_dir()
     assert len(wb.history("bk-story")) == 3  # the backup's entries; #4 is lost, and said so
 
+    # the person on call accepts the loss: the chain verifies from the backup's head on
+    accepted = restore(archive, target, force=True, accept_older=True)
+    assert accepted.intact, accepted.problems
+    assert any("entries #4 to #4" in n and "are lost" in n for n in accepted.notes), accepted.notes
+    assert wb.registry.verify_history("bk-story").ok
+
 
 def test_a_deleted_workspace_is_restored_in_its_own_folder(archive, tmp_path):
     """The drill: a workspace lost whole comes back in the same folder from its last backup,

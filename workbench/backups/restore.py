@@ -141,7 +141,11 @@ def store_is_empty(root: Path) -> bool:
 
 
 def restore(
-    archive: str | os.PathLike, workspace: str | os.PathLike, *, force: bool = False
+    archive: str | os.PathLike,
+    workspace: str | os.PathLike,
+    *,
+    force: bool = False,
+    accept_older: bool = False,
 ) -> RestoreResult:
     """Restore a backup archive into the workspace folder ``workspace``, verified.
 
@@ -150,6 +154,10 @@ def restore(
         workspace: The folder to restore into (made when missing); for a team server's archive,
             the workspace where its ``team up`` ran. It becomes the open workspace.
         force: Replace a workspace that already holds a store (the old one is moved aside).
+        accept_older: The archive is older than what this account saw of the same store (a
+            disaster restored from the last backup): accept that the audit entries after it are
+            lost, so each chain verifies from the restored head on. The result's notes name each
+            model's witness before and after. Without it, such a restore is done but not intact.
 
     Returns:
         A :class:`RestoreResult`; ``intact`` is False when the verification after the restore
@@ -209,6 +217,8 @@ def restore(
             replaced = _put_in_place(staging, root, force)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    if accept_older:
+        notes += _accept_older(root, manifest)
     result = _verify_restored(source, root, manifest, record)
     result.relocated, result.replaced = moved, replaced
     result.notes = notes + result.notes
@@ -313,6 +323,26 @@ def _restore_workspace_files(folder: Path, root: Path) -> None:
         if lines:
             with open(target, "a", encoding="utf-8") as out:
                 out.write("".join(line + "\n" for line in lines))
+
+
+def _accept_older(root: Path, manifest: dict[str, Any]) -> list[str]:
+    """Lower this account's witness of each restored model to the backup's chain head."""
+    from workbench.registry import keys
+    from workbench.workspace import open_workspace
+
+    store = keys.store_id(open_workspace(root).tracking_uri)
+    notes = []
+    for model, info in sorted(((manifest.get("record") or {}).get("models") or {}).items()):
+        head = info.get("head")
+        if not head:
+            continue
+        before = keys.accept_restored(store, model, int(head[0]), str(head[1]))
+        if before is not None and before[0] > int(head[0]):
+            notes.append(
+                f"{model}: accepted the backup's audit entry #{head[0]} as the head; entries "
+                f"#{head[0] + 1} to #{before[0]}, seen by this account, are lost"
+            )
+    return notes
 
 
 def _verify_restored(

@@ -39,6 +39,11 @@ def restore_arguments(p: argparse.ArgumentParser) -> None:
         "--force", action="store_true",
         help="replace a workspace that holds a store (the old one is moved aside, not deleted)",
     )  # fmt: skip
+    p.add_argument(
+        "--accept-older", action="store_true",
+        help="the archive is older than the store you saw (a disaster, the last backup): accept "
+        "that the audit entries after it are lost, so the chains verify from it on",
+    )  # fmt: skip
     p.set_defaults(opens_workspace=False)  # the target is restored, not opened first
 
 
@@ -73,7 +78,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
             "name the folder to restore into: workbench --workspace DIR restore ARCHIVE "
             "(a new folder, or an empty one; --force replaces a store, keeping the old aside)."
         )
-    result = restore(args.archive, args.workspace, force=args.force)
+    result = restore(args.archive, args.workspace, force=args.force, accept_older=args.accept_older)
     code = EXIT_OK if result.intact else EXIT_PROBLEMS
     if args.json:
         print_json(args, {**result.to_dict(), "exit_code": code})

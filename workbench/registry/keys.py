@@ -71,6 +71,7 @@ __all__ = [
     "store_id",
     "verify_signature",
     "witnessed",
+    "accept_restored",
 ]
 
 #: Environment variable that moves the private key folder (tests point it at a temp folder).
@@ -267,6 +268,22 @@ def remember(store: str, model: str, seq: int, digest: str) -> None:
             return
         data.setdefault(store, {})[model] = [int(seq), digest]
         _write_private(folder / WITNESS_FILE, json.dumps(data, indent=1, sort_keys=True))
+
+
+def accept_restored(store: str, model: str, seq: int, digest: str) -> tuple[int, str] | None:
+    """Set this account's witness of ``model`` in ``store`` to ``(seq, digest)``, LOWER included:
+    the person on call restored an older backup on purpose and accepts that the entries after it
+    are lost (``workbench restore --accept-older``). Returns what the witness said before, for
+    the record. Nothing else may lower a witness."""
+    folder = _private_folder()
+    with _witness_lock(folder):
+        data = _read_witness()
+        known = data.get(store, {}).get(model)
+        data.setdefault(store, {})[model] = [int(seq), digest]
+        _write_private(folder / WITNESS_FILE, json.dumps(data, indent=1, sort_keys=True))
+    if isinstance(known, list) and len(known) == 2:
+        return int(known[0]), str(known[1])
+    return None
 
 
 # --------------------------------------------------------------------------- private files
