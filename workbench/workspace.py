@@ -17,6 +17,7 @@ from workbench.errors import WorkspaceError
 __all__ = [
     "EXPERIMENT_KIND",
     "EXPERIMENT_KIND_TAG",
+    "LAST_BACKUP_FILE",
     "TELEMETRY_OPT_IN",
     "TRAINING_VIEW",
     "UI_ENV",
@@ -43,6 +44,8 @@ TRAINING_VIEW = "workflowType=machine_learning"
 UI_ENV = "WORKBENCH_MLFLOW_UI"
 #: Written by :func:`workbench.apps.start_mlflow_ui` while its UI runs: ``{"url", "pid"}``.
 UI_FILE = "mlflow-ui.json"
+#: The last successful backup of the workspace (``mlruns/``), written by ``workbench backup``.
+LAST_BACKUP_FILE = ".last_backup.json"
 _MARKERS = ("mlruns", "pyproject.toml")
 _OWN = "WORKBENCH_SET_"  # marks environment values the workbench itself exported
 _lock = threading.Lock()
@@ -144,6 +147,17 @@ class Workspace:
         from urllib.parse import quote
 
         return self.ui_link(f"/models/{quote(str(name), safe='')}/versions/{version}")
+
+
+def last_backup_record(root: str | os.PathLike) -> dict | None:
+    """The workspace's last successful backup (archive, size, finished, ...), or None."""
+    import json
+
+    try:
+        data = json.loads((Path(root) / "mlruns" / LAST_BACKUP_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def running_ui(record: Path) -> str | None:

@@ -31,6 +31,7 @@ from workbench.backups.archive import FORMAT, ArchiveWriter, folder_digest_of, m
 from workbench.backups.checks import chain_check, version_folder
 from workbench.backups.snapshot import copy_store, promotions_paused, store_record
 from workbench.errors import UsageError, WorkspaceError
+from workbench.workspace import LAST_BACKUP_FILE, last_backup_record
 
 __all__ = [
     "ARCHIVE_PATTERN",
@@ -44,8 +45,6 @@ __all__ = [
     "schedule",
 ]
 
-#: Where the last successful backup is recorded, under the workspace's ``mlruns/``.
-LAST_BACKUP_FILE = ".last_backup.json"
 #: Files at the workspace's root that travel with a backup when they exist.
 POLICY_FILES = ("gate_policy.json",)
 #: The names :func:`backup` gives archives in a folder, and the only ones :func:`prune` deletes.
@@ -267,12 +266,7 @@ def last_backup(workspace: str | os.PathLike | None = None) -> dict[str, Any] | 
         from workbench.workspace import current_workspace
 
         workspace = current_workspace().root
-    root = Path(workspace).expanduser().resolve()
-    try:
-        data = json.loads((root / "mlruns" / LAST_BACKUP_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return last_backup_record(Path(workspace).expanduser().resolve())
 
 
 def _local(

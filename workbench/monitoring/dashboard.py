@@ -204,6 +204,8 @@ class Dashboard(Result):
         read_at: When (UTC).
         ui_base: The MLflow UI the links point at.
         shared: True on a tracking server (links open the server's UI).
+        last_backup: The workspace's last successful ``workbench backup`` (archive, size,
+            finished), or None: never backed up.
 
     Example:
         >>> Dashboard(models=[], tracking_uri="http://127.0.0.1:5005", read_at="now").names()
@@ -217,6 +219,7 @@ class Dashboard(Result):
     read_at: str
     ui_base: str = ""
     shared: bool = False
+    last_backup: dict[str, Any] | None = None
 
     def names(self) -> list[str]:
         """The model names, in order."""
@@ -244,6 +247,7 @@ class Dashboard(Result):
             "read_at": self.read_at,
             "ui_base": self.ui_base,
             "shared": self.shared,
+            "last_backup": self.last_backup,
         }
 
     @classmethod
@@ -301,7 +305,11 @@ def monitoring_dashboard(model: str | None = None, max_runs: int = 200) -> Dashb
         health.runs = _runs(client, ws, name, health.history)
         health.traffic = _traffic(name)
         models.append(health)
-    return Dashboard(models, ws.tracking_uri, utc_now(), ws.ui_base(), ws.shared)
+    from workbench.workspace import last_backup_record
+
+    return Dashboard(
+        models, ws.tracking_uri, utc_now(), ws.ui_base(), ws.shared, last_backup_record(ws.root)
+    )
 
 
 # --------------------------------------------------------------------------- helpers

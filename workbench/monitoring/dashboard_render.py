@@ -30,7 +30,45 @@ def dashboard_html(board: Dashboard) -> str:
             "models:/NAME@champion).</p></div>"
         )
     cards = "".join(model_card(m) + traffic_table(m) + runs_table(m) for m in board.models)
-    return f"<div class='wb-dashboard'>{cards}<p>read {_e(board.read_at)}</p></div>"
+    return (
+        f"<div class='wb-dashboard'>{cards}<p>read {_e(board.read_at)} · "
+        f"{backup_line(board)}</p></div>"
+    )
+
+
+def backup_line(board: Dashboard, stale_days: float = 2.0) -> str:
+    """When the workspace was last backed up (``workbench backup``), amber when it never was or
+    is older than ``stale_days``.
+
+    Example:
+        >>> from workbench.monitoring.dashboard import Dashboard
+        >>> board = Dashboard([], "sqlite:///x.db", "2026-12-07T10:00:00+00:00")
+        >>> "No backup" in backup_line(board)
+        True
+        >>> board.last_backup = {"finished": "2026-12-07T10:00:00+00:00", "size": 2_500_000}
+        >>> "last backup 2026-12-07 10:00 UTC (2.5 MB)" in backup_line(board)
+        True
+    """
+    from datetime import UTC, datetime
+
+    last = board.last_backup
+    if not last:
+        return (
+            "<span class='wb-dash-backup wb-dash-backup-none' style='color:#9a6700'>No backup of "
+            "this workspace yet: <code>workbench backup --out DIR --keep 7</code></span>"
+        )
+    finished = str(last.get("finished") or last.get("created") or "")
+    try:
+        age = datetime.now(UTC) - datetime.fromisoformat(finished)
+        stale = age.total_seconds() > stale_days * 86400
+    except ValueError:
+        stale = True
+    colour = "#9a6700" if stale else "var(--jp-ui-font-color2, #57606a)"
+    size = float(last.get("size") or 0) / 1e6
+    return (
+        f"<span class='wb-dash-backup' style='color:{colour}'>last backup "
+        f"{_e(_short_time(finished))} UTC ({size:.1f} MB)</span>"
+    )
 
 
 def model_card(m: ModelHealth) -> str:

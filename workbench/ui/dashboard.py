@@ -91,6 +91,7 @@ class DashboardPanel(PanelBase):
         """What the Refresh button does: read every model from the store again and show the one
         selected (it stays selected when it is still there)."""
         from workbench.monitoring.dashboard import monitoring_dashboard
+        from workbench.monitoring.dashboard_render import backup_line
 
         self.refresh_button.disabled = True
         keep = self.model.value if self.model.value != _NONE else self.wanted
@@ -106,7 +107,8 @@ class DashboardPanel(PanelBase):
         self.read_at.value = (
             "<span class='wb-dash-read-at' style='color:var(--jp-ui-font-color2, #57606a)'>"
             f"read {board.read_at} UTC from "
-            f"{'the tracking server' if board.shared else 'the local store'}</span>"
+            f"{'the tracking server' if board.shared else 'the local store'}</span> · "
+            + backup_line(board)
         )
         names = board.names() or [_NONE]
         selected = keep if keep in names else names[0]
