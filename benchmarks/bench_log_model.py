@@ -11,8 +11,7 @@ Two credit-risk pipelines (2,000 rows: 1,500 to train, 500 to evaluate): a logis
   is not counted, which favours the baseline).
 
 Both sides get one untimed warm-up each. Goal: the workbench >= 20x faster (ratio <= 0.05).
-Informational rows show the floor: skops' own dump of the forest against the workbench's compact
-dump. ``run(smoke=True)``: 400 rows, only a 10-tree forest, one timed call per side, no warm-up
+``run(smoke=True)``: 400 rows, only a 10-tree forest, one timed call per side, no warm-up
 (the first call pays the imports: smoke figures say the harness works, not how fast).
 Run alone with ``python -m benchmarks.bench_log_model [--smoke]`` (prints JSON rows).
 """
@@ -105,24 +104,6 @@ def _bench_one(label, model, train, evaluation, repeats, warmup, experiment_id):
     ]
 
 
-def _dump_floor(model, label, repeats):
-    """skops' own dump (what MLflow calls) against the workbench's compact one, same model."""
-    import skops.io
-
-    from workbench.registry._mlflow_private import skops_bytes
-
-    ours = median([timed(lambda: skops_bytes(model))[0] for _ in range(repeats)])
-    theirs = median([timed(lambda: skops.io.dumps(model))[0] for _ in range(repeats)])
-    return row(
-        f"skops serialization {label}: compact schema vs skops.io.dumps",
-        ours,
-        "s",
-        theirs,
-        "informational (part of both sides)",
-        True,
-    )
-
-
 def run(smoke: bool = False) -> list[dict]:
     """Rows (name, value, unit, baseline, ratio, goal, met) for log_model."""
     quiet_mlflow()
@@ -134,8 +115,6 @@ def run(smoke: bool = False) -> list[dict]:
     rows = []
     for label, model, train, evaluation in _models(smoke):
         rows += _bench_one(label, model, train, evaluation, repeats, warmup, experiment_id)
-        if label.startswith("forest"):
-            rows.append(_dump_floor(model, label, 1 if smoke else 3))
     return rows
 
 

@@ -2,13 +2,14 @@
 still takes what the package passes (issue 28 part 7).
 
 The workbench reaches past the documented APIs in a few places: the fast path of ``log_model``
-(``registry/_mlflow_private.py``, ``registry/_mlflow_metadata.py``), the checked loader
-(``registry/_mlflow_loading.py``), the serving fork of MLflow's scoring app
+(``registry/_mlflow_private.py``), the serving fork of MLflow's scoring app
 (``serving/_app.py``, ``_scoring_app.py``, ``_launcher.py``), the team server
 (``team/app.py``, ``team/app_guard.py``, ``registry/team_api.py``) and the Evidently adapter
-(``monitoring/evidently_adapter.py``). :data:`NEEDS` lists each name once, where it is used and
-how it is called; :func:`problems` checks all of them and the test fails in one place with the
-whole list, so an upgrade (``make upgrade-check``) says at once everything it broke.
+(``monitoring/evidently_adapter.py``); the public calls of the checked loader
+(``registry/_mlflow_loading.py``) and of skops are pinned too. :data:`NEEDS` lists each name
+once, where it is used and how it is called; :func:`problems` checks all of them and the test
+fails in one place with the whole list, so an upgrade (``make upgrade-check``) says at once
+everything it broke.
 
 :func:`unlisted_private_uses` reads the package's source, so a new private import that is not
 listed here fails too.
@@ -60,7 +61,6 @@ def _client():
 
 
 _PRIVATE = "workbench/registry/_mlflow_private.py"
-_METADATA = "workbench/registry/_mlflow_metadata.py"
 _LOADING = "workbench/registry/_mlflow_loading.py"
 _SCORING = "workbench/serving/_scoring_app.py"
 _APP = "workbench/serving/_app.py"
@@ -76,6 +76,11 @@ NEEDS: tuple[Need, ...] = (
     Need("mlflow.models.utils:_save_example", _PRIVATE, args=3),
     Need("mlflow.utils.environment:_CONDA_ENV_FILE_NAME", _PRIVATE),
     Need("mlflow.utils.environment:_PYTHON_ENV_FILE_NAME", _PRIVATE),
+    Need("mlflow.utils.environment:_CONSTRAINTS_FILE_NAME", _PRIVATE),
+    Need("mlflow.utils.environment:_REQUIREMENTS_FILE_NAME", _PRIVATE),
+    Need("mlflow.utils.environment:_process_pip_requirements", _PRIVATE, args=3),
+    Need("mlflow.utils.environment:_PythonEnv.current", _PRIVATE, args=0),
+    Need("mlflow.utils.environment:_PythonEnv.to_dict", _PRIVATE, args=0),
     Need("mlflow.utils.file_utils:get_total_file_size", _PRIVATE, args=1),
     Need("mlflow.utils.file_utils:local_file_uri_to_path", _PRIVATE, args=1),
     Need(
@@ -146,30 +151,10 @@ NEEDS: tuple[Need, ...] = (
         _PRIVATE,
         attrs=("name", "version", "user_id"),
     ),
-    # ---- registry/_mlflow_metadata.py: schemas and environment files
-    Need("mlflow.types.utils:_infer_schema", _METADATA, args=1),
-    Need("mlflow.types.utils:_infer_pandas_column", _METADATA, args=1),
-    Need("mlflow.types.utils:_infer_required", _METADATA, args=1),
-    Need("mlflow.types.schema:ColSpec", _METADATA, kwargs=("type", "name", "required")),
-    Need("mlflow.types.schema:DataType.string", _METADATA),
-    Need("mlflow.types.schema:Schema", _METADATA, args=1),
-    Need("mlflow.models:ModelSignature", _METADATA, kwargs=("inputs", "outputs")),
-    Need("mlflow.utils.environment:_CONSTRAINTS_FILE_NAME", _METADATA),
-    Need("mlflow.utils.environment:_REQUIREMENTS_FILE_NAME", _METADATA),
-    Need("mlflow.utils.environment:_process_pip_requirements", _METADATA, args=3),
-    Need("mlflow.utils.environment:_PythonEnv.current", _METADATA, args=0),
-    Need("mlflow.utils.environment:_PythonEnv.to_dict", _METADATA, args=0),
-    Need(
-        "mlflow.data.pandas_dataset:PandasDataset",
-        _METADATA + " (dataset.__dict__['schema'] needs a cached_property)",
-        source=("@cached_property",),
-    ),
     # ---- registry/_mlflow_loading.py: a checked folder as a pyfunc model
-    Need("mlflow.sklearn:_SklearnModelWrapper", _LOADING, args=1),
     Need("mlflow.pyfunc:PyFuncModel", _LOADING, kwargs=("model_meta", "model_impl", "model_id")),
     Need("mlflow.models:Model.load", _LOADING, args=1),
     # ---- serving: MLflow's scoring app, forked behind the edge
-    Need("mlflow.pyfunc.scoring_server:_SERVER_MODEL_PATH", f"{_APP}, {_LAUNCHER}"),
     Need("mlflow.pyfunc.scoring_server:init", _SCORING, args=1),
     Need("mlflow.pyfunc.scoring_server:predictions_to_json", _SCORING, args=2),
     Need("mlflow.pyfunc:PyFuncModel", _SCORING, args=2, kwargs=("model_id",)),
@@ -267,17 +252,13 @@ NEEDS: tuple[Need, ...] = (
             "regression",
         ),
     ),
-    # ---- skops' internals (the compact dump and the schema-only audit in _mlflow_private.py;
-    # each falls back to skops' public call, silently slower, when these move)
-    Need("skops:__version__", _PRIVATE),
-    Need("skops.io._utils:SaveContext", _PRIVATE, kwargs=("zip_file",)),
-    Need("skops.io._utils:SaveContext.clear_memo", _PRIVATE, args=0),
-    Need("skops.io._utils:get_state", _PRIVATE, args=2),
-    Need("skops.io._utils:LoadContext", _PRIVATE, kwargs=("src", "protocol")),
-    Need("skops.io._audit:get_tree", _PRIVATE, args=2, kwargs=("trusted",)),
-    Need("skops.io._audit:Node.get_unsafe_set", _PRIVATE, args=0),
+    # ---- skops (public calls, pinned to how the package calls them)
     Need("skops.io:load", _LOADING, args=1, kwargs=("trusted",)),
-    Need("skops.io:get_untrusted_types", _PRIVATE, kwargs=("data",)),
+    Need(
+        "skops.io:get_untrusted_types",
+        "workbench/registry/trust.py, workbench/registry/safety.py",
+        kwargs=("data", "file"),
+    ),
 )
 
 
@@ -490,17 +471,17 @@ def test_the_source_scan_finds_an_unlisted_private_import(tmp_path):
     package = tmp_path / "workbench"
     package.mkdir()
     (package / "m.py").write_text(
-        "from mlflow.types.utils import _infer_schema, _not_listed\n"
+        "from mlflow.utils.environment import _process_pip_requirements, _not_listed\n"
         "from mlflow.pyfunc import scoring_server\n"
         "from mlflow.utils.newplace import helper\n"
-        "x = scoring_server._SERVER_MODEL_PATH + scoring_server._SOMETHING_NEW\n"
+        "x = scoring_server.predictions_to_json + scoring_server._SOMETHING_NEW\n"
         "y = scoring_server.init, scoring_server.new_public_helper\n"
         "def f(client):\n"
         "    return client._new_private()\n"
     )
     found = unlisted_private_uses(package)
     assert sorted(found) == [
-        "workbench/m.py:1: mlflow.types.utils:_not_listed",
+        "workbench/m.py:1: mlflow.utils.environment:_not_listed",
         "workbench/m.py:3: mlflow.utils.newplace:helper",
         "workbench/m.py:4: scoring_server._SOMETHING_NEW",
         "workbench/m.py:5: scoring_server.new_public_helper",

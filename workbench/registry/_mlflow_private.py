@@ -1,12 +1,12 @@
-"""The fast path of ``log_model``: every use of MLflow's and skops' private or undocumented APIs.
+"""The fast path of ``log_model``: MLflow's private or undocumented APIs, in one place.
 
 ``mlflow.sklearn.log_model`` spends seconds on a model that takes milliseconds to save: it infers
-requirements in a subprocess, writes skops' schema with indented JSON, reloads the model to validate
-the serving input and copies the finished folder into place. This module does the same steps
+requirements in a subprocess, reloads the model to validate the serving input and copies the
+finished folder into place. This module does the same steps
 directly, with the same files:
 
-* :func:`save_sklearn_flavor` writes what ``mlflow.sklearn.save_model`` writes for a skops model;
-* :func:`skops_bytes` and :func:`untrusted_types` dump and audit the skops file from its schema;
+* :func:`save_sklearn_flavor` writes what ``mlflow.sklearn.save_model`` writes for a skops model,
+  with the environment files of :func:`environment_files`;
 * :func:`staging_dir`, :func:`log_logged_model`, :func:`finalize_quietly`, :func:`alias_and_link`
   and :func:`link_versions` create the logged model ``models:/m-<id>``, link it to its run, put its
   files in place, mark it READY, set the new version's alias and list the registry versions made
@@ -14,16 +14,20 @@ directly, with the same files:
   tracking server (independent requests go out together; no look-ups MLflow makes only to word
   an error).
 
-Nothing else in :mod:`workbench.registry` imports a private ``mlflow`` or ``skops`` module but
-:mod:`~workbench.registry._mlflow_metadata` (schemas and environment files) and
-:mod:`~workbench.registry._mlflow_loading` (a checked folder loaded as a pyfunc model). An
-MLflow or skops upgrade that moves them breaks here, and ``tests/unit/registry`` pins the files to
-what MLflow itself writes.
+The skops file itself is written and audited with skops' public calls (``skops.io.dumps``,
+``skops.io.get_untrusted_types``, in :mod:`~workbench.registry.trust` and
+:mod:`~workbench.registry.safety`); the signature and the lineage datasets' schemas are MLflow's
+own (``mlflow.models.infer_signature``, ``mlflow.data.from_pandas``).
+
+Nothing else in :mod:`workbench.registry` imports a private ``mlflow`` module. An MLflow upgrade
+that moves these names breaks here, and ``tests/unit/registry`` pins the files to what MLflow
+itself writes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Callable
 from typing import Any
@@ -34,14 +38,13 @@ from workbench._core.unreachable import quick_failures, unreachable
 __all__ = [
     "SKOPS_FILE",
     "alias_and_link",
+    "environment_files",
     "finalize_quietly",
     "link_versions",
     "log_logged_model",
     "save_sklearn_flavor",
-    "skops_bytes",
     "stamp_created_by",
     "staging_dir",
-    "untrusted_types",
 ]
 
 #: The skops file inside the model folder (the name ``mlflow.sklearn`` gives it).
@@ -63,7 +66,7 @@ def save_sklearn_flavor(
     """Write into ``folder`` what ``mlflow.sklearn.save_model`` writes for a skops model.
 
     Args:
-        data: The skops file's bytes (:func:`skops_bytes`, audited by the caller).
+        data: The skops file's bytes (``skops.io.dumps``, audited by the caller).
         folder: A folder that does not exist yet.
         signature: The model signature.
         input_example: A few rows of input.
@@ -80,8 +83,6 @@ def save_sklearn_flavor(
     from mlflow.models.utils import _save_example
     from mlflow.utils.environment import _CONDA_ENV_FILE_NAME, _PYTHON_ENV_FILE_NAME
     from mlflow.utils.file_utils import get_total_file_size
-
-    from workbench.registry._mlflow_metadata import environment_files
 
     os.makedirs(folder)
     mlflow_model = Model()
@@ -112,66 +113,45 @@ def save_sklearn_flavor(
     return mlflow_model
 
 
-# --------------------------------------------------------------------------- skops
+def environment_files(folder: str, requirements: list[str]) -> None:
+    """Write ``conda.yaml``, ``requirements.txt`` (and ``constraints.txt`` when there are any)
+    and ``python_env.yaml`` into ``folder`` for pinned ``requirements``, as
+    ``mlflow.sklearn.save_model`` writes them (MLflow has no public call that writes them)."""
+    for name, text in _environment_texts(tuple(requirements)):
+        with open(os.path.join(folder, name), "w") as f:
+            f.write(text)
 
 
-def skops_bytes(model: Any) -> tuple[bytes, str | None]:
-    """``skops.io.dumps(model)`` with ``schema.json`` written compactly; also that schema.
+@functools.lru_cache(maxsize=16)
+def _environment_texts(requirements: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The files' texts: MLflow's processing of the requirements (which looks up every installed
+    distribution to warn of mismatches that pins read from the installed versions cannot have)
+    runs once per process and requirement list."""
+    import yaml
+    from mlflow.utils.environment import (
+        _CONDA_ENV_FILE_NAME,
+        _CONSTRAINTS_FILE_NAME,
+        _PYTHON_ENV_FILE_NAME,
+        _REQUIREMENTS_FILE_NAME,
+        _process_pip_requirements,
+        _PythonEnv,
+    )
 
-    skops writes its schema with ``json.dumps(indent=2)``, which uses Python's slow encoder: for a
-    100-tree forest that is about 80% of the dump. The schema is the same JSON either way and
-    ``skops.io.load`` reads both. Falls back to ``skops.io.dumps`` (and no schema) if skops'
-    internals move.
-    """
-    import io
-    import json
-    import zipfile
-
-    import skops
-    import skops.io
-
-    try:
-        from skops.io._utils import SaveContext, get_state
-    except ImportError:
-        return skops.io.dumps(model), None
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as zip_file:
-        context = SaveContext(zip_file=zip_file)
-        state = get_state(model, context)
-        context.clear_memo()
-        state["protocol"] = context.protocol
-        state["_skops_version"] = skops.__version__
-        schema = json.dumps(state)
-        zip_file.writestr("schema.json", schema)
-    return buffer.getvalue(), schema
-
-
-def untrusted_types(data: bytes, schema: str | None) -> set[str]:
-    """The types skops would refuse in ``data``: ``skops.io.get_untrusted_types`` run on the
-    schema alone when skops' internals allow it."""
-    import json
-
-    import skops.io
-
-    if schema is not None:
-        try:
-            from skops.io._audit import get_tree
-            from skops.io._utils import LoadContext
-
-            state = json.loads(schema)
-            context = LoadContext(src=_NoArrayBytes(), protocol=state["protocol"])
-            return set(get_tree(state, context, trusted=None).get_unsafe_set())
-        except ImportError:
-            pass
-    return set(skops.io.get_untrusted_types(data=data))
-
-
-class _NoArrayBytes:
-    """Stands in for the zip file during an audit: the audit reads the schema, never the
-    arrays' bytes (which is most of what ``skops.io.get_untrusted_types`` spends its time on)."""
-
-    def read(self, name: str) -> bytes:
-        return b""
+    conda_env, pip_requirements, pip_constraints = _process_pip_requirements(
+        None, list(requirements), None
+    )
+    python_env = {k: v for k, v in _PythonEnv.current().to_dict().items() if v}
+    texts = [
+        (_CONDA_ENV_FILE_NAME, yaml.safe_dump(conda_env, default_flow_style=False)),
+        (_REQUIREMENTS_FILE_NAME, "\n".join(pip_requirements)),
+        (
+            _PYTHON_ENV_FILE_NAME,
+            yaml.safe_dump(python_env, sort_keys=False, default_flow_style=False),
+        ),
+    ]
+    if pip_constraints:
+        texts.append((_CONSTRAINTS_FILE_NAME, "\n".join(pip_constraints)))
+    return tuple(texts)
 
 
 # --------------------------------------------------------------------------- the logged model

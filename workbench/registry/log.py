@@ -40,7 +40,6 @@ from workbench.errors import (
     ModelError,
     RegistryError,
 )
-from workbench.registry._mlflow_metadata import dataset_with_schema, signature_of
 from workbench.registry._mlflow_private import (
     log_logged_model,
     save_sklearn_flavor,
@@ -431,8 +430,10 @@ def _model_files(
     eval_pred: np.ndarray | None,
 ) -> Any:
     """Write the model's MLflow folder (flavor, skops file, signature, example, requirements)."""
+    from mlflow.models import infer_signature
+
     preds = eval_pred[:50] if eval_pred is not None else model.predict(x_eval.head(50))
-    signature, requirements = signature_of(sig_frame, preds), pip_requirements(model)
+    signature, requirements = infer_signature(sig_frame, preds), pip_requirements(model)
     data, needed = trusted_skops_bytes(model, trusted)
     return save_sklearn_flavor(
         data,
@@ -452,7 +453,7 @@ def _lineage_datasets(lineage) -> list[tuple[Any, str]]:
     for x, y, ds_name, context in lineage:
         frame = x.assign(**{str(y.name): y.to_numpy()})
         dataset = mlflow.data.from_pandas(frame, name=ds_name, targets=str(y.name))
-        out.append((dataset_with_schema(dataset, frame), context))
+        out.append((dataset, context))
     return out
 
 

@@ -27,7 +27,6 @@ server process too), scoring, monitoring with a model, the panels.
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -35,7 +34,7 @@ from typing import Any
 from workbench._core.names import TAG
 from workbench._core.text import first_line
 from workbench.errors import ModelNotFoundError, UnsafeModelError
-from workbench.registry._mlflow_private import SKOPS_FILE, untrusted_types
+from workbench.registry._mlflow_private import SKOPS_FILE
 from workbench.registry.trust import EXACT_TRUSTED, never_trusted
 
 __all__ = [
@@ -356,11 +355,10 @@ def _audit(path: Path) -> list[str]:
     """Every type in the skops file beyond skops' defaults (an audit of its schema)."""
     if not path.exists():
         raise UnsafeModelError(f"the skops file {path.name} is missing: not loaded.")
+    import skops.io
+
     try:
-        data = path.read_bytes()
-        with zipfile.ZipFile(path) as zf:
-            schema = zf.read("schema.json").decode()
-        return sorted(untrusted_types(data, schema))
+        return sorted(set(skops.io.get_untrusted_types(file=path)))
     except Exception as err:  # a crafted schema may break the audit in any way: not loaded
         raise UnsafeModelError(
             f"the skops file {path.name} cannot be audited ({first_line(err)}): not loaded."

@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import UntrustedTypeError
-from workbench.registry._mlflow_private import skops_bytes, untrusted_types
 
 __all__ = [
     "BASE_REQUIREMENTS",
@@ -146,8 +145,10 @@ def trusted_skops_bytes(model: Any, trusted: list[str]) -> tuple[bytes, list[str
         UntrustedTypeError: skops would refuse a type that is not in ``trusted`` (a function,
             say); the message names it.
     """
-    data, schema = skops_bytes(model)
-    needed = untrusted_types(data, schema)
+    import skops.io
+
+    data = skops.io.dumps(model)
+    needed = set(skops.io.get_untrusted_types(data=data))
     missing = sorted(needed - set(trusted))
     if missing:
         names = ", ".join(repr(t) for t in missing)

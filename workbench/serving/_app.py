@@ -1,8 +1,9 @@
 """MLflow's scoring-server app, loaded, behind the workbench's edge, with the collector tuned.
 
-Importing this module loads the model named by MLflow's ``__pyfunc_model_path__`` environment variable
-as ``mlflow.pyfunc.scoring_server.app`` does, builds MLflow's app for it behind the workbench's edge
-(with class probabilities in the answers of a scikit-learn classifier, see ``_scoring_app``), then:
+Importing this module loads the model folder the launcher names in ``WORKBENCH_SERVING_MODEL_PATH``
+(a ``file:`` URI, read as ``mlflow.pyfunc.scoring_server.app`` reads MLflow's own variable), builds
+MLflow's app for it behind the workbench's edge (with class probabilities in the answers of a
+scikit-learn classifier, see ``_scoring_app``), then:
 
 * ``gc.collect(); gc.freeze()``: everything alive now (MLflow, FastAPI, pydantic, the model) moves to
   the permanent generation, which no later collection walks;
@@ -20,17 +21,16 @@ from __future__ import annotations
 import gc
 import os
 
-from mlflow.pyfunc import scoring_server
 from mlflow.utils.file_utils import local_file_uri_to_path
 
 from workbench.registry.safety import ALLOW_PICKLE_ENV, ensure_loadable, load_checked
-from workbench.serving._scoring_app import scoring_app, yield_if_shadow
+from workbench.serving._scoring_app import MODEL_PATH_ENV, scoring_app, yield_if_shadow
 from workbench.serving.launch import TRUSTED_ENV
 
 GC_THRESHOLDS = (50_000, 20, 100)
 
 yield_if_shadow()  # a shadow's workers run below the champion's priority
-_MODEL_PATH = os.environ[scoring_server._SERVER_MODEL_PATH]  # noqa: SLF001 - MLflow's own variable
+_MODEL_PATH = os.environ[MODEL_PATH_ENV]
 _FOLDER = local_file_uri_to_path(_MODEL_PATH)
 _SAFETY = ensure_loadable(
     _FOLDER,

@@ -111,12 +111,11 @@ def _audited() -> tuple[str, dict] | None:
 def _run(args: argparse.Namespace, local_path: str) -> None:
     import uvicorn
     from mlflow.environment_variables import MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT
-    from mlflow.pyfunc import scoring_server
     from mlflow.utils.file_utils import path_to_local_file_uri
 
-    # MLflow's own private name, used exactly as its pyfunc backend uses it before uvicorn starts
-    model_path_variable = scoring_server._SERVER_MODEL_PATH  # noqa: SLF001
-    os.environ[model_path_variable] = path_to_local_file_uri(local_path)
+    from workbench.serving._scoring_app import MODEL_PATH_ENV
+
+    os.environ[MODEL_PATH_ENV] = path_to_local_file_uri(local_path)
     timeout = args.timeout or MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT.get()
     os.environ[MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT.name] = str(timeout)
     if args.workers > 1:  # spawned workers import APP themselves

@@ -35,12 +35,17 @@ from workbench.serving.options import NONCE_ENV, EdgeSettings
 from workbench.serving.probabilities import ProbabilitySpec, labels_and_probabilities, spec_for
 
 __all__ = [
+    "MODEL_PATH_ENV",
     "SHADOW_NICE",
     "contract_from_env",
     "observers_from_config",
     "scoring_app",
     "yield_if_shadow",
 ]
+
+#: The downloaded model folder (a ``file:`` URI) the launcher hands to the app's workers
+#: (``_launcher`` sets it, ``_app`` reads it; MLflow's own app reads a private variable instead).
+MODEL_PATH_ENV = "WORKBENCH_SERVING_MODEL_PATH"
 
 #: How much lower a shadow's workers run (``nice``): it gets what the champion leaves of the CPU.
 SHADOW_NICE = 10

@@ -1,7 +1,7 @@
 """The fast path of log_model keeps MLflow's format: the files, the logged model, the skops file.
 
-``workbench.registry._mlflow_private`` writes the sklearn flavor itself (compact skops schema,
-audit instead of a reload). These tests pin it to what ``mlflow.sklearn.save_model`` and
+``workbench.registry._mlflow_private`` writes the sklearn flavor itself (an audit of skops' own
+file instead of a reload). These tests pin it to what ``mlflow.sklearn.save_model`` and
 ``mlflow.sklearn.log_model`` write for the same model, so an MLflow or skops upgrade that changes
 the format fails here rather than at serving time. The log_model benchmark measures this path.
 """
@@ -76,16 +76,13 @@ def test_flavor_files_and_mlmodel_match_mlflow_save_model(tmp_path, family):
     np.testing.assert_array_equal(loaded.predict(frame), model.predict(x))
 
 
-def test_the_compact_skops_file_loads_to_the_same_model_and_audits_like_skops():
+def test_the_skops_file_is_skops_own_dump_and_loads_to_the_same_model():
     model, x, _ = _pipeline("random_forest", n_estimators=5)
-    data, schema = _mlflow_private.skops_bytes(model)
-    audited = _mlflow_private.untrusted_types(data, schema)
-    assert audited == set(skops.io.get_untrusted_types(data=data))
-    assert audited == set(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
-    assert _mlflow_private.untrusted_types(data, None) == audited  # the slow path agrees
-    reloaded = skops.io.load(io.BytesIO(data), trusted=trust.trusted_types(model, []))
+    data, needed = trust.trusted_skops_bytes(model, trust.trusted_types(model, []))
+    assert needed == sorted(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
+    assert needed == sorted(skops.io.get_untrusted_types(data=data))
+    reloaded = skops.io.load(io.BytesIO(data), trusted=needed or None)
     np.testing.assert_array_equal(reloaded.predict_proba(x), model.predict_proba(x))
-    assert len(data) < len(skops.io.dumps(model))  # no indentation in schema.json
 
 
 def test_logged_model_is_linked_like_mlflows_own_log_model(workspace):
@@ -110,3 +107,20 @@ def test_logged_model_is_linked_like_mlflows_own_log_model(workspace):
     np.testing.assert_array_equal(
         mlflow.sklearn.load_model(mv.model_uri).predict(x), model.predict(x)
     )
+
+
+def test_environment_files_are_what_mlflow_writes(tmp_path):
+    from mlflow.utils.environment import _process_pip_requirements, _PythonEnv
+
+    requirements = ["mlflow==3.1.0", "scikit-learn==1.5.2", "skops==0.10.0"]
+    _mlflow_private.environment_files(str(tmp_path), requirements)
+    conda, pins, constraints = _process_pip_requirements(None, list(requirements), None)
+    assert yaml.safe_load((tmp_path / "conda.yaml").read_text()) == conda
+    assert (tmp_path / "requirements.txt").read_text() == "\n".join(pins)
+    _PythonEnv.current().to_yaml(str(tmp_path / "expected.yaml"))
+    assert (tmp_path / "python_env.yaml").read_text() == (tmp_path / "expected.yaml").read_text()
+    assert not constraints and not (tmp_path / "constraints.txt").exists()
+    again = tmp_path / "again"
+    again.mkdir()
+    _mlflow_private.environment_files(str(again), requirements)  # from the cache: the same files
+    assert (again / "conda.yaml").read_text() == (tmp_path / "conda.yaml").read_text()
