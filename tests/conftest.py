@@ -14,7 +14,8 @@ Under pytest-xdist (``make test`` runs ``-n auto --dist loadgroup``) each worker
 temporary folders, keys and session workspace, and tests pick free ports. Tests that share a
 session-wide service run on one worker, so it is started once: the browser tests (one JupyterLab),
 the team-server tests (one PostgreSQL and MLflow server) and the tests on the session's
-SparkSession (one JVM); see :func:`pytest_collection_modifyitems`.
+SparkSession (one JVM); the others run a module at a time (see
+:func:`pytest_collection_modifyitems`).
 """
 
 from __future__ import annotations
@@ -51,14 +52,21 @@ SHARED_SERVICES = {"lab": "browser", "_team_root": "team", "spark": "spark"}
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups into the node ids
 def pytest_collection_modifyitems(config, items):
-    """Group the tests of one shared service on one xdist worker (``--dist loadgroup``)."""
+    """Group the tests of one shared service on one xdist worker (``--dist loadgroup``), and the
+    other tests by module: a module's tests share its fixtures (built once) and may build on each
+    other in file order, as they do in a serial run."""
+    service: dict[str, str] = {}  # module -> the shared service one of its tests uses
     for item in items:
+        module = item.nodeid.split("::", 1)[0]
         names = getattr(item, "fixturenames", ())
-        group = next((g for fixture, g in SHARED_SERVICES.items() if fixture in names), None)
-        if group is None and "tests/browser/" in item.nodeid:
-            group = "browser"
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+        found = next((g for fixture, g in SHARED_SERVICES.items() if fixture in names), None)
+        if found is None and module.startswith("tests/browser/"):
+            found = "browser"
+        if found is not None:
+            service.setdefault(module, found)
+    for item in items:  # a module stays whole, with its service's group when it uses one
+        module = item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(service.get(module, module)))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -66,7 +66,7 @@ def test_the_experiment_opens_in_the_training_view(page, mlflow_ui):
     assert experiment.tags.get("mlflow.experimentKind") == "custom_model_development"
     page.set_viewport_size({"width": 1400, "height": 1000})
     page.goto(wb.current_workspace().experiment_url(experiment.experiment_id))
-    training = page.get_by_text("train-story-ui-v1-", exact=False).first
+    training = page.get_by_text("train-story-ui-20", exact=False).first
     training.wait_for(timeout=60_000)
     assert page.get_by_text("check-v1-", exact=False).first.is_visible()
     assert "/traces" not in page.url and "overview" not in page.url.lower(), page.url

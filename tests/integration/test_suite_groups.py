@@ -1,6 +1,7 @@
 """`make test` runs the suite on both cores with pytest-xdist's ``--dist loadgroup``: the tests of
 one shared service (the browser's JupyterLab, the team server, the session's SparkSession) must
-reach one worker, so each service starts once. pytest 9.2 silently stopped that grouping
+reach one worker, so each service starts once, and the other tests run a module at a time
+(module fixtures built once, file order kept). pytest 9.2 silently stopped that grouping
 (pytest-xdist#1386); this test notices such an upgrade."""
 
 from __future__ import annotations
@@ -44,5 +45,5 @@ def test_the_tests_of_one_service_are_grouped_for_one_worker(tmp_path):
         groups.setdefault(path, set()).add(nodeid.rsplit("@", 1)[1] if "@" in nodeid else None)
     assert groups[chosen[0]] == {"browser"}, groups
     assert groups[chosen[1]] == {"team"}, groups
-    assert "spark" in groups[chosen[2]], groups  # its tests on the session's SparkSession
-    assert groups[chosen[3]] == {None}, groups  # everything else is shared out freely
+    assert groups[chosen[2]] == {"spark"}, groups  # a module using the session's SparkSession
+    assert groups[chosen[3]] == {chosen[3]}, groups  # the others: a module at a time

@@ -56,7 +56,7 @@ from workbench.registry.trust import (
 )
 from workbench.registry.trust import trusted_types as types_to_trust
 from workbench.registry.versions import register_version
-from workbench.workspace import Workspace, current_workspace, mlflow_client
+from workbench.workspace import Workspace, current_workspace
 
 __all__ = ["log_model"]
 
@@ -161,8 +161,6 @@ def log_model(
     version = register_version(
         name, logged_uri, run_id, alias, _version_tags(run_tags), description
     )
-    with suppress(Exception):  # a display name: never fatal
-        mlflow_client().update_run(run_id, name=_run_name(name, version))
     return ModelVersion(
         name=name,
         version=int(version),
@@ -232,12 +230,13 @@ def _estimator_params(model: Any) -> dict[str, Any]:
     return params
 
 
-def _run_name(name: str, version: Any = None) -> str:
-    """``train-NAME-vN-YYYY-MM-DD`` (UTC; without the version while none is registered)."""
+def _run_name(name: str) -> str:
+    """``train-NAME-YYYY-MM-DD`` (UTC). The version is not known yet, and renaming the run once it
+    is would cost a tracking server two more requests per model logged; the version page links
+    its run."""
     import time
 
-    number = f"-v{version}" if version is not None else ""
-    return f"train-{name}{number}-{time.strftime('%Y-%m-%d', time.gmtime())}"
+    return f"train-{name}-{time.strftime('%Y-%m-%d', time.gmtime())}"
 
 
 def _version_tags(run_tags: dict[str, str]) -> dict[str, str]:
