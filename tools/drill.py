@@ -146,10 +146,17 @@ def _ready_to_back_up(wb) -> bool:
 
 
 def _every_run_has_files(history) -> bool:
+    """Every finished monitoring run has its files (one still running at the backup has not
+    written them yet, and says so in the restore's notes)."""
     import mlflow
 
     client = mlflow.MlflowClient()
-    return all(client.list_artifacts(run_id) for run_id in history.frame["run_id"])
+    finished = [
+        run_id
+        for run_id in history.frame["run_id"]
+        if client.get_run(run_id).info.status == "FINISHED"
+    ]
+    return bool(finished) and all(client.list_artifacts(run_id) for run_id in finished)
 
 
 def _manifest(archive: str) -> str:

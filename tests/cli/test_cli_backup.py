@@ -9,17 +9,24 @@ import json
 from workbench.cli import main
 
 
-def test_backup_then_restore_then_refusals(trained, tmp_path, capsys):
+def test_backup_then_restore_then_refusals(workspace, tmp_path, capsys):
+    import workbench as wb
+    from workbench.data import credit_risk
+
+    frame = credit_risk(300, seed=3)
+    wb.train_and_log(frame, "default", name="cli-backup", family="logistic_regression")
+    wb.promote("cli-backup", 1, by="ana", reason="the only one", force=True)
     out = tmp_path / "backups"
     out.mkdir()
-    assert main(["--workspace", str(trained.ws.root), "backup", "--out", str(out), "--json"]) == 0
+    assert main(["--workspace", str(workspace.root), "backup", "--out", str(out), "--json"]) == 0
     made = json.loads(capsys.readouterr().out)
     archive = made["archive"]
     assert archive.startswith(str(out)) and made["size"] > 0
 
     target = tmp_path / "restored"
-    assert main(["--workspace", str(target), "restore", archive]) == 0
+    code = main(["--workspace", str(target), "restore", archive])
     said = capsys.readouterr().out
+    assert code == 0, said
     assert "restored" in said and str(target) in said
 
     # the same archive again into the restored (non-empty) store: refused, nothing written
