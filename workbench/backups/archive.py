@@ -43,6 +43,7 @@ __all__ = [
     "ArchiveWriter",
     "extract_verified",
     "folder_digest_of",
+    "manifest_head",
     "manifest_checksum",
     "mlflow_version",
     "safe_name",
@@ -55,6 +56,24 @@ MANIFEST = "manifest.json"
 TOP_LEVEL = ("store", "artifacts", "workspace")
 _CHUNK = 1 << 20
 _SPOOL = 8 << 20  # files up to this size are held in memory while hashed
+
+
+def manifest_head(root: Any, created: str) -> dict[str, Any]:
+    """What every manifest opens with: the format, when, which workbench, MLflow and Python, and
+    the workspace backed up."""
+    import platform
+
+    from workbench._core.text import VERSION
+
+    return {
+        "format": FORMAT[0],
+        "format_version": FORMAT[1],
+        "created": created,
+        "workbench": VERSION,
+        "mlflow": mlflow_version(),
+        "python": platform.python_version(),
+        "workspace": str(root),
+    }
 
 
 def safe_name(name: str) -> bool:

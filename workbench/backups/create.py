@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from workbench._core.results import Result, atomic_write, stamp, utc_now
-from workbench._core.text import VERSION
-from workbench.backups.archive import FORMAT, ArchiveWriter, folder_digest_of, mlflow_version
+from workbench.backups.archive import ArchiveWriter, folder_digest_of, manifest_head
 from workbench.backups.checks import chain_check, version_folder
 from workbench.backups.snapshot import copy_store, promotions_paused, store_record
 from workbench.errors import UsageError, WorkspaceError
@@ -366,17 +365,9 @@ def _complete_record(
 def _manifest(
     root: Path, tracking_uri: str, artifacts: Path, created: str, record: dict[str, Any]
 ) -> dict[str, Any]:
-    import platform
-
     return {
-        "format": FORMAT[0],
-        "format_version": FORMAT[1],
-        "created": created,
-        "workbench": VERSION,
-        "mlflow": mlflow_version(),
-        "python": platform.python_version(),
+        **manifest_head(root, created),
         "store": {"kind": "sqlite", "tracking_uri": tracking_uri, "file": "store/mlflow.db"},
-        "workspace": str(root),
         "artifact_root": str(artifacts),
         "record": record,
     }

@@ -60,15 +60,10 @@ _TIMEOUT = 120.0
 @contextlib.contextmanager
 def promotions_paused(root: Path) -> Iterator[None]:
     """Hold the workspace's audit lock (the one every local promotion and rollback holds)."""
-    import fcntl
+    from workbench.registry.audit_lock import workspace_lock
 
-    path = root / "mlruns" / ".audit.lock"
-    with open(path, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with workspace_lock(root):
+        yield
 
 
 def copy_store(source: Path, target: Path) -> None:

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from workbench.backups.archive import FORMAT, ArchiveWriter, mlflow_version
+from workbench.backups.archive import ArchiveWriter, manifest_head
 from workbench.backups.snapshot import record_from
 from workbench.errors import ConflictError, TeamError
 
@@ -158,21 +158,7 @@ def _run(argv: list[str], env: dict[str, str]) -> None:
 
 def team_manifest(created: str, root: Path, record: dict[str, Any], fields: dict) -> dict:
     """The manifest of a team server's backup (the record as read from the dumped snapshot)."""
-    import platform
-
-    from workbench._core.text import VERSION
-
-    return {
-        "format": FORMAT[0],
-        "format_version": FORMAT[1],
-        "created": created,
-        "workbench": VERSION,
-        "mlflow": mlflow_version(),
-        "python": platform.python_version(),
-        "workspace": str(root),
-        "record": record,
-        **fields,
-    }
+    return {**manifest_head(root, created), "record": record, **fields}
 
 
 def restore_team(staging: Path, manifest: dict[str, Any], root: Path, force: bool) -> list[str]:

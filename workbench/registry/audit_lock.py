@@ -41,7 +41,7 @@ from workbench._core.text import user_name
 from workbench._core.unreachable import quick_failures, unreachable
 from workbench.errors import ConflictError, PermissionDeniedError, RegistryError
 
-__all__ = ["LEASE", "LOCK_PREFIX", "WAIT", "audit_lock", "lock_name"]
+__all__ = ["LEASE", "LOCK_PREFIX", "WAIT", "audit_lock", "lock_name", "workspace_lock"]
 
 #: The registered model that holds a model's lock is this prefix plus the model's name.
 LOCK_PREFIX = "_workbench-audit-lock."
@@ -52,6 +52,21 @@ LEASE = 60.0
 
 _GONE = ("RESOURCE_DOES_NOT_EXIST", "PERMISSION_DENIED")  # auth answers 403 for a missing model
 _held: set[str] = set()  # the tokens of the locks this process holds now
+
+
+@contextlib.contextmanager
+def workspace_lock(root: Any) -> Iterator[None]:
+    """The audit lock of a local store: a file lock on ``<root>/mlruns/.audit.lock``, which every
+    promotion and rollback on the workspace holds (and a backup, to copy none half-done)."""
+    import fcntl
+    from pathlib import Path
+
+    with open(Path(root) / "mlruns" / ".audit.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def lock_name(name: str) -> str:

@@ -44,7 +44,7 @@ from workbench.registry.audit import (
     signer_ready,
     verify_history,
 )
-from workbench.registry.audit_lock import audit_lock
+from workbench.registry.audit_lock import audit_lock, workspace_lock
 from workbench.registry.contracts import model_contract
 from workbench.registry.description import failed_checks, refresh_description
 from workbench.registry.digest import short
@@ -434,15 +434,8 @@ def _audit_lock(client: Any, name: str, what: str) -> Iterator[None]:
         with audit_lock(client, name, what):
             yield
         return
-    import fcntl
-
-    path = ws.root / "mlruns" / ".audit.lock"
-    with open(path, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with workspace_lock(ws.root):
+        yield
 
 
 def _refuse_on_broken_chain(name: str, alias: str, force: bool) -> None:
