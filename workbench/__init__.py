@@ -225,7 +225,7 @@ __all__ = [
 # Submodules reachable as attributes (``wb.training.hyperparameters``), imported on first use.
 _SUBMODULES = frozenset(
     {"apps", "checks", "cli", "data", "demo", "errors", "fleet", "monitoring", "registry"}
-    | {"runner"}
+    | {"lesson", "runner"}
     | {"serving", "training", "ui", "workspace"}
 )
 

@@ -37,6 +37,7 @@ LAYERS = {
     "team": 6,
     "apps": 6,
     "backups": 6,
+    "lesson": 6,
     "ui": 7,
     "cli": 7,
 }

@@ -41,7 +41,7 @@ from workbench.contract import ModelContract
 from workbench.errors import ModelNotFoundError, RegistryError
 from workbench.registry import resolve, team_api
 
-__all__ = ["FAILED_TAG", "RUN_TAG", "STATUS_TAG", "load_eval_data", "run_checks"]
+__all__ = ["FAILED_TAG", "RUN_TAG", "STATUS_TAG", "data_hash", "load_eval_data", "run_checks"]
 
 #: The gate's tags on a version (aliases of :mod:`workbench._core.names`, kept for callers).
 STATUS_TAG = CHECKS_STATUS_TAG
@@ -123,7 +123,7 @@ def run_checks(
             )
         results = _run_suite(suite, context, step)
         report = _write_report(context, results, time.perf_counter() - started)
-        report.policy_hash, report.data_hash = _policy_hash(), _data_hash(data)
+        report.policy_hash, report.data_hash = _policy_hash(), data_hash(data)
         report.allow_pickle = bool(allow_pickle and context.unsafe_artifact)
         report.digest = context.digest
         if log and context.name and context.version:
@@ -466,7 +466,7 @@ def _policy_hash() -> str:
     return gate_policy().hash
 
 
-def _data_hash(data: pd.DataFrame) -> str:
+def data_hash(data: pd.DataFrame) -> str:
     """A short SHA-256 of the eval table's content (which data the checks ran on)."""
     import hashlib
 
