@@ -6,6 +6,7 @@ pipeline for the chosen model family, fit it, and hand it to :func:`workbench.lo
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,8 @@ FAMILIES = {
     "regression": ("linear_regression", "random_forest", "gradient_boosting"),
 }
 _ALIASES = {"ridge": "linear_regression", "logistic": "logistic_regression"}
+#: Columns a notebook shows of a training table before ``show details`` (the target first).
+_PREVIEW_COLUMNS = 10
 
 
 @dataclass
@@ -58,10 +61,16 @@ class TrainingTable:
     name: str
 
     def _repr_html_(self) -> str:
-        return (
-            f"<b>{self.name}</b>: {len(self.frame):,} rows, {self.frame.shape[1]} columns, "
-            f"target <code>{self.target}</code>"
-        )
+        """Its size and first rows: the target and the first columns, the rest behind
+        ``show details``."""
+        from workbench._core.results import short_table_html
+
+        first = self.frame.head()
+        columns = [self.target, *(c for c in first.columns if c != self.target)]
+        name, target = html.escape(str(self.name)), html.escape(str(self.target))
+        size = f"{len(self.frame):,} rows, {self.frame.shape[1]} columns"
+        preview = short_table_html(first, columns[:_PREVIEW_COLUMNS])
+        return f"<b>{name}</b>: {size}, target <code>{target}</code>{preview}"
 
 
 def load_training_data(

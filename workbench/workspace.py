@@ -79,6 +79,17 @@ class Workspace:
     runs_dir: Path
     shared: bool = False
 
+    def _repr_html_(self) -> str:
+        """The folder and the store in a notebook; the other folders behind ``show details``."""
+        from workbench._core.results import details_html, html_table
+
+        uri = _without_login(self.tracking_uri)  # never a password on screen
+        store = f"{uri} (shared)" if self.shared else uri
+        folders = [("models and artifacts", self.artifact_root), ("reports", self.reports_dir)]
+        folders.append(("executed notebooks", self.runs_dir))
+        short = html_table([("folder", self.root), ("MLflow store", store)], title="Workspace")
+        return f"<div class='wb-workspace'>{short}{details_html(html_table(folders))}</div>"
+
     def experiment_id(self, name: str) -> str:
         """Return the id of experiment ``name``, creating it with an absolute artifact location."""
         import mlflow

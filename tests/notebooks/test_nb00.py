@@ -7,6 +7,7 @@ import json
 import nbformat
 import pytest
 
+from tests.notebooks.test_clean_output import assert_beginner_clean
 from workbench.runner import run_notebook
 
 pytestmark = pytest.mark.notebook
@@ -19,6 +20,7 @@ def test_welcome_notebook_runs_unattended_without_running_the_journey(workspace)
     nb = nbformat.read(run.output_path, as_version=4)
     text = json.dumps([c.get("outputs", []) for c in nb.cells])
     assert "Set run_journey = True" in text
+    assert_beginner_clean(nb)
     markdown = " ".join(c.source for c in nb.cells if c.cell_type == "markdown")
     for concern in ("Scalability", "Latency", "Reliability", "Security", "Governance", "Fairness",
                     "Monitoring", "Data quality", "Testing", "Documentation", "Rollback"):  # fmt: skip

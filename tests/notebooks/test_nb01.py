@@ -12,6 +12,7 @@ import pytest
 from nbclient import NotebookClient
 
 import workbench as wb
+from tests.notebooks.test_clean_output import assert_beginner_clean
 from workbench.runner import run_notebook
 
 pytestmark = pytest.mark.notebook
@@ -31,6 +32,7 @@ def test_notebook_01_runs_unattended_and_registers_a_version(workspace, tmp_path
     assert mv.version == 1 and mv.metrics["roc_auc"] > 0.9
     text = json.dumps([c.get("outputs", []) for c in nb.cells])
     assert "models:/nb01/1" in text  # the version card is in the output
+    assert_beginner_clean(nb)
 
 
 def test_notebook_has_no_logic_and_is_committed_clean():

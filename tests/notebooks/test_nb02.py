@@ -11,6 +11,7 @@ import pytest
 from nbclient import NotebookClient
 
 import workbench as wb
+from tests.notebooks.test_clean_output import assert_beginner_clean
 from workbench.runner import run_notebook
 
 pytestmark = pytest.mark.notebook
@@ -57,6 +58,7 @@ def test_notebook_02_gates_and_promotes_unattended(_trained_session, capsys):
     assert "metric_roc_auc" in outputs and "not promoted: the checks failed" in outputs
     last = [c for c in failed.cells if c.cell_type == "code"][-1]  # the verdict, after the panel
     assert [o.get("ename") for o in last.outputs if o.output_type == "error"] == ["GateError"]
+    assert_beginner_clean(failed)
 
     run = run_notebook(
         NOTEBOOKS / "02_predeploy_checks.ipynb",
@@ -69,6 +71,7 @@ def test_notebook_02_gates_and_promotes_unattended(_trained_session, capsys):
     text = json.dumps([c.get("outputs", []) for c in nbformat.read(run.output_path, 4).cells])
     assert "wb-check-report" in text and "PASSED" in text
     assert "promote nb02@champion: none -&gt; v1 by nightly" in text  # the entry, as HTML
+    assert_beginner_clean(run.output_path)
 
 
 def test_checks_panel_click_in_a_real_kernel_runs_promotes_and_rolls_back(_trained_session):

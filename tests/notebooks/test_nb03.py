@@ -11,6 +11,7 @@ import psutil
 import pytest
 from nbclient import NotebookClient
 
+from tests.notebooks.test_clean_output import assert_beginner_clean
 from workbench.runner import run_notebook
 
 pytestmark = [pytest.mark.notebook, pytest.mark.server]
@@ -52,9 +53,13 @@ def test_notebook_03_serves_requests_load_tests_and_stops(trained):
     text = _text(nb)
     assert "Load test" in text and "60 of 60" in text  # the load-test card
     assert "curl -s -X POST http://127.0.0.1:" in text
-    assert re.search(r"array\(\[[01], [01], [01]\]\)", text)  # three served predictions
+    answer = next(c for c in nb.cells if c.source.startswith("server.predict("))
+    assert re.fullmatch(r"\[[01], [01], [01]\]", answer.outputs[0]["data"]["text/plain"])
     assert "application/vnd.jupyter.widget-view+json" in json.dumps(nb.cells[-1].outputs)
     assert _served_pids(trained.ws.root) <= before  # the server was stopped
+    stopped = next(c for c in nb.cells if c.source.startswith("server.stop()"))
+    assert "stopped" in json.dumps(stopped.outputs)  # its card says so
+    assert_beginner_clean(nb)
 
 
 def test_notebook_03_stops_its_server_even_when_a_cell_fails(trained):

@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 import workbench as wb
+from tests.notebooks.test_clean_output import assert_beginner_clean
 from workbench.runner import run_notebook
 
 pytestmark = pytest.mark.notebook
@@ -45,6 +46,7 @@ def test_notebook_04_runs_unattended_with_a_model(trained, tmp_path):
     assert "iframe" in text  # the Evidently report inline
     assert "wb-monitoring-history" in text  # the history plot
     assert "retraining requested" in text
+    assert_beginner_clean(nb)
     tags = wb.get_version("credit-risk", 2).tags
     assert tags.get("workbench.retrain_requested") == "true"
     assert Path(run.output_path).exists()

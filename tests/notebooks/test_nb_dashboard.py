@@ -10,6 +10,7 @@ import nbformat
 import pytest
 
 import workbench as wb
+from tests.notebooks.test_clean_output import assert_beginner_clean
 from workbench.runner import run_notebook
 
 pytestmark = pytest.mark.notebook
@@ -47,6 +48,7 @@ def test_the_dashboard_notebook_runs_unattended_and_shows_the_model(workspace):
     nb = nbformat.read(run.output_path, as_version=4)
     outputs = [o for c in nb.cells for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]
+    assert_beginner_clean(nb)
     shown = json.dumps(outputs)
     assert "application/vnd.jupyter.widget-view+json" in shown and "Workspace(root=" not in shown
     state = json.dumps(nb.metadata.get("widgets", {}))

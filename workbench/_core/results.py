@@ -28,9 +28,11 @@ import pandas as pd
 __all__ = [
     "Result",
     "atomic_write",
+    "details_html",
     "html_table",
     "jsonable",
     "plain",
+    "short_table_html",
     "stamp",
     "timestamped_folder",
     "utc_now",
@@ -105,6 +107,36 @@ def html_table(rows: list[tuple[str, object]], title: str | None = None) -> str:
         for k, v in rows
     )
     return f"{head}<table>{body}</table>"
+
+
+def details_html(body: str, summary: str = "show details") -> str:
+    """``body`` (HTML) folded away behind a ``show details`` line a reader clicks open."""
+    return (
+        f"<details class='wb-details'><summary style='cursor:pointer'>{html.escape(summary)}"
+        f"</summary>{body}</details>"
+    )
+
+
+def short_table_html(frame: pd.DataFrame, columns: list[str], title: str | None = None) -> str:
+    """A wide table as a beginner reads it: ``columns`` only, the whole table behind
+    ``show details``.
+
+    Example:
+        >>> frame = pd.DataFrame({"a": [1], "b": [2], "digest": ["ff" * 32]})
+        >>> page = short_table_html(frame, ["a", "b"])
+        >>> page.index("<details") > page.index("<th>b</th>") and "ffff" in page
+        True
+    """
+    shown = [c for c in columns if c in frame.columns]
+    frame = frame.astype(object).where(frame.notna(), "-")  # None, NaN and <NA> alike
+    options = {"index": False, "border": 0, "escape": True}
+    head = f"<h4 style='margin:4px 0'>{html.escape(title)}</h4>" if title else ""
+    short = frame[shown].to_html(**options)
+    if len(shown) == frame.shape[1]:
+        return head + short
+    rest = f"<div style='overflow-x:auto;max-width:100%'>{frame.to_html(**options)}</div>"
+    more = f"show details (all {frame.shape[1]} columns)"
+    return head + short + details_html(rest, more)
 
 
 class Result:

@@ -128,6 +128,20 @@ class AuditEntry:
 
 #: The columns of :func:`history`'s table, in order: the fields of :class:`AuditEntry`.
 HISTORY_COLUMNS = [f.name for f in fields(AuditEntry)]
+#: What a notebook shows of it first (the rest behind ``show details``).
+_SHORT_COLUMNS = ["time", "action", "alias", "old_version", "new_version", "by", "reason", "forced"]
+
+
+class _AuditLog(pd.DataFrame):
+    """:func:`history`'s DataFrame, shown in a notebook as people read it: who moved which
+    version, when and why; the hashes and signatures behind ``show details``."""
+
+    def _repr_html_(self) -> str:
+        from workbench._core.results import short_table_html
+
+        if self.empty:
+            return "<i>no promotions or rollbacks yet</i>"
+        return short_table_html(pd.DataFrame(self), _SHORT_COLUMNS + ["checks_status"])
 
 
 @speaks_for_server("reading the audit log")
@@ -156,7 +170,7 @@ def history(name: str, alias: str | None = None, *, verified_only: bool = False)
     else:
         rows = [e.to_dict() for e in _entries(client, name, alias)]
     frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-    return frame.astype({"old_version": "Int64", "new_version": "Int64", "forced": bool})
+    return _AuditLog(frame.astype({"old_version": "Int64", "new_version": "Int64", "forced": bool}))
 
 
 def _entries(client: Any, name: str, alias: str | None) -> list[AuditEntry]:
