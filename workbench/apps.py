@@ -1,6 +1,7 @@
-"""The apps a person opens: JupyterLab with the MLflow UI beside it, and the Voila dashboard.
+"""The apps a person opens: JupyterLab with the MLflow UI beside it, the Voila dashboard and the
+instructor's class dashboard.
 
-Both bind to 127.0.0.1, run in their own process groups, and are stopped together, by PID, when the
+They bind to 127.0.0.1, run in their own process groups, and are stopped together, by PID, when the
 command ends (Ctrl-C) or fails.
 """
 
@@ -15,13 +16,21 @@ import urllib.request
 from pathlib import Path
 
 from workbench._core.process import HOST, ManagedProcess, free_port, python_bin_path
-from workbench.errors import WorkbenchError
+from workbench.errors import UsageError, WorkbenchError
 from workbench.workspace import UI_FILE, Workspace, current_workspace, telemetry_off
 
 #: The notebooks that come with the workbench (the dashboard's, when a workspace has none).
 _PROJECT_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
-__all__ = ["AppProcess", "free_port", "start_dashboard", "start_lab", "start_mlflow_ui", "stop_all"]
+__all__ = [
+    "AppProcess",
+    "free_port",
+    "start_class_dashboard",
+    "start_dashboard",
+    "start_lab",
+    "start_mlflow_ui",
+    "stop_all",
+]
 
 
 class AppProcess(ManagedProcess):
@@ -172,12 +181,56 @@ def start_dashboard(
             f"{ws.root / 'notebooks' / notebook} does not exist: the dashboard shows "
             f"notebooks/{notebook}; copy it from the workbench project into the workspace."
         )
+    return _voila(ws, path, port)
+
+
+#: The instructor's view: where ``workbench class dashboard`` finds it, and the variable that hands
+#: the class file (``class.json``) to its kernel.
+CLASS_NOTEBOOK = "lesson/instructor.ipynb"
+CLASS_ROSTER_ENV = "WORKBENCH_CLASS_ROSTER"
+
+
+def start_class_dashboard(roster: str | Path, port: int | None = None) -> AppProcess:
+    """The instructor's view of a class (``notebooks/lesson/instructor.ipynb``: per learner and
+    exercise done / tried / not started, the last hint given, live) as a Voila app on the open
+    workspace, at http://127.0.0.1:PORT (8867 when free).
+
+    Args:
+        roster: The class file ``class.json`` that ``workbench class up`` wrote; it reaches the
+            notebook's kernel as ``$WORKBENCH_CLASS_ROSTER`` (an absolute path).
+        port: The port (default: 8867 when free, else any free one).
+
+    Raises:
+        UsageError: the class file is missing.
+        WorkbenchError: the notebook is missing, or Voila did not start.
+    """
+    ws = current_workspace()
+    roster = Path(roster).expanduser().resolve()
+    if not roster.is_file():
+        raise UsageError(
+            f"{roster} does not exist: the class dashboard reads the class file that "
+            "`workbench class up` writes (class/class.json, or team/class.json on a team server)."
+        )
+    path = ws.root / "notebooks" / CLASS_NOTEBOOK
+    if not path.exists():
+        path = _PROJECT_NOTEBOOKS / CLASS_NOTEBOOK
+    if not path.exists():
+        raise WorkbenchError(
+            f"{path} does not exist: the class dashboard shows notebooks/{CLASS_NOTEBOOK}; "
+            "copy it from the workbench project into the workspace."
+        )
+    return _voila(ws, path, port or 8867, {CLASS_ROSTER_ENV: str(roster)})
+
+
+def _voila(ws: Workspace, path: Path, port: int, env: dict[str, str] | None = None) -> AppProcess:
+    """Voila serving the notebook ``path`` on 127.0.0.1 (offline template when there is one), with
+    ``env`` added to its environment (its kernels inherit it)."""
     port = free_port(port)
     cmd = [
         sys.executable, "-m", "voila", "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
         str(path),
     ]  # fmt: skip
-    env = {}
+    env = dict(env or {})
     templates = _offline_voila_template(ws)
     if templates is not None:
         cmd.insert(-1, f"--template={OFFLINE_TEMPLATE}")

@@ -57,7 +57,11 @@ class Prepared(Result):
         return f"models:/{self.model}@champion"
 
     def uri(self, role: str) -> str:
-        """``models:/<model>/<version>`` of the setup's version ``role`` (``"strong"``)."""
+        """``models:/<model>/<version>`` of the setup's version ``role`` (``"champion"``,
+        ``"bad"``; ``"older"`` and ``"newer"`` name lesson 2's challengers)."""
+        picked = {"older": 0, "newer": -1}
+        if role in picked and self.challengers:
+            return f"models:/{self.model}/{self.challengers[picked[role]]}"
         if role not in self.versions:
             raise UsageError(
                 f"lesson {self.lesson} has no {role!r} version: it has "
@@ -65,9 +69,21 @@ class Prepared(Result):
             )
         return f"models:/{self.model}/{self.versions[role]}"
 
+    @property
+    def challengers(self) -> list[int]:
+        """Lesson 2's two challengers, oldest first (which one is better is the exercise)."""
+        return sorted(v for role, v in self.versions.items() if role in _HIDDEN)
+
+    def _shown(self) -> list[tuple[str, str]]:
+        shown = [("challengers", ", ".join(f"v{v}" for v in self.challengers))]
+        shown = shown if self.challengers else []
+        return shown + [
+            (f"{role} version", f"v{v}") for role, v in self.versions.items() if role not in _HIDDEN
+        ]
+
     def _repr_html_(self) -> str:
         rows = [f"<li>your model: <code>{html.escape(self.model)}</code></li>"]
-        rows += [f"<li>{html.escape(role)} version: v{v}</li>" for role, v in self.versions.items()]
+        rows += [f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in self._shown()]
         rows += [
             f"<li>file <code>{html.escape(k)}</code>: {html.escape(Path(v).name)}</li>"
             for k, v in self.files.items()
@@ -79,10 +95,14 @@ class Prepared(Result):
         )
 
     def __repr__(self) -> str:
-        extra = ", ".join(f"{k} v{v}" for k, v in self.versions.items())
+        extra = "; ".join(f"{k} {v}" for k, v in self._shown())
         return f"Lesson {self.lesson} for {self.learner}: model {self.model}" + (
             f" ({extra})" if extra else ""
         )
+
+
+#: The challengers' roles: never shown, telling them apart is lesson 2's first exercise.
+_HIDDEN = ("weak", "strong")
 
 
 def prepare(lesson: int) -> Prepared:

@@ -19,6 +19,8 @@ _LAZY = {
     "MonitorPanel": "workbench.ui.monitor",
     "JourneyPanel": "workbench.ui.journey",
     "DashboardPanel": "workbench.ui.dashboard",
+    "ClassroomPanel": "workbench.ui.classroom",
+    "CheckMyWork": "workbench.ui.lesson",
 }
 
 __all__ = sorted(_LAZY)
