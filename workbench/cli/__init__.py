@@ -44,7 +44,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_GATE = 0, 1, 2, 3
 #: The commands that report something: each takes ``--json`` (one JSON document on stdout).
 REPORTING_COMMANDS = (
     "demo", "run", "check", "promote", "rollback", "feedback", "abtest", "history", "score",
-    "team", "monitor", "backup", "restore",
+    "team", "monitor", "backup", "restore", "class",
 )  # fmt: skip
 #: The others: servers and apps that run until Ctrl-C, and shell code for completion.
 NON_REPORTING_COMMANDS = ("lab", "dashboard", "serve", "completion")
@@ -294,6 +294,10 @@ def build_parser() -> Parser:
     restore_arguments(
         command("restore", cmd_restore, "restore an archive into --workspace DIR, verified")
     )
+
+    from workbench.cli._class import class_arguments, cmd_class
+
+    class_arguments(command("class", cmd_class, "a workspace per learner (up) and its dashboard"))
 
     p = command("completion", cmd_completion, "print the shell code that completes workbench")
     completion_arguments(p)

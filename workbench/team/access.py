@@ -11,10 +11,17 @@ scientists    USE on the workspace (create experiments and models) + EDIT on eve
               registered model (log runs, register versions, set aliases; not delete, not grant)
 approvers     the same as scientists: MLflow needs *update* on a model both to register a version and
               to move an alias, so it cannot tell them apart; the workbench's gate policy does
+learners      USE on the workspace only (``workbench class up``): each creates, and so MANAGEs, only
+              their own experiments and models; everyone else's are invisible and unwritable to
+              them. Plus READ on the audit experiment (by id), so ``history`` works
 ============  =====================================================================================
 
 The admin (from ``basic_auth.ini``) bypasses every check. The creator of an experiment or model gets
-MANAGE on it (MLflow's own rule).
+MANAGE on it (MLflow's own rule): ``class up`` creates each learner's experiment and model
+(``<login>.credit-risk``, ``lesson/<login>``) *as that learner*, so the names are theirs before
+anyone else could take them. The server's promote endpoint asks for EDIT on the model, which a
+learner holds on their own models only; with the default policy (no approvers) that lets a learner
+promote their own model and nobody else's (see :mod:`workbench.team.policy` when approvers are set).
 
 Example:
     >>> ROLES["viewers"][0]
@@ -26,13 +33,20 @@ from __future__ import annotations
 from workbench.team.state import TeamError
 
 __all__ = [
+    "LEARNER_ROLE",
     "ROLES",
     "USER_ROLES",
     "WORKSPACE",
+    "assign_role",
     "create_experiments",
     "create_service_user",
     "create_user",
+    "grant_read",
+    "grant_read_by_name",
     "grant_roles",
+    "reserve",
+    "set_password",
+    "user_exists",
 ]
 
 WORKSPACE = "default"
@@ -42,7 +56,10 @@ ROLES: dict[str, list[tuple[str, str]]] = {
     "viewers": [("experiment", "READ"), ("registered_model", "READ")],
     "scientists": [("workspace", "USE"), ("experiment", "EDIT"), ("registered_model", "EDIT")],
     "approvers": [("workspace", "USE"), ("experiment", "EDIT"), ("registered_model", "EDIT")],
+    "learners": [("workspace", "USE")],
 }
+#: The role of a class's learners (``workbench class up``).
+LEARNER_ROLE = "learners"
 
 #: user -> role (the admin needs none).
 USER_ROLES: dict[str, str] = {
@@ -155,3 +172,124 @@ def grant_roles(url: str, admin: tuple[str, str]) -> dict[str, str]:
             json={"role_id": ids[role], "username": user},
         )  # fmt: skip
     return {user: _PREFIX + role for user, role in USER_ROLES.items()}
+
+
+def user_exists(url: str, admin: tuple[str, str], username: str) -> bool:
+    """Whether the server has a user ``username``."""
+    import requests
+
+    resp = requests.get(
+        f"{url}/api/2.0/mlflow/users/get", params={"username": username}, auth=admin, timeout=30
+    )
+    if resp.status_code == 404 or "RESOURCE_DOES_NOT_EXIST" in resp.text:
+        return False
+    if not resp.ok:
+        raise TeamError(f"looking up the MLflow user {username!r} failed ({resp.status_code})")
+    return True
+
+
+def set_password(url: str, admin: tuple[str, str], username: str, password: str) -> None:
+    """Set ``username``'s password (the admin may)."""
+    _api(
+        url, admin, "PATCH", "/api/2.0/mlflow/users/update-password",
+        json={"username": username, "password": password},
+    )  # fmt: skip
+
+
+def assign_role(url: str, admin: tuple[str, str], username: str, role: str) -> None:
+    """Give ``username`` the team role ``role`` (a key of :data:`ROLES`), once; the roles are
+    created first when the server does not have them yet (a server started by an older version).
+    """
+    role_id = _role_id(url, admin, role)
+    mine = _api(
+        url, admin, "GET", "/api/3.0/mlflow/users/roles/list", params={"username": username}
+    )
+    if any(int(r.get("id", -1)) == role_id for r in mine.get("roles", [])):
+        return
+    _api(
+        url, admin, "POST", "/api/3.0/mlflow/roles/assign",
+        json={"role_id": role_id, "username": username},
+    )  # fmt: skip
+
+
+def grant_read(
+    url: str, admin: tuple[str, str], role: str, resource_type: str, resource_id: str
+) -> None:
+    """Give team role ``role`` READ on one resource (an experiment id, a model name), once."""
+    role_id = _role_id(url, admin, role)
+    found = _api(url, admin, "GET", "/api/3.0/mlflow/roles/get", params={"role_id": role_id})
+    have = {
+        (p["resource_type"], p["resource_pattern"])
+        for p in (found.get("role") or {}).get("permissions") or []
+    }
+    if (resource_type, str(resource_id)) in have:
+        return
+    _api(
+        url, admin, "POST", "/api/3.0/mlflow/roles/permissions/add",
+        json={"role_id": role_id, "resource_type": resource_type,
+              "resource_pattern": str(resource_id), "permission": "READ"},
+    )  # fmt: skip
+
+
+def grant_read_by_name(url: str, admin: tuple[str, str], role: str, experiment: str) -> None:
+    """Give team role ``role`` READ on the experiment named ``experiment``, when it exists."""
+    import requests
+
+    resp = requests.get(
+        f"{url}/api/2.0/mlflow/experiments/get-by-name",
+        params={"experiment_name": experiment},
+        auth=admin,
+        timeout=30,
+    )
+    if resp.ok:
+        grant_read(url, admin, role, "experiment", resp.json()["experiment"]["experiment_id"])
+
+
+def reserve(
+    url: str, login: tuple[str, str], experiments: tuple[str, ...], models: tuple[str, ...]
+) -> list[str]:
+    """Create ``experiments`` and registered ``models`` as ``login`` (who then MANAGEs them), each
+    unless it exists; returns the names that exist but ``login`` cannot read (someone else's)."""
+    import requests
+
+    from workbench.workspace import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG
+
+    taken = []
+    for kind, names in (("experiments", experiments), ("registered-models", models)):
+        for name in names:
+            body = {"name": name}
+            if kind == "experiments":
+                body["tags"] = [{"key": EXPERIMENT_KIND_TAG, "value": EXPERIMENT_KIND}]
+            resp = requests.post(
+                f"{url}/api/2.0/mlflow/{kind}/create", json=body, auth=login, timeout=30
+            )
+            if resp.ok:
+                continue
+            if "RESOURCE_ALREADY_EXISTS" not in resp.text:
+                raise TeamError(
+                    f"creating {name!r} as {login[0]!r} failed ({resp.status_code}): "
+                    f"{resp.text[:300]}"
+                )
+            path = "experiments/get-by-name" if kind == "experiments" else f"{kind}/get"
+            seen = requests.get(
+                f"{url}/api/2.0/mlflow/{path}",
+                params={"experiment_name" if kind == "experiments" else "name": name},
+                auth=login,
+                timeout=30,
+            )
+            if not seen.ok:
+                taken.append(name)
+    return taken
+
+
+def _role_id(url: str, admin: tuple[str, str], role: str) -> int:
+    for attempt in range(2):
+        listed = _api(
+            url, admin, "GET", "/api/3.0/mlflow/roles/list", params={"workspace": WORKSPACE}
+        )
+        for found in listed.get("roles", []):
+            if found["name"] == _PREFIX + role:
+                return int(found["id"])
+        if attempt == 0:
+            grant_roles(url, admin)  # a server started before this role existed
+    raise TeamError(f"the team server has no role {_PREFIX + role!r}, and creating it failed")

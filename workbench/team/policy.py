@@ -6,6 +6,14 @@ logged in) or changes it (the admin) through ``/api/workbench/policy``. On the m
 server the admin's password is read from ``team/credentials.json``; elsewhere the login is
 ``MLFLOW_TRACKING_USERNAME``/``PASSWORD``.
 
+A class's learners (``workbench class up``, role ``learners`` in :mod:`workbench.team.access`)
+promote under the same rules. The server's promote endpoint asks for EDIT on the model, and a
+learner holds it only on what they created: their own ``<login>.*`` models, reserved for them by
+``class up``. With the default policy (no approvers) a learner may therefore promote their own
+model and no one else's; the gate, the audit chain and the protected aliases are unchanged. A
+policy that names approvers refuses learners as it refuses everyone else not named (keep
+``approvers`` empty on a class's server, or name the learners).
+
 Example:
     >>> team_policy("/tmp/ws", approvers=["approver"])  # doctest: +SKIP
     {'policy': {...'approvers': ['approver']...}, 'settings': {'protected_aliases': ['champion'], ...}}
