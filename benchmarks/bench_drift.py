@@ -138,8 +138,12 @@ def _worker(side: str, ref_path: str, cur_path: str, out_path: str) -> None:
     Path(out_path).write_text(json.dumps(out))
 
 
-def _run_side(side: str, ref: Path, cur: Path, folder: Path) -> dict:
+def _run_side(side: str, ref: Path, cur: Path, folder: Path, tries: int = 2) -> dict:
+    """One worker's measurement. A worker that wrote its result and then died on the way out
+    (a native thread's ``terminate called without an active exception`` at interpreter exit, seen
+    under load) measured all the same; one that wrote nothing is run once more."""
     out = folder / f"{side}-{cur.stem}.json"
+    out.unlink(missing_ok=True)
     proc = subprocess.run(
         [
             sys.executable,
@@ -155,9 +159,12 @@ def _run_side(side: str, ref: Path, cur: Path, folder: Path) -> dict:
         text=True,
         cwd=str(Path(__file__).resolve().parents[1]),
     )
-    if proc.returncode != 0:
-        raise RuntimeError(f"{side} worker failed: {proc.stderr[-2000:]}")
-    return json.loads(out.read_text())
+    try:
+        return json.loads(out.read_text())
+    except (OSError, ValueError):
+        if tries > 1:
+            return _run_side(side, ref, cur, folder, tries - 1)
+        raise RuntimeError(f"{side} worker failed: {proc.stderr[-2000:]}") from None
 
 
 def _median_runs(ref: Path, cur: Path, folder: Path, repeats: int) -> tuple[dict, dict]:
