@@ -448,10 +448,16 @@ def _lineage_datasets(lineage) -> list[tuple[Any, str]]:
     """MLflow datasets (name, digest, schema, profile) of the lineage, with their contexts."""
     import mlflow
 
-    out = []
+    out, first = [], None
     for x, y, ds_name, context in lineage:
         frame = x.assign(**{str(y.name): y.to_numpy()})
         dataset = mlflow.data.from_pandas(frame, name=ds_name, targets=str(y.name))
+        kinds = (frame.dtypes, frame.isna().any())  # what a schema says: type, required
+        if first is None:
+            first = (kinds, dataset)
+        elif all(a.equals(b) for a, b in zip(kinds, first[0])):  # the eval table: training's
+            with suppress(AttributeError):  # schema (MLflow infers text columns value by value,
+                dataset.schema = first[1].schema  # 40 ms of 0.24 s; its cached property takes it)
         out.append((dataset, context))
     return out
 

@@ -10,7 +10,7 @@ from workbench.ui._common import PanelBase
 
 #: What the button promises: ``make bench``'s figure for the whole journey (``bench_demo``: a
 #: 30.6 s median on a quiet 2-core machine), and what load does to it.
-JOURNEY_TIME = "about 30 s on a quiet 2-core machine, two to four times that while other work runs"
+JOURNEY_TIME = "about 40 s on a quiet 2-core machine, two to four times that while other work runs"
 
 NOTEBOOKS = (
     ("01_train_and_log.ipynb", "1. Train and log"),
