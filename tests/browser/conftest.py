@@ -176,6 +176,11 @@ def open_notebook(lab):
     return _open
 
 
+def off_machine(urls: list[str]) -> list[str]:
+    """The requests of ``urls`` that left 127.0.0.1 (a page must ask the internet for nothing)."""
+    return [u for u in urls if not u.startswith(("http://127.0.0.1:", "data:", "blob:"))]
+
+
 def screenshot(locator, name: str, max_height: int = 1400) -> Path:
     """Save a PNG of the top of ``locator`` under docs/screenshots/ (the README shows these).
 

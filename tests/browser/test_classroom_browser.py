@@ -11,7 +11,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import off_machine, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -106,7 +106,7 @@ def test_class_dashboard_shows_progress_and_updates_live(page, workspace, tmp_pa
         expect(count).to_have_attribute("data-tried", "2")
         page.wait_for_timeout(300)
         screenshot(panel, "class_dashboard", max_height=900)
-        external = [u for u in asked if not u.startswith(("http://127.0.0.1:", "data:", "blob:"))]
+        external = off_machine(asked)
         assert external == [], f"the class dashboard asked the internet for {external}"
     finally:
         app.stop()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import off_machine, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -93,7 +93,7 @@ def test_dashboard_shows_live_version_verdict_heatmap_and_refreshes(page, lab):
         _no_cut_labels(panel)
         page.wait_for_timeout(500)
         screenshot(panel, "dashboard", max_height=1600)
-        external = [u for u in asked if not u.startswith(("http://127.0.0.1:", "data:", "blob:"))]
+        external = off_machine(asked)
         assert external == [], f"the dashboard page asked the internet for {external}"
     finally:
         app.stop()

@@ -9,8 +9,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 
 import pytest
 
@@ -45,6 +43,7 @@ def test_there_are_five_short_lessons_each_with_checked_exercises():
 
 
 def test_lessons_run_headless_and_every_check_says_not_yet(tmp_path):
+    from tests.notebooks.test_nbval import run_nbval
     from workbench.lesson import EXERCISES
     from workbench.lesson.progress import learner_progress
 
@@ -52,14 +51,7 @@ def test_lessons_run_headless_and_every_check_says_not_yet(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING")}
     env["WORKBENCH_WORKSPACE"] = str(tmp_path)
     env["WORKBENCH_LEARNER"] = LEARNER
-    done = subprocess.run(
-        [
-            sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env",
-            "--nbval-cell-timeout=600", "-p", "no:cacheprovider", "-q", "-o", "addopts=",
-            *(f"lesson/{name}" for name in _lessons()),
-        ],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1200,
-    )  # fmt: skip
+    done = run_nbval(tmp_path, env, [f"lesson/{name}" for name in _lessons()], timeout=1200)
     tail = (done.stdout + done.stderr)[-4000:]
     assert done.returncode == 0, tail
     passed = re.search(r"(\d+) passed", done.stdout)

@@ -21,6 +21,20 @@ from tests.conftest import NOTEBOOKS
 pytestmark = [pytest.mark.notebook, pytest.mark.server]
 
 
+def run_nbval(
+    cwd, env: dict[str, str], notebooks: list[str], timeout: float
+) -> subprocess.CompletedProcess:
+    """nbval (``--nbval-lax``) on ``notebooks`` (paths under ``cwd``) in a pytest of its own."""
+    return subprocess.run(
+        [
+            sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env",
+            "--nbval-cell-timeout=600", "-p", "no:cacheprovider", "-q", "-o", "addopts=",
+            *notebooks,
+        ],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
 def test_every_committed_notebook_runs_under_nbval_with_its_defaults(tmp_path):
     from tests.notebooks.test_nb03 import _served_pids
 
@@ -30,14 +44,7 @@ def test_every_committed_notebook_runs_under_nbval_with_its_defaults(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING")}
     env["WORKBENCH_WORKSPACE"] = str(tmp_path)
     before = _served_pids(tmp_path)
-    done = subprocess.run(
-        [
-            sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env",
-            "--nbval-cell-timeout=600", "-p", "no:cacheprovider", "-q", "-o", "addopts=",
-            *(f"notebooks/{name}" for name in notebooks),
-        ],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1500,
-    )  # fmt: skip
+    done = run_nbval(tmp_path, env, [f"notebooks/{name}" for name in notebooks], timeout=1500)
     tail = (done.stdout + done.stderr)[-4000:]
     assert done.returncode == 0, tail
     passed = re.search(r"(\d+) passed", done.stdout)

@@ -57,6 +57,35 @@ def check(exercise: str, answer: Any = None, *, record: bool = True) -> Answer:
     return result
 
 
+def _not_yet(out: Answer, wrong: str, hint: str) -> Answer:
+    out.wrong.append(wrong)
+    out.hint = hint
+    return out
+
+
+def _done(out: Answer, right: str) -> Answer:
+    out.done = out.attempted = True
+    out.right.append(right)
+    return out
+
+
+def _no_setup(out: Answer, what: str, lesson: int) -> Answer:
+    return _not_yet(
+        out,
+        f"{what} not there: run the lesson's setup cell first",
+        f"Run the cell with wb.lesson.prepare({lesson}).",
+    )
+
+
+def _named(given: Any) -> str:
+    """A one-line answer as written, without spaces or quotes around it ("" for none)."""
+    return "" if given is None else str(given).strip().strip("'\"")
+
+
+def _says_why(reason: str) -> bool:
+    return len(reason.split()) >= 3
+
+
 # ----------------------------------------------------------------------------- lesson 1
 
 
@@ -64,14 +93,14 @@ def check(exercise: str, answer: Any = None, *, record: bool = True) -> Answer:
 def _first_model(out: Answer, model: str, _given: Any) -> Answer:
     mine = state.learner_versions(model)
     if mine:
-        out.done = out.attempted = True
-        out.right.append(
-            f"{model} has {len(mine)} version(s) you logged; the newest is v{mine[-1].version}"
+        return _done(
+            out, f"{model} has {len(mine)} version(s) you logged; the newest is v{mine[-1].version}"
         )
-        return out
-    out.wrong.append(f"no version of {model} is logged yet")
-    out.hint = f"Press Train and log in the panel above, with the model name {model}."
-    return out
+    return _not_yet(
+        out,
+        f"no version of {model} is logged yet",
+        f"Press Train and log in the panel above, with the model name {model}.",
+    )
 
 
 @_exercise("1.2")
@@ -80,59 +109,56 @@ def _protected(out: Answer, model: str, _given: Any) -> Answer:
 
     mine = state.learner_versions(model)
     if not mine:
-        out.wrong.append("there is no version of yours to look at yet: do exercise 1.1 first")
-        out.hint = "Log a model first."
-        return out
+        return _not_yet(
+            out,
+            "there is no version of yours to look at yet: do exercise 1.1 first",
+            "Log a model first.",
+        )
     out.attempted = True
     newest = mine[-1]
     protected = list(model_contract(newest.model_uri).protected)
     if "age_band" in protected:
-        out.done = True
-        out.right.append(
-            f"v{newest.version}'s contract protects age_band: fairness is measured on it"
+        return _done(
+            out, f"v{newest.version}'s contract protects age_band: fairness is measured on it"
         )
-        return out
-    said = ", ".join(protected) if protected else "nothing"
-    out.wrong.append(f"v{newest.version}'s contract protects {said}")
-    out.hint = (
+    return _not_yet(
+        out,
+        f"v{newest.version}'s contract protects {', '.join(protected) or 'nothing'}",
         "Which column says which group a person belongs to? Name it under Protected in the panel "
-        "(or protected=[...]) and log again: it need not be a model input."
+        "(or protected=[...]) and log again: it need not be a model input.",
     )
-    return out
 
 
 @_exercise("1.3")
 def _read_auc(out: Answer, model: str, given: Any) -> Answer:
     mine = state.learner_versions(model)
     if not mine:
-        out.wrong.append("there is no version of yours yet: do exercise 1.1 first")
-        out.hint = "Log a model first, then read its card."
-        return out
+        return _not_yet(
+            out,
+            "there is no version of yours yet: do exercise 1.1 first",
+            "Log a model first, then read its card.",
+        )
     newest = mine[-1]
-    auc = newest.metrics.get("roc_auc")
-    if given is None or str(given).strip() == "":
-        out.wrong.append("no answer yet")
-        out.hint = f"Read roc_auc on v{newest.version}'s card and write it with two decimals."
-        return out
+    auc, text = newest.metrics.get("roc_auc"), _named(given)
+    if not text:
+        return _not_yet(
+            out,
+            "no answer yet",
+            f"Read roc_auc on v{newest.version}'s card and write it with two decimals.",
+        )
     out.attempted = True
     try:
-        value = float(str(given).strip().rstrip("%")) / (
-            100 if str(given).strip().endswith("%") else 1
-        )
+        value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
     except ValueError:
-        out.wrong.append(f"{given!r} is not a number")
-        out.hint = "Write the number only, such as 0.79."
-        return out
+        return _not_yet(out, f"{given!r} is not a number", "Write the number only, such as 0.79.")
     if auc is not None and abs(value - float(auc)) <= 0.01:
-        out.done = True
-        out.right.append(f"v{newest.version}'s ROC AUC on held-out rows is {float(auc):.3f}")
-        return out
-    out.wrong.append(f"{value:g} is not v{newest.version}'s ROC AUC")
-    out.hint = (
+        return _done(out, f"v{newest.version}'s ROC AUC on held-out rows is {float(auc):.3f}")
+    return _not_yet(
+        out,
+        f"{value:g} is not v{newest.version}'s ROC AUC",
         f"Look at the newest version (v{newest.version}) and its held-out metrics, "
-        "not its training score."
+        "not its training score.",
     )
-    return out
 
 
 # ----------------------------------------------------------------------------- lesson 2
@@ -152,34 +178,31 @@ def _better_challenger(out: Answer, model: str, _given: Any) -> Answer:
     roles = state.role_versions(model)
     weak, strong = roles.get("weak"), roles.get("strong")
     if weak is None or strong is None:
-        out.wrong.append("the two challengers are not there: run the lesson's setup cell first")
-        out.hint = "Run the cell with wb.lesson.prepare(2)."
-        return out
+        return _no_setup(out, "the two challengers are", 2)
     entries = _learner_entries(model)
     entries = entries[entries["action"] == "promote"] if not entries.empty else entries
     if entries.empty:
-        out.wrong.append(
-            f"neither v{weak.version} nor v{strong.version} was promoted to @champion yet"
-        )
-        out.hint = (
+        return _not_yet(
+            out,
+            f"neither v{weak.version} nor v{strong.version} was promoted to @champion yet",
             "Run the checks of each version in the panel, compare them, then promote one "
-            "with a reason."
+            "with a reason.",
         )
-        return out
     out.attempted = True
     last = entries.iloc[-1]
     chosen, reason = int(last["new_version"]), str(last["reason"] or "").strip()
     auc = {v.version: v.metrics.get("roc_auc", float("nan")) for v in (weak, strong)}
     if chosen == int(strong.version):
         out.right.append(
-            f"you promoted v{strong.version}, the better one (ROC AUC {auc[strong.version]:.3f} vs {auc[weak.version]:.3f})"
+            f"you promoted v{strong.version}, the better one (ROC AUC "
+            f"{auc[strong.version]:.3f} vs {auc[weak.version]:.3f})"
         )
     else:
         out.wrong.append(
             f"you promoted v{chosen}; compare both challengers: one is clearly better on "
             "held-out rows"
         )
-    if len(reason.split()) >= 3:
+    if _says_why(reason):
         out.right.append(f"your reason is recorded: {reason!r}")
     else:
         out.wrong.append(f"the reason {reason!r} does not say why (write at least 3 words)")
@@ -200,17 +223,17 @@ def _fix_the_data(out: Answer, model: str, _given: Any) -> Answer:
     strong = state.role_versions(model).get("strong")
     broken_file = state.files_folder() / "eval_broken.csv"
     if strong is None or not broken_file.exists():
-        out.wrong.append("the lesson's files are not there: run the lesson's setup cell first")
-        out.hint = "Run the cell with wb.lesson.prepare(2)."
-        return out
-    broken = load_table(broken_file)
-    broken_hash = data_hash(broken)
+        return _no_setup(out, "the lesson's files are", 2)
     reports = state.check_reports(model, strong.version)
     if not reports:
-        out.wrong.append(f"no checks of v{strong.version} have run yet")
-        out.hint = f"Run the checks of v{strong.version} on the lesson's eval file."
-        return out
+        return _not_yet(
+            out,
+            f"no checks of v{strong.version} have run yet",
+            f"Run the checks of v{strong.version} on the lesson's eval file.",
+        )
     out.attempted = True
+    broken = load_table(broken_file)
+    broken_hash = data_hash(broken)
     for report in reports:
         if not report.passed or report.data_hash == broken_hash:
             continue
@@ -225,12 +248,11 @@ def _fix_the_data(out: Answer, model: str, _given: Any) -> Answer:
             why = "; ".join(report.gate or []) or "the data_quality check did not run"
             out.wrong.append(f"the checks passed, but not as the gate judges them: {why}")
             break
-        out.done = True
-        out.right.append(
+        return _done(
+            out,
             f"v{strong.version}'s checks pass on the fixed data ({report.eval_rows} rows), with "
-            "the gate's own bars"
+            "the gate's own bars",
         )
-        return out
     if not out.wrong:
         newest = reports[0]
         quality = next((r for r in newest.results if r.name == "data_quality"), None)
@@ -254,35 +276,35 @@ def _fix_the_data(out: Answer, model: str, _given: Any) -> Answer:
 def _served(out: Answer, model: str, _given: Any) -> Answer:
     rows = state.traffic_rows(model)
     if rows:
-        out.done = out.attempted = True
-        out.right.append(f"the model server answered {rows} logged request rows for {model}")
-        return out
-    out.wrong.append(f"no request to {model}@champion is logged yet")
-    out.hint = "Start the server in the panel (alias champion), then press Send requests."
-    return out
+        return _done(out, f"the model server answered {rows} logged request rows for {model}")
+    return _not_yet(
+        out,
+        f"no request to {model}@champion is logged yet",
+        "Start the server in the panel (alias champion), then press Send requests.",
+    )
 
 
 @_exercise("3.2")
 def _refused_column(out: Answer, model: str, given: Any) -> Answer:
     from workbench.lesson.setup import refused_column
 
-    column = refused_column()
+    column, said = refused_column(), _named(given)
     if column is None:
-        out.wrong.append("the lesson's bad request file is not there: run the setup cell first")
-        out.hint = "Run the cell with wb.lesson.prepare(3)."
-        return out
-    if given is None or not str(given).strip():
-        out.wrong.append("no answer yet")
-        out.hint = "Send the bad rows to the server and read its answer: it names one column."
-        return out
+        return _no_setup(out, "the lesson's bad request file is", 3)
+    if not said:
+        return _not_yet(
+            out,
+            "no answer yet",
+            "Send the bad rows to the server and read its answer: it names one column.",
+        )
     out.attempted = True
-    if str(given).strip().strip("'\"").lower() == column.lower():
-        out.done = True
-        out.right.append(f"{column} holds text where the model's contract expects numbers")
-        return out
-    out.wrong.append(f"{str(given).strip()!r} is not the column the server refused")
-    out.hint = "The server's error message names the column and the value it could not read."
-    return out
+    if said.lower() == column.lower():
+        return _done(out, f"{column} holds text where the model's contract expects numbers")
+    return _not_yet(
+        out,
+        f"{said!r} is not the column the server refused",
+        "The server's error message names the column and the value it could not read.",
+    )
 
 
 # ----------------------------------------------------------------------------- lesson 4
@@ -297,39 +319,44 @@ def _drift_runs(model: str):
 def _monitored(out: Answer, model: str, _given: Any) -> Answer:
     frame, drifted = _drift_runs(model)
     if frame.empty:
-        out.wrong.append(f"no monitoring run of {model} is logged yet")
-        out.hint = "Build the drift report of the day-5 batch, then log it (drift.log())."
-        return out
+        return _not_yet(
+            out,
+            f"no monitoring run of {model} is logged yet",
+            "Build the drift report of the day-5 batch, then log it (drift.log()).",
+        )
     out.attempted = True
     if drifted.empty:
-        out.wrong.append(f"{len(frame)} monitoring run(s) logged, none of them found drift")
-        out.hint = "Monitor the day-5 file (lesson.files['day 5']), not the reference itself."
-        return out
-    out.done = True
-    out.right.append(f"a monitoring run of {model} found drift and is in MLflow")
-    return out
+        return _not_yet(
+            out,
+            f"{len(frame)} monitoring run(s) logged, none of them found drift",
+            "Monitor the day-5 file (lesson.files['day 5']), not the reference itself.",
+        )
+    return _done(out, f"a monitoring run of {model} found drift and is in MLflow")
 
 
 @_exercise("4.2")
 def _drifted_column(out: Answer, model: str, given: Any) -> Answer:
     _, drifted = _drift_runs(model)
+    said = _named(given)
     if drifted.empty:
-        out.wrong.append("no monitoring run with drift is logged yet: do exercise 4.1 first")
-        out.hint = "Log the drift report of the day-5 batch first."
-        return out
-    columns = [c for c in str(drifted.iloc[-1]["drifted_columns"]).split(",") if c]
-    if given is None or not str(given).strip():
-        out.wrong.append("no answer yet")
-        out.hint = "Open the report: the table lists the drifted columns first."
-        return out
+        return _not_yet(
+            out,
+            "no monitoring run with drift is logged yet: do exercise 4.1 first",
+            "Log the drift report of the day-5 batch first.",
+        )
+    if not said:
+        return _not_yet(
+            out, "no answer yet", "Open the report: the table lists the drifted columns first."
+        )
     out.attempted = True
-    if str(given).strip().strip("'\"").lower() in {c.lower() for c in columns}:
-        out.done = True
-        out.right.append(f"{str(given).strip()} drifted on day 5")
-        return out
-    out.wrong.append(f"{str(given).strip()!r} did not drift in your newest monitoring run")
-    out.hint = "Read the report's drift table, or drift.drifted_columns."
-    return out
+    columns = [c for c in str(drifted.iloc[-1]["drifted_columns"]).split(",") if c]
+    if said.lower() in {c.lower() for c in columns}:
+        return _done(out, f"{said} drifted on day 5")
+    return _not_yet(
+        out,
+        f"{said!r} did not drift in your newest monitoring run",
+        "Read the report's drift table, or drift.drifted_columns.",
+    )
 
 
 # ----------------------------------------------------------------------------- lesson 5
@@ -343,9 +370,7 @@ def _rolled_back(out: Answer, model: str, _given: Any) -> Answer:
     good, bad = roles.get("good"), roles.get("bad")
     frame = state.user_history(model)
     if good is None or bad is None or frame.empty:
-        out.wrong.append("the bad release is not there: run the lesson's setup cell first")
-        out.hint = "Run the cell with wb.lesson.prepare(5)."
-        return out
+        return _no_setup(out, "the bad release is", 5)
     setup_at = frame.index[
         frame["reason"].fillna("").str.startswith(state.SETUP_REASON)
         & (frame["new_version"] == int(bad.version))
@@ -353,9 +378,11 @@ def _rolled_back(out: Answer, model: str, _given: Any) -> Answer:
     after = frame.loc[setup_at[-1] :].iloc[1:] if len(setup_at) else frame.iloc[0:0]
     after = after[after["alias"] == "champion"]
     if after.empty:
-        out.wrong.append(f"@champion is still the bad release v{bad.version}")
-        out.hint = "Roll @champion back with a reason (the Roll back button, or wb.rollback)."
-        return out
+        return _not_yet(
+            out,
+            f"@champion is still the bad release v{bad.version}",
+            "Roll @champion back with a reason (the Roll back button, or wb.rollback).",
+        )
     out.attempted = True
     try:
         now = int(get_version(model, "champion").version)
@@ -366,7 +393,7 @@ def _rolled_back(out: Answer, model: str, _given: Any) -> Answer:
     else:
         out.wrong.append(f"@champion is v{now}, not the release before the bad one")
     reason = str(after.iloc[-1]["reason"] or "").strip()
-    if len(reason.split()) >= 3:
+    if _says_why(reason):
         out.right.append(f"the audit log says why: {reason!r}")
     else:
         out.wrong.append("the rollback's reason does not say why (write at least 3 words)")
@@ -382,20 +409,21 @@ def _rolled_back(out: Answer, model: str, _given: Any) -> Answer:
 def _failed_check(out: Answer, model: str, given: Any) -> Answer:
     bad = state.role_versions(model).get("bad")
     reports = state.check_reports(model, bad.version, limit=3) if bad is not None else []
+    said = _named(given)
     if bad is None or not reports:
-        out.wrong.append("the bad release's checks are not there: run the setup cell first")
-        out.hint = "Run the cell with wb.lesson.prepare(5)."
-        return out
-    failed = sorted({name for report in reports for name in report.failed})
-    if given is None or not str(given).strip():
-        out.wrong.append("no answer yet")
-        out.hint = f"Read the checks of v{bad.version}, the bad release: which ones failed?"
-        return out
+        return _no_setup(out, "the bad release's checks are", 5)
+    if not said:
+        return _not_yet(
+            out,
+            "no answer yet",
+            f"Read the checks of v{bad.version}, the bad release: which ones failed?",
+        )
     out.attempted = True
-    if str(given).strip().strip("'\"").lower() in failed:
-        out.done = True
-        out.right.append(f"v{bad.version} failed {', '.join(failed)}: it was forced through")
-        return out
-    out.wrong.append(f"{str(given).strip()!r} is not a check v{bad.version} failed")
-    out.hint = "The audit log says the release was forced; its check run says which checks failed."
-    return out
+    failed = sorted({name for report in reports for name in report.failed})
+    if said.lower() in failed:
+        return _done(out, f"v{bad.version} failed {', '.join(failed)}: it was forced through")
+    return _not_yet(
+        out,
+        f"{said!r} is not a check v{bad.version} failed",
+        "The audit log says the release was forced; its check run says which checks failed.",
+    )

@@ -137,21 +137,21 @@ def prepare(lesson: int) -> Prepared:
 
 
 def refused_column() -> str | None:
-    """The column of the lesson's bad request file that holds text where numbers belong."""
+    """The numeric column of the lesson's bad request file that holds text where numbers belong."""
     import pandas as pd
 
     path = state.files_folder() / _BAD_REQUEST
     if not path.exists():
         return None
     frame = pd.read_csv(path, dtype=str)
-    for column in frame.columns:
+    for column in (c for c in _NUMERIC if c in frame.columns):
         values = frame[column].dropna()
         if len(values) and pd.to_numeric(values, errors="coerce").isna().mean() > 0.5:
-            if column in _NUMERIC:
-                return column
+            return column
     return None
 
 
+#: The request's columns a model reads as numbers (one of them is the lesson's fault).
 _NUMERIC = ("age", "income", "loan_amount", "loan_term_months", "credit_history_years")
 
 

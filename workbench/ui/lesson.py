@@ -7,7 +7,6 @@ notebook run headless says "not yet" for every exercise left undone.
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import ipywidgets as w
@@ -62,4 +61,4 @@ class CheckMyWork(PanelBase):
         return self.last
 
     def __repr__(self) -> str:
-        return str(self.last) if self.last is not None else f"Exercise {html.escape(self.exercise)}"
+        return str(self.last) if self.last is not None else f"Exercise {self.exercise}"
