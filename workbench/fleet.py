@@ -182,11 +182,15 @@ def _on_workers(
     pool = new_pool()
     try:
         while pending or running:
-            while pending and len(running) < workers:
-                job = pending.pop(0)
-                running[pool.submit(compute_job, job, outs[job.name])] = job
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
             broken = False
+            while pending and len(running) < workers and not broken:
+                job = pending[0]
+                try:  # a worker may have died since the last answer: the pool then refuses jobs
+                    running[pool.submit(compute_job, job, outs[job.name])] = job
+                    pending.pop(0)
+                except BrokenProcessPool:
+                    broken = True
+            done, _ = wait(running, return_when=FIRST_COMPLETED) if running else (set(), set())
             for future in done:
                 job = running.pop(future)
                 try:
