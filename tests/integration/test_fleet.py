@@ -138,7 +138,7 @@ def test_a_killed_worker_fails_its_jobs_and_the_others_run_on(fleet_ws):
     def kill_the_workers(outcome, done, total):
         if killed:
             return
-        workers = [p for p in psutil.Process().children(recursive=True) if _is_worker(p)]
+        workers = [p for p in psutil.Process().children() if _is_worker(p)]
         assert workers, "no worker process found"
         for worker in workers:
             os.kill(worker.pid, signal.SIGKILL)
@@ -154,13 +154,14 @@ def test_a_killed_worker_fails_its_jobs_and_the_others_run_on(fleet_ws):
     # at most the one job sent while the pool was dying is lost with it; a fresh pool took the rest
     assert len(died) <= 2 and by_name["day5"].status == by_name["day4"].status == "ok"
     assert result.exit_code == 1
-    left = [p for p in psutil.Process().children(recursive=True) if _is_worker(p)]
+    left = [p for p in psutil.Process().children() if _is_worker(p)]
     assert left == []
 
 
 def _is_worker(proc: psutil.Process) -> bool:
-    """A live fleet worker (a zombie, or a process gone meanwhile, is not: this test's process may
-    have other children, from other tests, in any state)."""
+    """A live fleet worker: a direct child started by multiprocessing's spawn (a zombie, or a
+    process gone meanwhile, is not: this test's process may have other children, from other tests,
+    in any state; a model server's uvicorn workers, grandchildren, are spawned the same way)."""
     try:
         return proc.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(proc.cmdline())
     except (psutil.ZombieProcess, psutil.NoSuchProcess, psutil.AccessDenied):
