@@ -9,6 +9,7 @@ import contextlib
 import io
 import json
 import os
+import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -61,11 +62,18 @@ def test_serve_log_feedback_monitor_and_alert(tmp_path, monkeypatch):
                 lambda i: _post(server.url, rows.iloc[[i]], f"q{i}"), range(N)
             ))  # fmt: skip
         assert all(len(a["predictions"]) == 1 for a in answers) and len(answers) == N
-        with urllib.request.urlopen(server.url + "/metrics", timeout=30) as page:
-            scrape = page.read().decode()
-    served = {
-        s.labels["status"]: s.value for s in _samples(scrape, "workbench_serving_requests_total")
-    }
+        # an answer is counted just after it is sent: the last ones may land a moment later
+        deadline = time.monotonic() + 10
+        while True:
+            with urllib.request.urlopen(server.url + "/metrics", timeout=30) as page:
+                scrape = page.read().decode()
+            served = {
+                s.labels["status"]: s.value
+                for s in _samples(scrape, "workbench_serving_requests_total")
+            }
+            if served.get("200", 0) >= N or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
     assert served.get("200") == N, served
     assert all(
         s.labels["model"] == "loop" and s.labels["version"] == str(mv.version)
