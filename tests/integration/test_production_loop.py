@@ -9,16 +9,14 @@ import contextlib
 import io
 import json
 import os
-import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 import workbench as wb
 from tests.integration.test_notify import smtp_server, webhook
+from tests.integration.test_serving_metrics import _by, _page, _until
 from tests.integration.test_traffic_loop import _post
 from workbench.cli import main
 from workbench.data import credit_risk, production_batch
@@ -27,6 +25,7 @@ pytestmark = [pytest.mark.server, pytest.mark.notebook]
 
 DROP = ["default", "application_date"]
 N = 2000
+REQUESTS = "workbench_serving_requests_total"
 
 
 def _cli(*argv: str) -> tuple[int, str, str]:
@@ -34,13 +33,6 @@ def _cli(*argv: str) -> tuple[int, str, str]:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main([*argv])
     return code, out.getvalue(), err.getvalue()
-
-
-def _samples(scrape: str, name: str) -> list:
-    return [
-        s for family in text_string_to_metric_families(scrape) for s in family.samples
-        if s.name == name
-    ]  # fmt: skip
 
 
 def test_serve_log_feedback_monitor_and_alert(tmp_path, monkeypatch):
@@ -63,21 +55,13 @@ def test_serve_log_feedback_monitor_and_alert(tmp_path, monkeypatch):
             ))  # fmt: skip
         assert all(len(a["predictions"]) == 1 for a in answers) and len(answers) == N
         # an answer is counted just after it is sent: the last ones may land a moment later
-        deadline = time.monotonic() + 10
-        while True:
-            with urllib.request.urlopen(server.url + "/metrics", timeout=30) as page:
-                scrape = page.read().decode()
-            served = {
-                s.labels["status"]: s.value
-                for s in _samples(scrape, "workbench_serving_requests_total")
-            }
-            if served.get("200", 0) >= N or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
+        _until(lambda: _by(_page(server.url)[1], REQUESTS, "status").get("200", 0) >= N)
+        found = _page(server.url)[1]
+    served = _by(found, REQUESTS, "status")
     assert served.get("200") == N, served
     assert all(
         s.labels["model"] == "loop" and s.labels["version"] == str(mv.version)
-        for s in _samples(scrape, "workbench_serving_requests_total")
+        for s in found[REQUESTS]
     )
     # labels come back for every other request, through the CLI
     labels = tmp_path / "labels.csv"

@@ -27,8 +27,9 @@ The server runs several worker processes: the launcher hands them a fresh folder
 then keeps each worker's values in memory-mapped files there (its multiprocess mode), and the
 page, whichever worker answers it, is the sum over every worker's files. Without that folder (the
 app built in a test's process) the page is this instance's own values. An answer is counted just
-after it is sent, so a scrape that races a client's last answer may miss it by a moment. The metrics are created in
-an instance's own registry, never the global one, so two instances in one process do not collide.
+after it is sent, so a scrape that races a client's last answer may miss it by a moment. The
+metrics are created in an instance's own registry, never the global one, so two instances in one
+process do not collide.
 """
 
 from __future__ import annotations
