@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
@@ -49,12 +51,20 @@ def _monitor(files, current, *extra, ws, target="default"):
     )
 
 
-def test_drift_exits_3_with_the_flag_and_keeps_the_executed_notebook(files, tmp_path, capsys):
-    out = tmp_path / "out"
-    code = _monitor(
-        files, "gradual_shift.csv", "--fail-on-drift", "--json", "--out", str(out), ws=tmp_path
-    )
-    summary = json.loads(capsys.readouterr().out)
+@pytest.fixture(scope="module")
+def shifted(files, tmp_path_factory):
+    """One run of the command on the shifted batch: (exit code, --json's summary, --out folder)."""
+    folder = tmp_path_factory.mktemp("shifted")
+    out, printed = folder / "out", io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = _monitor(
+            files, "gradual_shift.csv", "--fail-on-drift", "--json", "--out", str(out), ws=folder
+        )
+    return code, json.loads(printed.getvalue()), out
+
+
+def test_drift_exits_3_with_the_flag_and_keeps_the_executed_notebook(shifted):
+    code, summary, out = shifted
     assert code == 3 and summary["exit_code"] == 3
     assert summary["status"] == "drift"
     # larger loans on lower incomes: the default rate moves too (by about 10 points)
@@ -71,10 +81,13 @@ def test_drift_exits_3_with_the_flag_and_keeps_the_executed_notebook(files, tmp_
     assert Path(summary["executed_notebook"]).stat().st_size < 500_000
 
 
-def test_the_text_says_what_each_score_is(files, tmp_path, capsys):
-    code = _monitor(files, "gradual_shift.csv", ws=tmp_path)
-    out = capsys.readouterr().out
-    assert code == 0 and out.startswith("drift detected in ")
+def test_the_text_says_what_each_score_is(shifted):
+    """Without ``--json`` the command prints the saved result's ``text()`` as it is (the text
+    branch itself runs in the tests below)."""
+    from workbench.monitoring import DriftResult
+
+    out = DriftResult.load(shifted[2] / "summary.json").text()
+    assert out.startswith("drift detected in ")
     income = next(line for line in out.splitlines() if line.strip().startswith("income:"))
     assert "K-S p-value" in income and "distance" in income and "corrected" in income
     assert "not tested: application_date (date" in out and "Holm" in out
@@ -87,15 +100,26 @@ def test_an_unlabelled_batch_needs_a_target_or_ignore_and_then_runs(files, tmp_p
     code = _monitor(files, "unlabelled.csv", "--ignore", "default", ws=tmp_path, target=None)
     out = capsys.readouterr().out
     assert code == 0 and "no drift" in out and "default (ignored on request)" in out
-    code = _monitor(files, "unlabelled.csv", ws=tmp_path)  # --target default: unlabelled is fine
-    out = capsys.readouterr().out
-    assert code == 0 and "default (no labels in the current batch" in out
+    import workbench as wb  # --target default: unlabelled is fine (the notebook's own call)
+
+    result = wb.drift_report(
+        files / "ref.csv", files / "unlabelled.csv", target="default", build_report=False
+    )
+    assert result.status != "invalid"
+    assert "default (no labels in the current batch" in result.text()
 
 
 def test_no_drift_exits_0(files, tmp_path, capsys):
     code = _monitor(files, "none.csv", "--fail-on-drift", ws=tmp_path)
     assert code == 0
     assert "no drift" in capsys.readouterr().out
+
+
+def test_invalid_input_exits_2_naming_the_column(files, tmp_path, capsys):
+    code = _monitor(files, "inf_age.csv", "--fail-on-drift", ws=tmp_path)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "'age' holds 333 non-finite" in err and "invalid data" in err
 
 
 @pytest.mark.parametrize(
@@ -106,19 +130,19 @@ def test_no_drift_exits_0(files, tmp_path, capsys):
         ("text_loan_amount.csv", "'loan_amount'"),
         ("empty_history.csv", "'credit_history_years'"),
         ("null_surge.csv", "'income'"),
-        ("inf_age.csv", "'age' holds 333 non-finite"),
     ],
 )
-def test_invalid_input_exits_2_naming_the_column(files, tmp_path, capsys, current, column):
-    code = _monitor(files, current, "--fail-on-drift", ws=tmp_path)
-    err = capsys.readouterr().err
-    assert code == 2
-    assert column in err and "invalid data" in err
+def test_each_invalid_file_is_named_by_the_notebook_s_own_call(files, current, column):
+    """What notebook 04 does with the two files (``drift_report`` on the paths, invalid returned):
+    the command prints these reasons after "invalid data" and exits 2, as the case above shows
+    end to end (a missing file: test_cli_monitor_kernel). One kernel for that case, not six."""
+    import workbench as wb
 
-
-def test_missing_file_exits_2_naming_it(files, tmp_path, capsys):
-    code = _monitor(files, "nope.csv", ws=tmp_path)
-    assert code == 2 and "nope.csv" in capsys.readouterr().err
+    result = wb.drift_report(
+        files / "ref.csv", files / current, target="default", on_invalid="return",
+        build_report=False,
+    )  # fmt: skip
+    assert result.status == "invalid" and column in " | ".join(result.reasons)
 
 
 def test_a_folder_without_the_spark_engine_says_which_engine_reads_folders(files, tmp_path, capsys):

@@ -64,35 +64,6 @@ def _monitor(files, ws, out):
     )
 
 
-def test_the_notebook_runs_in_the_early_kernel_and_no_kernel_is_left(
-    files, tmp_path, capsys, kernels_used
-):
-    psutil = pytest.importorskip("psutil")
-    before = _kernels(psutil)
-    out = tmp_path / "out"
-    code = _monitor(files, tmp_path / "ws", out)
-    summary = json.loads(capsys.readouterr().out)
-    assert code == 0 and summary["status"] == "drift"
-    assert len(kernels_used) == 1 and kernels_used[0] is not None  # the early kernel
-    assert (out / "report.html").stat().st_size > 100_000
-    assert Path(summary["executed_notebook"]).exists()
-    from workbench.workspace import current_workspace, mlflow_client
-
-    experiment = current_workspace().experiment_id("monitoring/data")
-    [logged] = mlflow_client().search_runs([experiment])  # one MLflow run, with its reports
-    assert logged.data.metrics["drift_detected"] == 1.0
-    assert summary["run_id"] == logged.info.run_id  # logged by the command, not the kernel
-    assert summary["retrain"]["requested"] is False and "no model" in summary["retrain"]["reason"]
-    assert {a.path for a in mlflow_client().list_artifacts(logged.info.run_id, "drift")} >= {
-        "drift/report.html",
-        "drift/summary.json",
-    }
-    deadline = time.monotonic() + 30
-    while _kernels(psutil) - before and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert _kernels(psutil) - before == set()
-
-
 def test_a_kernel_that_fails_to_start_early_is_replaced_by_a_fresh_one(
     files, tmp_path, capsys, kernels_used, monkeypatch
 ):
@@ -127,21 +98,44 @@ def test_bad_input_stops_the_early_kernel_at_once(files, tmp_path, capsys, kerne
     assert _kernels(psutil) - before == set()  # the kernel, still importing, was stopped
 
 
-def test_the_command_records_what_the_notebook_computed_invalid_batches_too(
-    files, tmp_path, capsys
+def test_the_notebook_runs_in_the_early_kernel_the_command_records_it_and_no_kernel_is_left(
+    files, tmp_path, capsys, kernels_used
 ):
-    """The notebook runs with ``record = False`` (its kernel never loads MLflow); the command then
-    logs the saved result with the notebook's own steps, an invalid batch included (the history
-    shows it grey), and says so in the executed notebook."""
+    """The notebook runs in the kernel started early, with ``record = False`` (its kernel never
+    loads MLflow); the command then logs the saved result with the notebook's own steps, an
+    invalid batch included (the history shows it grey), says so in the executed notebook, and
+    leaves no kernel behind."""
     import nbformat
 
     import workbench as wb
+    from workbench.workspace import current_workspace, mlflow_client
+
+    psutil = pytest.importorskip("psutil")
+    before = _kernels(psutil)
+    ws, out = tmp_path / "ws", tmp_path / "a"
+    assert _monitor(files, ws, out) == 0
+    good = json.loads(capsys.readouterr().out)
+    assert good["status"] == "drift"
+    assert len(kernels_used) == 1 and kernels_used[0] is not None  # the early kernel
+    assert (out / "report.html").stat().st_size > 100_000
+    assert Path(good["executed_notebook"]).exists()
+    experiment = current_workspace().experiment_id("monitoring/data")
+    [logged] = mlflow_client().search_runs([experiment])  # one MLflow run, with its reports
+    assert logged.data.metrics["drift_detected"] == 1.0
+    assert good["run_id"] == logged.info.run_id  # logged by the command, not the kernel
+    assert good["retrain"]["requested"] is False and "no model" in good["retrain"]["reason"]
+    assert {a.path for a in mlflow_client().list_artifacts(logged.info.run_id, "drift")} >= {
+        "drift/report.html",
+        "drift/summary.json",
+    }
+    nb = nbformat.read(good["executed_notebook"], as_version=4)
+    injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert "record = False" in injected.source
+    record_cell = next(c for c in nb.cells if c.source.startswith("run_id = result.log()"))
+    assert "recorded by workbench monitor" in str(record_cell.outputs)
 
     broken = tmp_path / "broken.csv"
     production_batch(4, "none", n=500).drop(columns="region").to_csv(broken, index=False)
-    ws = tmp_path / "ws"
-    assert _monitor(files, ws, tmp_path / "a") == 0
-    good = json.loads(capsys.readouterr().out)
     code = main(
         ["--workspace", str(ws), "monitor", "--reference", str(files / "ref.csv")]
         + ["--current", str(broken), "--out", str(tmp_path / "b"), "--json"]
@@ -152,11 +146,10 @@ def test_the_command_records_what_the_notebook_computed_invalid_batches_too(
     history = wb.monitoring_history().frame
     assert list(history["status"]) == ["drift", "invalid"]
     assert list(history["run_id"]) == [good["run_id"], bad["run_id"]]
-    nb = nbformat.read(good["executed_notebook"], as_version=4)
-    injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
-    assert "record = False" in injected.source
-    record_cell = next(c for c in nb.cells if c.source.startswith("run_id = result.log()"))
-    assert "recorded by workbench monitor" in str(record_cell.outputs)
+    deadline = time.monotonic() + 30
+    while _kernels(psutil) - before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _kernels(psutil) - before == set()
 
 
 def test_a_tracking_server_that_does_not_answer_is_one_line_and_the_report_stays(
