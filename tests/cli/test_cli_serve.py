@@ -61,7 +61,14 @@ def test_a_pickled_model_exits_2_and_nothing_is_unpickled(capsys, trained, tmp_p
 
 
 @pytest.mark.server
-def test_port_0_picks_a_free_port_and_reports_it(trained):
+def test_port_0_picks_a_free_port_serves_and_stops_cleanly_on_ctrl_c(trained):
+    """In the foreground, as a terminal user runs it: the line that says where, a prediction,
+    then Ctrl-C stops the server, its workers and the port, with exit 0."""
+    import psutil
+
+    from tests.integration.test_serving import _features, _gone, _port_free
+    from workbench.serving import ModelServer
+
     env = dict(os.environ, WORKBENCH_WORKSPACE=str(trained.ws.root))
     cmd = [sys.executable, "-m", "workbench.cli", "serve", trained.linear.model_uri,
            "--port", "0", "--workers", "1", "--max-request-mb", "2"]  # fmt: skip
@@ -74,15 +81,21 @@ def test_port_0_picks_a_free_port_and_reports_it(trained):
     try:
         first = proc.stdout.readline()
         edge = proc.stdout.readline()
+        version = trained.linear.version
+        assert first.startswith(
+            f"serving {trained.linear.model_uri} (version {version}) at http://127.0.0.1:"
+        ), first
         url = first.split(" at ")[1].split()[0]
         port = int(url.rsplit(":", 1)[1])
         assert port > 0 and not url.endswith(":0"), first
         assert "bodies up to 2 MB" in edge and "127.0.0.1" in edge
-        from workbench.serving.client import HttpClient
-
-        assert HttpClient(url).pings()
+        client = ModelServer.connect(url, model_uri=trained.linear.model_uri)
+        assert client.predict(_features(trained, 3)).shape == (3,)
+        children = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
         os.kill(proc.pid, signal.SIGINT)
         assert proc.wait(timeout=30) == 0
+        assert children and all(_gone(p) for p in children)
+        assert _port_free(port)
         shown = b""
         while select.select([terminal], [], [], 0.5)[0]:
             try:
@@ -93,6 +106,7 @@ def test_port_0_picks_a_free_port_and_reports_it(trained):
                 break
             shown += chunk
         assert f"\rstarting the model server for {trained.linear.model_uri}...".encode() in shown
+        assert b"stopped" in shown
     finally:
         os.close(terminal)
         if proc.poll() is None:

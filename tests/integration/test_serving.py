@@ -293,39 +293,6 @@ def test_serving_smoke_check_passes_for_a_sound_version(trained):
     assert list(result.table["got"])[1:4] == ["400", "400", "400"]
 
 
-def test_cli_serve_runs_in_the_foreground_and_stops_cleanly_on_ctrl_c(trained):
-    env = dict(os.environ, WORKBENCH_WORKSPACE=str(trained.ws.root))
-    cmd = [
-        sys.executable,
-        "-m",
-        "workbench.cli",
-        "serve",
-        "models:/credit-risk/2",
-        "--workers",
-        "1",
-    ]
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    try:
-        line = proc.stdout.readline()
-        assert line.startswith("serving models:/credit-risk/2 (version 2) at http://127.0.0.1:")
-        url = line.split(" at ")[1].split()[0]
-        client = wb.ModelServer.connect(url, model_uri="models:/credit-risk/2")
-        assert client.predict(_features(trained, 3)).shape == (3,)
-        children = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
-        os.kill(proc.pid, signal.SIGINT)
-        assert proc.wait(timeout=30) == 0
-        assert "stopped" in proc.stderr.read()
-        assert children and all(_gone(p) for p in children)
-        assert _port_free(int(url.rsplit(":", 1)[1]))
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 # --------------------------------------------------------------------------- probabilities
 
 
