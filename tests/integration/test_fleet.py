@@ -168,21 +168,27 @@ def _is_worker(proc: psutil.Process) -> bool:
         return False
 
 
-def test_a_bad_plan_runs_nothing_and_exits_2(fleet_ws):
+def test_a_bad_plan_runs_nothing_and_exits_2(fleet_ws, capsys):
+    """Refused before any worker, folder or kernel: in this process (the exit code and the one
+    line are main()'s, as in a subprocess)."""
+    from workbench.cli import main
+
     ws, folder = fleet_ws
+
+    def refused(*args: str) -> str:
+        code = main(["--workspace", str(ws.root), "monitor", *args])
+        err = capsys.readouterr().err
+        assert code == 2 and "Traceback" not in err, err
+        return err
+
     plan = folder / "bad.yaml"
     plan.write_text("jobs:\n  - {reference: data/ref.csv, curent: data/clean.csv}\n")
-    proc = _cli(ws, "--plan", str(plan))
-    assert proc.returncode == 2 and "did you mean 'current'" in proc.stderr
-    assert "Traceback" not in proc.stderr
-    both = _cli(ws, "--plan", str(plan), "--reference", "x.csv")
-    assert both.returncode == 2 and "drop --reference" in both.stderr
+    assert "did you mean 'current'" in refused("--plan", str(plan))
+    assert "drop --reference" in refused("--plan", str(plan), "--reference", "x.csv")
     good = folder / "good.yaml"
     good.write_text("jobs:\n  - {reference: data/ref.csv, current: data/clean.csv}\n")
-    typo = _cli(ws, "--plan", str(good), "--notify", "not-a-target")
-    assert typo.returncode == 2 and "neither an http" in typo.stderr
-    workers = _cli(ws, "--plan", str(good), "-j", "0")
-    assert workers.returncode == 2 and "workers must be" in workers.stderr
+    assert "neither an http" in refused("--plan", str(good), "--notify", "not-a-target")
+    assert "workers must be" in refused("--plan", str(good), "-j", "0")
 
 
 def test_workers_do_not_outlive_a_killed_fleet(fleet_ws):
