@@ -20,8 +20,8 @@ whatever happens. In the same run, on the same machine:
 * the time ``team_up`` took (PostgreSQL's ``initdb`` included), informational.
 
 Without PostgreSQL the rows say "skipped: PostgreSQL not installed", unless ``CI=true``: then the
-module fails. ``run(smoke=True)`` loads for 3 s per store and times one ``log_model`` per side
-(about 40 s in all). Run alone with ``python -m benchmarks.bench_team_load [--smoke]``.
+module fails. ``run(smoke=True)`` loads for 3 s per store with 2 clients and times one ``log_model``
+per side (about 40 s in all). Run alone with ``python -m benchmarks.bench_team_load [--smoke]``.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from typing import Any
 from benchmarks._common import median, quiet_mlflow, row, timed
 
 CLIENTS = 8
+SMOKE_CLIENTS = 2  # one per login: the harness runs, without 8 imports of MLflow on 2 cores
 LOAD_SECONDS = 20.0
 SMOKE_LOAD_SECONDS = 3.0
 GOAL_LOG_MODEL_RATIO = 2.0
@@ -140,7 +141,7 @@ def _load(index: int, phase: dict[str, Any], warm) -> dict[str, Any]:
 
 
 class _Clients:
-    """``CLIENTS`` spawned processes, started at once so that their imports overlap the server's
+    """``count`` spawned processes, started at once so that their imports overlap the server's
     start; :meth:`run` sends every one the same phase and gathers what they measured."""
 
     def __init__(self, count: int) -> None:
@@ -258,8 +259,10 @@ def _seed(folder: Path, env: dict[str, str] | None) -> tuple[str, str]:
         return ws.tracking_uri, experiment_id
 
 
-def _load_rows(local: dict[str, Any], team: dict[str, Any], seconds: float) -> list[dict]:
-    label = f"team load ({CLIENTS} clients, {seconds:.0f} s)"
+def _load_rows(
+    local: dict[str, Any], team: dict[str, Any], seconds: float, count: int
+) -> list[dict]:
+    label = f"team load ({count} clients, {seconds:.0f} s)"
     note = (
         f"team server {team['ops']} ops (p50 {team['p50_ms']:.0f} ms), local SQLite "
         f"{local['ops']} ops (p50 {local['p50_ms']:.0f} ms)"
@@ -363,18 +366,19 @@ def run(smoke: bool = False) -> list[dict]:
     from workbench.team import team_down, team_up
 
     seconds = SMOKE_LOAD_SECONDS if smoke else LOAD_SECONDS
+    count = SMOKE_CLIENTS if smoke else CLIENTS
     # Not under a 0700 folder: PostgreSQL runs as another user and must reach its data.
     root = Path(tempfile.mkdtemp(prefix="wb-bench-team-"))
     root.chmod(0o755)
     clients = None
     try:
-        clients = _Clients(CLIENTS)  # their imports overlap the server's start
+        clients = _Clients(count)  # their imports overlap the server's start
         up_seconds, server = timed(lambda: team_up(root / "team-ws"))
-        users = [server.env("ds1" if i % 2 == 0 else "ds2") for i in range(CLIENTS)]
+        users = [server.env("ds1" if i % 2 == 0 else "ds2") for i in range(count)]
         team_uri, team_exp = _seed(root / "client", users[0])
         local_uri, local_exp = _seed(root / "local", None)
         log_model = _log_model_row(root, users[0], 1 if smoke else 5)  # on stores not yet loaded
-        local = clients.run([{"uri": local_uri, "experiment_id": local_exp}] * CLIENTS, seconds)
+        local = clients.run([{"uri": local_uri, "experiment_id": local_exp}] * count, seconds)
         team = clients.run(
             [
                 {
@@ -389,7 +393,7 @@ def run(smoke: bool = False) -> list[dict]:
         )
         clients.stop()
         clients = None
-        rows = [log_model, *_load_rows(local, team, seconds)]
+        rows = [log_model, *_load_rows(local, team, seconds, count)]
         rows.append(
             row("team_up: PostgreSQL (initdb) + MLflow ready", up_seconds, "s", None,
                 "informational", None)
