@@ -69,6 +69,7 @@ _TEAM = "workbench/team/app.py"
 _GUARD = "workbench/team/app_guard.py"
 _TEAM_API = "workbench/registry/team_api.py"
 _EVIDENTLY = "workbench/monitoring/evidently_adapter.py"
+_RESTORE = "workbench/backups/restore.py"
 
 #: Every private or internal vendor name the package uses, with how it uses it.
 NEEDS: tuple[Need, ...] = (
@@ -186,6 +187,17 @@ NEEDS: tuple[Need, ...] = (
     ),
     Need("mlflow.server.handlers:_get_model_registry_store", f"{_TEAM}, {_GUARD}", args=0),
     Need("mlflow.server.handlers:_get_tracking_store", _GUARD, args=0),
+    # ---- backups/restore.py: this process's connections on a store restored in place
+    Need(
+        "mlflow.store.tracking.sqlalchemy_store:SqlAlchemyStore._engine_map",
+        _RESTORE,
+        attrs=("values",),
+    ),
+    Need(
+        "mlflow.store.model_registry.sqlalchemy_store:SqlAlchemyStore._engine_map",
+        _RESTORE,
+        attrs=("values",),
+    ),
     Need("mlflow.utils.workspace_context:get_request_workspace", _GUARD, args=0),
     Need("mlflow.utils.workspace_context:ServerWorkspaceContext", _GUARD, args=1),
     Need(

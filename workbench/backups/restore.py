@@ -301,10 +301,36 @@ def _put_in_place(staging: Path, root: Path, force: bool) -> str | None:
             # Into the database file through SQLite: connections already open on it (this
             # process's MLflow) see the restored store, not a deleted file.
             copy_store(staging / "store" / "mlflow.db", mlruns / "mlflow.db")
+            _close_stale_connections(mlruns / "mlflow.db")
         _restore_workspace_files(staging / "workspace", root)
     except OSError as err:
         raise WorkspaceError(f"restoring into {root} failed: {err}") from err
     return str(replaced) if replaced else None
+
+
+def _close_stale_connections(db: Path) -> None:
+    """Close this process's pooled MLflow connections on the database file ``db``. When the
+    workspace was deleted before the restore (the disaster), a connection MLflow opened earlier
+    still holds the deleted file: this process would read the lost store, and write into it, with
+    the restored one at the same path. The next call opens the restored file."""
+    import sys
+
+    modules = (
+        "mlflow.store.tracking.sqlalchemy_store",
+        "mlflow.store.model_registry.sqlalchemy_store",
+    )
+    if not any(name in sys.modules for name in modules):
+        return  # MLflow's stores were never opened in this process: no connection to close
+    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
+
+    target = db.resolve()
+    vendor_private = (TrackingStore._engine_map, RegistryStore._engine_map)  # noqa: SLF001
+    for engines in vendor_private:  # pinned in tests/unit/test_vendor_private.py
+        for engine in list(engines.values()):
+            database = engine.url.database
+            if database and Path(database).expanduser().resolve() == target:
+                engine.dispose()  # the store keeps its engine: new connections, the new file
 
 
 def _restore_workspace_files(folder: Path, root: Path) -> None:

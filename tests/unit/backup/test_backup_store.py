@@ -109,3 +109,31 @@ def test_version_folders_in_the_archive():
     assert version_folder(proxied, "/team/artifacts") == "artifacts/1/models/m-2/artifacts"
     assert version_folder({"location": "mlflow-artifacts:/../etc"}, root) is None
     assert version_folder({"location": "s3://bucket/m"}, root) is None
+
+
+def test_the_process_that_lost_its_workspace_sees_the_restored_store(workspace, tmp_path):
+    """The disaster in one process (a notebook): the workspace it had open is deleted and restored
+    in place. MLflow's pooled connection still held the deleted file: this process read the lost
+    store (the drill's CI failure: a run written after the backup, without its files) and would
+    have written into it. After the restore it reads, and writes, the restored file."""
+    import shutil
+
+    import mlflow
+
+    import workbench as wb
+
+    client = mlflow.MlflowClient(workspace.tracking_uri, workspace.tracking_uri)
+    exp = workspace.experiment_id("bk-disaster")
+    kept = client.create_run(exp).info.run_id
+    taken = backup(tmp_path / "backups", workspace=workspace.root)
+    lost = client.create_run(exp).info.run_id  # after the backup: lost with the workspace
+    assert {r.info.run_id for r in client.search_runs([exp])} == {kept, lost}
+    shutil.rmtree(workspace.root)
+    restore(taken.archive, workspace.root, accept_older=True)
+    ws = wb.open_workspace(workspace.root)
+    client = mlflow.MlflowClient(ws.tracking_uri, ws.tracking_uri)
+    assert {r.info.run_id for r in client.search_runs([exp])} == {kept}
+    written = client.create_run(exp).info.run_id  # into the restored file, not the deleted one
+    with sqlite3.connect(workspace.root / "mlruns" / "mlflow.db") as con:
+        on_disk = {r[0] for r in con.execute("SELECT run_uuid FROM runs")}
+    assert on_disk == {kept, written}
