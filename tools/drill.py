@@ -116,9 +116,8 @@ def _drill(ws: Path, backups: Path) -> dict:
     mark = time.perf_counter()
     history = wb.monitoring_history(MODEL)
     runs = len(history.frame)
-    checks["the monitoring history is whole"] = runs > 0 and _every_run_has_files(
-        history, in_flight
-    )
+    finished, without_files = _finished_runs(history, in_flight, taken.archive)
+    checks["the monitoring history is whole"] = finished > 0 and not without_files
     steps["monitoring history read"] = time.perf_counter() - mark
     checks["the restore verified intact"] = back.intact
     result = {
@@ -131,6 +130,7 @@ def _drill(ws: Path, backups: Path) -> dict:
         "served_version": str(server.version),
         "predictions_that_differ": differ,
         "monitoring_runs": runs,
+        "runs_without_files": without_files,
         "restore": back.summary(),
         "notes": back.notes,
     }
@@ -168,18 +168,39 @@ def _kill_family(journey: subprocess.Popen) -> None:
     psutil.wait_procs(family, timeout=10)
 
 
-def _every_run_has_files(history, in_flight: set[str]) -> bool:
-    """Every monitoring run that had finished at the backup has its files (one still running
-    then had not written them all yet, and the restore's notes say so)."""
+def _finished_runs(history, in_flight: set[str], archive: str) -> tuple[int, list[dict]]:
+    """How many monitoring runs had finished at the backup, and those of them without files after
+    the restore (one still running then had not written them all yet, and the restore's notes say
+    so): for each, its status, times, and its status in the backup's store ("absent": a run
+    written after the restore, by a process the disaster did not stop)."""
     import mlflow
 
     client = mlflow.MlflowClient()
-    finished = [
-        run_id
-        for run_id in history.frame["run_id"]
-        if run_id not in in_flight and client.get_run(run_id).info.status == "FINISHED"
-    ]
-    return bool(finished) and all(client.list_artifacts(run_id) for run_id in finished)
+    in_backup = _backup_runs(archive)
+    finished, missing = 0, []
+    for run_id in history.frame["run_id"]:
+        info = client.get_run(run_id).info
+        if run_id in in_flight or info.status != "FINISHED":
+            continue
+        finished += 1
+        if not client.list_artifacts(run_id):
+            missing.append({
+                "run_id": run_id, "start_time": info.start_time, "end_time": info.end_time,
+                "in_backup": in_backup.get(run_id, "absent"),
+            })  # fmt: skip
+    return finished, missing
+
+
+def _backup_runs(archive: str) -> dict[str, str]:
+    """Run id -> status in the backup's own store."""
+    import sqlite3
+    import tarfile
+
+    with tempfile.TemporaryDirectory() as tmp, tarfile.open(archive) as tar:
+        db = Path(tmp) / "mlflow.db"
+        db.write_bytes(tar.extractfile("store/mlflow.db").read())
+        with sqlite3.connect(db) as con:
+            return dict(con.execute("SELECT run_uuid, status FROM runs").fetchall())
 
 
 def _manifest(archive: str) -> str:
