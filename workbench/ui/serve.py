@@ -202,12 +202,12 @@ class ServePanel(PanelBase):
         self.last_prediction = prediction
         self.last_probabilities = probabilities
         shown = html.escape(str(prediction.tolist()))
-        self.response.value = f"Prediction: <code class='wb-prediction'>{shown}</code>" + (
-            self._probability_html(probabilities) if probabilities is not None else ""
-        )
-        self.curl_line.value = (
+        self.curl_line.value = (  # first: the page shows the answer with its curl line, never alone
             "<details open><summary>The same request with curl</summary>"
             f"<pre style='white-space:pre-wrap'>{html.escape(curl)}</pre></details>"
+        )
+        self.response.value = f"Prediction: <code class='wb-prediction'>{shown}</code>" + (
+            self._probability_html(probabilities) if probabilities is not None else ""
         )
         self.set_status("request answered", "ok")
         return prediction
