@@ -176,7 +176,6 @@ def _finished_runs(history, in_flight: set[str], archive: str) -> tuple[int, lis
     import mlflow
 
     client = mlflow.MlflowClient()
-    in_backup = _backup_runs(archive)
     finished, missing = 0, []
     for run_id in history.frame["run_id"]:
         info = client.get_run(run_id).info
@@ -186,8 +185,11 @@ def _finished_runs(history, in_flight: set[str], archive: str) -> tuple[int, lis
         if not client.list_artifacts(run_id):
             missing.append({
                 "run_id": run_id, "start_time": info.start_time, "end_time": info.end_time,
-                "in_backup": in_backup.get(run_id, "absent"),
             })  # fmt: skip
+    if missing:  # the backup's store is read only to explain a failure
+        in_backup = _backup_runs(archive)
+        for run in missing:
+            run["in_backup"] = in_backup.get(run["run_id"], "absent")
     return finished, missing
 
 

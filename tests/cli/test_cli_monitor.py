@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import workbench as wb
 from workbench.cli import main
 from workbench.data import credit_risk, production_batch
 
@@ -100,8 +101,7 @@ def test_an_unlabelled_batch_needs_a_target_or_ignore_and_then_runs(files, tmp_p
     code = _monitor(files, "unlabelled.csv", "--ignore", "default", ws=tmp_path, target=None)
     out = capsys.readouterr().out
     assert code == 0 and "no drift" in out and "default (ignored on request)" in out
-    import workbench as wb  # --target default: unlabelled is fine (the notebook's own call)
-
+    # --target default: unlabelled is fine (the notebook's own call)
     result = wb.drift_report(
         files / "ref.csv", files / "unlabelled.csv", target="default", build_report=False
     )
@@ -136,8 +136,6 @@ def test_each_invalid_file_is_named_by_the_notebook_s_own_call(files, current, c
     """What notebook 04 does with the two files (``drift_report`` on the paths, invalid returned):
     the command prints these reasons after "invalid data" and exits 2, as the case above shows
     end to end (a missing file: test_cli_monitor_kernel). One kernel for that case, not six."""
-    import workbench as wb
-
     result = wb.drift_report(
         files / "ref.csv", files / current, target="default", on_invalid="return",
         build_report=False,

@@ -298,8 +298,8 @@ def _put_in_place(staging: Path, root: Path, force: bool) -> str | None:
             if not staged_artifacts.is_dir():
                 staged_artifacts.mkdir()
             os.replace(staged_artifacts, mlruns / "artifacts")
-            # Into the database file through SQLite: connections already open on it (this
-            # process's MLflow) see the restored store, not a deleted file.
+            # Into the database file through SQLite: connections open on it see the restored
+            # store; those still on a file deleted with the workspace are closed next.
             copy_store(staging / "store" / "mlflow.db", mlruns / "mlflow.db")
             _close_stale_connections(mlruns / "mlflow.db")
         _restore_workspace_files(staging / "workspace", root)
